@@ -1,0 +1,35 @@
+/** An event as a decider produces it: a type and a plain JSON-serializable body. */
+export interface DomainEvent<T extends string = string, D = unknown> {
+  readonly type: T;
+  readonly data: D;
+}
+
+/** Builds a typed event; `event("RoomBooked", {...})` reads like the fact it records. */
+export function event<const T extends string, D>(type: T, data: D): DomainEvent<T, D> {
+  return { type, data };
+}
+
+/** Who caused a command, kept in every event's metadata (the "event record" idea). */
+export interface EventMetadata {
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly requestId: string;
+  readonly correlationId: string;
+  /** The command that caused the event: equal to `commandId`. */
+  readonly causationId: string;
+  readonly userId?: string;
+  readonly tenant: string;
+  readonly clientId?: string;
+  readonly timestamp: string;
+}
+
+/** An event as the store holds it. Revisions start at 1 per stream; positions at 1 overall. */
+export interface RecordedEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly position: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
