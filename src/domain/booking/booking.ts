@@ -1,0 +1,57 @@
+import { defineAggregate } from "../../kernel/aggregate.js";
+import type { Money } from "../values/money.js";
+import type { BookingEvent } from "./events.js";
+
+/** Where a booking stands. "none" means the stream has no events yet. */
+export type BookingStatus = "none" | "booked" | "fully_paid" | "cancelled";
+
+/** A booking's state, folded from its events. Amounts are in the price's minor units. */
+export interface BookingState {
+  readonly status: BookingStatus;
+  readonly roomId: string;
+  readonly guestId: string;
+  readonly checkIn: string;
+  readonly checkOut: string;
+  readonly price: Money | null;
+  readonly paidMinor: number;
+  /** Price minus payments; negative when overpaid. */
+  readonly outstandingMinor: number;
+  readonly paymentIds: readonly string[];
+}
+
+/** The booking aggregate: one stream per booking, "booking-<bookingId>". */
+export const booking = defineAggregate<BookingState, BookingEvent>({
+  name: "booking",
+  initialState: () => ({
+    status: "none",
+    roomId: "",
+    guestId: "",
+    checkIn: "",
+    checkOut: "",
+    price: null,
+    paidMinor: 0,
+    outstandingMinor: 0,
+    paymentIds: [],
+  }),
+  evolve(state, event) {
+    switch (event.type) {
+      case "RoomBooked": {
+        const { roomId, guestId, checkIn, checkOut, price } = event.data;
+        return { ...state, status: "booked", roomId, guestId, checkIn, checkOut, price, outstandingMinor: price.amountMinor };
+      }
+      case "PaymentRecorded": {
+        const paidMinor = state.paidMinor + event.data.amount.amountMinor;
+        return {
+          ...state,
+          paidMinor,
+          outstandingMinor: (state.price?.amountMinor ?? 0) - paidMinor,
+          paymentIds: [...state.paymentIds, event.data.paymentId],
+        };
+      }
+      case "BookingFullyPaid":
+        return { ...state, status: "fully_paid" };
+      case "BookingCancelled":
+        return { ...state, status: "cancelled" };
+    }
+  },
+});

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { defineCommand } from "../../../kernel/command.js";
+import { accept, reject } from "../../../kernel/decision.js";
+import { event } from "../../../kernel/events.js";
+import { currencyCode, decimalAmount, identifier, instant } from "../../values/fields.js";
+import { isMoneyProblem, moneyFromDecimal } from "../../values/money.js";
+import { booking } from "../booking.js";
+import type { BookingEvent } from "../events.js";
+import { SCOPES } from "../policies.js";
+
+/** How far in the future a payment time may lie, to allow for clock skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+const payload = z
+  .object({
+    bookingId: identifier("bookingId"),
+    paymentId: identifier("paymentId"),
+    amount: decimalAmount,
+    currency: currencyCode,
+    paidAt: instant,
+  })
+  .transform((input, ctx) => {
+    const amount = moneyFromDecimal(input.amount, input.currency);
+    if (isMoneyProblem(amount)) {
+      ctx.addIssue({ code: "custom", path: [amount.field], message: amount.message });
+      return z.NEVER;
+    }
+    return { bookingId: input.bookingId, paymentId: input.paymentId, amount, paidAt: new Date(input.paidAt).toISOString() };
+  });
+
+/**
+ * Records a payment. A payment id already on the booking is a no-op (providers redeliver);
+ * reaching the price also emits BookingFullyPaid in the same command.
+ */
+export const recordPayment = defineCommand({
+  type: "booking.RecordPayment",
+  aggregate: booking,
+  payload,
+  aggregateIdField: "bookingId",
+  stream: "must-exist",
+  policy: { scopes: [SCOPES.write, SCOPES.notifyPayments] },
+  rejections: ["BOOKING_CANCELLED", "CURRENCY_MISMATCH", "PAYMENT_IN_FUTURE"],
+  decide(state, { payload: p }, ctx) {
+    if (state.status === "cancelled") return reject("BOOKING_CANCELLED", `booking ${p.bookingId} is cancelled`);
+    if (state.price && state.price.currency !== p.amount.currency) {
+      return reject("CURRENCY_MISMATCH", `booking is in ${state.price.currency}, payment is in ${p.amount.currency}`);
+    }
+    if (Date.parse(p.paidAt) > ctx.clock().getTime() + CLOCK_SKEW_MS) {
+      return reject("PAYMENT_IN_FUTURE", `paidAt ${p.paidAt} is in the future`);
+    }
+    if (state.paymentIds.includes(p.paymentId)) return accept([], { outstandingMinor: state.outstandingMinor, duplicatePayment: true });
+
+    const events: BookingEvent[] = [
+      event("PaymentRecorded", { bookingId: p.bookingId, paymentId: p.paymentId, amount: p.amount, paidAt: p.paidAt }),
+    ];
+    const outstanding = state.outstandingMinor - p.amount.amountMinor;
+    if (state.status === "booked" && outstanding <= 0) {
+      events.push(event("BookingFullyPaid", { bookingId: p.bookingId, paid: { amountMinor: state.paidMinor + p.amount.amountMinor, currency: p.amount.currency } }));
+    }
+    return accept(events, { outstandingMinor: outstanding, duplicatePayment: false });
+  },
+});

@@ -1,0 +1,16 @@
+import type { DomainEvent } from "../../kernel/events.js";
+import type { Money } from "../values/money.js";
+
+/** A room was booked for a stay at a price. */
+export type RoomBooked = DomainEvent<
+  "RoomBooked",
+  { bookingId: string; roomId: string; guestId: string; checkIn: string; checkOut: string; price: Money }
+>;
+/** A payment was received for a booking. */
+export type PaymentRecorded = DomainEvent<"PaymentRecorded", { bookingId: string; paymentId: string; amount: Money; paidAt: string }>;
+/** The payments received reached the booking's price. */
+export type BookingFullyPaid = DomainEvent<"BookingFullyPaid", { bookingId: string; paid: Money }>;
+/** The booking was cancelled. */
+export type BookingCancelled = DomainEvent<"BookingCancelled", { bookingId: string; reason: string; cancelledAt: string }>;
+
+export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingCancelled;

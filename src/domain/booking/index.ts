@@ -1,0 +1,14 @@
+/** The booking domain: one aggregate, three commands. */
+export { booking, type BookingState, type BookingStatus } from "./booking.js";
+export type { BookingEvent, BookingCancelled, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
+export { SCOPES } from "./policies.js";
+export { bookRoom } from "./commands/book-room.js";
+export { recordPayment } from "./commands/record-payment.js";
+export { cancelBooking } from "./commands/cancel-booking.js";
+
+import { bookRoom } from "./commands/book-room.js";
+import { cancelBooking } from "./commands/cancel-booking.js";
+import { recordPayment } from "./commands/record-payment.js";
+
+/** Every booking command, for registering with an app. */
+export const bookingCommands = [bookRoom, recordPayment, cancelBooking] as const;

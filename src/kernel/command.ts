@@ -1,0 +1,71 @@
+import type { z } from "zod";
+import type { Aggregate } from "./aggregate.js";
+import type { Collaborators } from "./collaborators.js";
+import type { Decision } from "./decision.js";
+import type { DomainEvent } from "./events.js";
+import type { Identity } from "./identity.js";
+import type { Policy } from "./policy.js";
+
+/** Whether the command's stream must not exist yet, must exist, or either. */
+export type StreamExpectation = "must-be-new" | "must-exist" | "any";
+
+/** What `decide` receives besides the state: the validated command and its context. */
+export interface CommandInput<P> {
+  readonly aggregateId: string;
+  readonly payload: P;
+}
+
+/** The world as a decider may see it: who asks, and the injected collaborators. */
+export interface DecideContext extends Collaborators {
+  readonly identity: Identity;
+  /** Revision of the stream the state was loaded at (0 when the stream is new). */
+  readonly revision: number;
+}
+
+/**
+ * One command, one file (the Bounda shape): a zod payload schema that builds the value
+ * objects, the stream expectation, the policy, the rejection codes it may return, and
+ * `decide`. The payload field named by `aggregateIdField` is the aggregate id.
+ */
+export interface CommandDefinition<
+  T extends string = string,
+  Schema extends z.ZodType = z.ZodType,
+  S = any,
+  E extends DomainEvent = DomainEvent,
+  R = unknown,
+  C extends string = string,
+> {
+  /** "<aggregate>.<PascalCaseName>", e.g. "booking.RecordPayment". */
+  readonly type: T;
+  readonly aggregate: Aggregate<S, E>;
+  readonly payload: Schema;
+  readonly aggregateIdField: keyof z.input<Schema> & string;
+  readonly stream: StreamExpectation;
+  readonly policy: Policy<S, z.output<Schema>>;
+  readonly rejections: readonly C[];
+  decide(state: S, command: CommandInput<z.output<Schema>>, ctx: DecideContext): Decision<E, R, C>;
+}
+
+/** Declares a command; the identity function that lets TypeScript infer every type. */
+export function defineCommand<
+  const T extends string,
+  Schema extends z.ZodType,
+  S,
+  E extends DomainEvent,
+  R = never,
+  const C extends string = never,
+>(definition: CommandDefinition<T, Schema, S, E, R, C>): CommandDefinition<T, Schema, S, E, R, C> {
+  return definition;
+}
+
+/** Any command definition, for registries that hold several. */
+export type AnyCommand = CommandDefinition<string, z.ZodType, any, DomainEvent, any, string>;
+
+/** "booking.RecordPayment" → "recordPayment", the in-process method name. */
+export type MethodName<T extends string> = T extends `${string}.${infer N}` ? Uncapitalize<N> : Uncapitalize<T>;
+
+/** Runtime twin of MethodName. */
+export function methodName(type: string): string {
+  const name = type.slice(type.lastIndexOf(".") + 1);
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}

@@ -1,0 +1,59 @@
+/** One invalid field; `field` is a dotted path in the payload ("amount.currency"). */
+export interface Violation {
+  readonly field: string;
+  readonly description: string;
+}
+
+/** An event a command wrote, as the result reports it. */
+export interface WrittenEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly revision: number;
+  readonly position: number;
+}
+
+/** Facts every result carries, whatever its status. */
+interface ResultBase {
+  readonly commandId: string;
+  readonly commandType: string;
+  readonly aggregateId: string;
+  readonly correlationId: string;
+  /** True when returned from the idempotency store instead of being executed again. */
+  readonly replayed: boolean;
+}
+
+/** Why a request was invalid: bad fields, an unknown type, or a reused request id. */
+export type InvalidReason = "VALIDATION_FAILED" | "UNKNOWN_COMMAND" | "REQUEST_ID_REUSED";
+
+/**
+ * Every outcome of a command, as one discriminated type (the Cratis idea: success,
+ * authorization, validation and failure are separate facts, and the response value
+ * travels apart from the events).
+ */
+export type CommandResult = ResultBase &
+  (
+    | {
+        readonly status: "accepted";
+        readonly revision: number;
+        /** Position of the last event written; 0 when the command wrote none. */
+        readonly position: number;
+        readonly events: readonly WrittenEvent[];
+        readonly response?: unknown;
+      }
+    | { readonly status: "invalid"; readonly reason: InvalidReason; readonly violations: readonly Violation[]; readonly message: string }
+    | { readonly status: "rejected"; readonly code: string; readonly message: string; readonly revision: number }
+    | { readonly status: "not_found"; readonly message: string }
+    | { readonly status: "already_exists"; readonly message: string; readonly revision: number }
+    | { readonly status: "conflict"; readonly expectedRevision: number; readonly actualRevision: number; readonly message: string }
+    | { readonly status: "unauthorized"; readonly reason: "UNAUTHENTICATED" | "PERMISSION_DENIED"; readonly message: string }
+    | { readonly status: "unavailable"; readonly message: string }
+    | { readonly status: "failed"; readonly errorId: string }
+  );
+
+export type CommandStatus = CommandResult["status"];
+
+/** The result of a given status, e.g. `ResultOf<"accepted">`. */
+export type ResultOf<S extends CommandStatus> = Extract<CommandResult, { status: S }>;
+
+/** Statuses that are the command's settled answer and so are kept for idempotent replay. */
+export const REPLAYABLE: ReadonlySet<CommandStatus> = new Set(["accepted", "rejected", "not_found", "already_exists"]);

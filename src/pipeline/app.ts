@@ -1,0 +1,55 @@
+import type { z } from "zod";
+import { streamIdOf, type Aggregate } from "../kernel/aggregate.js";
+import type { AnyCommand, MethodName } from "../kernel/command.js";
+import { methodName } from "../kernel/command.js";
+import type { DomainEvent } from "../kernel/events.js";
+import type { Identity } from "../kernel/identity.js";
+import { DEFAULT_TENANT } from "../kernel/identity.js";
+import type { CommandResult } from "../kernel/result.js";
+import type { EventStore } from "../store/event-store.js";
+import type { CommandEnvelope, CommandMetadata } from "./envelope.js";
+import { createPipeline, type PipelineOptions } from "./execute.js";
+import { loadState, type LoadedState } from "./load-state.js";
+
+/** Options of one typed in-process call; the payload is the first argument. */
+export interface CallOptions extends CommandMetadata {
+  readonly expectedRevision?: number;
+}
+
+/** `app.commands.recordPayment(payload, options)`: one typed method per registered command. */
+export type CommandMethods<Cs extends readonly AnyCommand[]> = {
+  [C in Cs[number] as MethodName<C["type"]>]: (payload: z.input<C["payload"]>, options?: CallOptions) => Promise<CommandResult>;
+};
+
+/** A running domain: commands in, results out, and read access to state and events. */
+export interface App<Cs extends readonly AnyCommand[]> {
+  execute(envelope: CommandEnvelope): Promise<CommandResult>;
+  readonly commands: CommandMethods<Cs>;
+  /** Every registered command, keyed by type. */
+  readonly registry: ReadonlyMap<string, AnyCommand>;
+  /** Current state of one aggregate, for queries. Revision 0 means it does not exist. */
+  loadState<S>(aggregate: Aggregate<S, DomainEvent>, aggregateId: string, tenant?: string): Promise<LoadedState<S>>;
+  readonly store: EventStore;
+  close(): Promise<void>;
+}
+
+/** Wires the pipeline, the store and the commands into an app. */
+export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & { commands: Cs }): App<Cs> {
+  const pipeline = createPipeline(options);
+  const methods: Record<string, (payload: unknown, call?: CallOptions) => Promise<CommandResult>> = {};
+  for (const command of options.commands) {
+    methods[methodName(command.type)] = (payload, call = {}) =>
+      pipeline.execute({ type: command.type, payload, expectedRevision: call.expectedRevision, metadata: call });
+  }
+  return {
+    execute: pipeline.execute,
+    commands: methods as CommandMethods<Cs>,
+    registry: pipeline.commands,
+    loadState: (aggregate, aggregateId, tenant = DEFAULT_TENANT) =>
+      loadState(options.store, aggregate, tenant, streamIdOf(aggregate, aggregateId)),
+    store: options.store,
+    close: () => options.store.close(),
+  };
+}
+
+export type { Identity };

@@ -1,0 +1,272 @@
+import { randomUUID } from "node:crypto";
+import { fold, streamIdOf } from "../kernel/aggregate.js";
+import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
+import type { AnyCommand } from "../kernel/command.js";
+import { settle } from "../kernel/decision.js";
+import type { DomainEvent, EventMetadata } from "../kernel/events.js";
+import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
+import { authorize, type StateRule } from "../kernel/policy.js";
+import { REPLAYABLE, type CommandResult, type ResultOf, type Violation } from "../kernel/result.js";
+import { parsePayload } from "../kernel/validation.js";
+import { StoreUnavailableError, type Appended, type EventStore, type NewEvent } from "../store/event-store.js";
+import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
+import { fingerprintOf } from "./fingerprint.js";
+import { loadState } from "./load-state.js";
+import { createStateCache } from "./state-cache.js";
+
+/** How a pipeline is built. */
+export interface PipelineOptions {
+  readonly store: EventStore;
+  readonly commands: readonly AnyCommand[];
+  readonly collaborators?: Collaborators;
+  /** Reloads after a revision conflict when no expected revision was given. */
+  readonly maxRetries?: number;
+  /** Folded states kept in memory; 0 turns the cache off. */
+  readonly stateCacheSize?: number;
+  /** Told about every unexpected failure with the id the caller sees. */
+  readonly onFailure?: (errorId: string, error: unknown, envelope: CommandEnvelope) => void;
+}
+
+/** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
+export interface Pipeline {
+  execute(envelope: CommandEnvelope): Promise<CommandResult>;
+  readonly commands: ReadonlyMap<string, AnyCommand>;
+}
+
+/** Facts about the command fixed before the first attempt. */
+interface Prepared {
+  readonly command: AnyCommand;
+  readonly aggregateId: string;
+  readonly payload: unknown;
+  readonly identity: Identity;
+  readonly requestId?: string;
+  readonly expectedRevision?: number;
+  readonly fingerprint: string;
+  readonly base: Omit<CommandResult, "status">;
+}
+
+/** Builds the pipeline over a store and a set of commands. */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { store } = options;
+  const collaborators = options.collaborators ?? systemCollaborators;
+  const maxRetries = options.maxRetries ?? 5;
+  const cache = createStateCache(options.stateCacheSize ?? 10_000);
+  const commands = new Map(options.commands.map((c) => [c.type, c]));
+
+  async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
+    const commandId = randomUUID();
+    const requestId = envelope.metadata?.requestId || undefined;
+    const base = {
+      commandId,
+      commandType: envelope.type,
+      aggregateId: envelope.aggregateId ?? "",
+      correlationId: envelope.metadata?.correlationId || requestId || commandId,
+      replayed: false,
+    };
+    try {
+      const prepared = prepare(envelope, base);
+      if ("status" in prepared) return prepared;
+      const { command, identity } = prepared;
+
+      const access = authorize(command.policy, identity);
+      if (access.kind === "denied") return { ...prepared.base, status: "unauthorized", reason: access.reason, message: access.message };
+
+      if (prepared.requestId) {
+        const earlier = await replay(prepared);
+        if (earlier) return earlier;
+      }
+      return await attempt(prepared, access.kind === "needs-state" ? access.rules : undefined);
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return { ...base, status: "unavailable", message: error.message };
+      const errorId = randomUUID();
+      options.onFailure?.(errorId, error, envelope);
+      return { ...base, status: "failed", errorId };
+    }
+  }
+
+  /** Validates everything that needs no storage: type, ids, payload. */
+  function prepare(envelope: CommandEnvelope, base: Prepared["base"]): Prepared | CommandResult {
+    const command = commands.get(envelope.type);
+    if (!command) {
+      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"`, [
+        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered` },
+      ]);
+    }
+    const violations: Violation[] = [];
+    const meta = envelope.metadata ?? {};
+    for (const key of ["requestId", "correlationId", "causationId"] as const) {
+      const value = meta[key];
+      if (value !== undefined && (typeof value !== "string" || value.length > MAX_REQUEST_ID_LENGTH)) {
+        violations.push({ field: key, description: `${key} must be a string of at most ${MAX_REQUEST_ID_LENGTH} characters` });
+      }
+    }
+    const expected = envelope.expectedRevision;
+    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+      violations.push({ field: "expectedRevision", description: "expectedRevision must be a whole number, 0 or more" });
+    }
+    const raw = envelope.payload;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      violations.push({ field: "payload", description: "payload must be an object" });
+      return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
+    }
+    const idField = command.aggregateIdField;
+    const payloadId = (raw as Record<string, unknown>)[idField];
+    const aggregateId = envelope.aggregateId;
+    let input = raw;
+    if (aggregateId !== undefined && aggregateId !== "") {
+      if (payloadId === undefined) input = { ...raw, [idField]: aggregateId };
+      else if (payloadId !== aggregateId) {
+        violations.push({ field: idField, description: `${idField} "${String(payloadId).slice(0, 64)}" does not match the aggregate id "${aggregateId.slice(0, 64)}"` });
+      }
+    }
+    const parsed = parsePayload(command.payload, input);
+    if (!parsed.ok) violations.push(...parsed.violations);
+    if (violations.length > 0 || !parsed.ok) return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
+
+    const id = String((parsed.value as Record<string, unknown>)[idField]);
+    return {
+      command,
+      aggregateId: id,
+      payload: parsed.value,
+      identity: meta.identity ?? TRUSTED_LOCAL,
+      requestId: meta.requestId || undefined,
+      expectedRevision: expected,
+      fingerprint: fingerprintOf(command.type, id, parsed.value),
+      base: { ...base, aggregateId: id },
+    };
+  }
+
+  /** The stored result of an earlier call with this request id, if any. */
+  async function replay(p: Prepared): Promise<CommandResult | undefined> {
+    const record = await store.findRequest(p.identity.tenant, p.requestId!);
+    if (!record) return undefined;
+    if (record.fingerprint !== p.fingerprint) {
+      return invalid(p.base, "REQUEST_ID_REUSED", `request id "${p.requestId}" was already used for a different command`, [
+        { field: "requestId", description: `already used for ${record.commandType} on "${record.aggregateId}" with a different payload` },
+      ]);
+    }
+    return { ...(record.result as CommandResult), replayed: true };
+  }
+
+  /** Load, decide, append; reload and retry on a conflict unless a revision was expected. */
+  async function attempt(p: Prepared, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult> {
+    const { command, identity } = p;
+    const tenant = identity.tenant;
+    const streamId = streamIdOf(command.aggregate, p.aggregateId);
+    const explicit = p.expectedRevision;
+    let lastSeen = 0;
+    for (let round = 0; ; round++) {
+      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache);
+      lastSeen = loaded.revision;
+
+      if (rules && !rules.some((r) => r.allows(loaded.state, identity, p.payload))) {
+        return { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message: `not allowed: requires ${rules.map((r) => r.description).join(" or ")}` };
+      }
+      if (explicit !== undefined && explicit !== loaded.revision) {
+        return conflict(p, explicit, loaded.revision);
+      }
+
+      let result: CommandResult;
+      let events: NewEvent[] = [];
+      let newState = loaded.state;
+      if (command.stream === "must-exist" && loaded.revision === 0) {
+        result = { ...p.base, status: "not_found", message: `${command.aggregate.name} "${p.aggregateId}" does not exist` };
+      } else if (command.stream === "must-be-new" && loaded.revision > 0) {
+        result = { ...p.base, status: "already_exists", message: `${command.aggregate.name} "${p.aggregateId}" already exists`, revision: loaded.revision };
+      } else {
+        const decision = settle(
+          command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, { ...collaborators, identity, revision: loaded.revision }),
+        );
+        if (decision.kind === "rejection") {
+          result = { ...p.base, status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision };
+        } else {
+          const metadata = metadataOf(p, tenant, collaborators.clock());
+          events = decision.events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata }));
+          newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
+          result = { ...p.base, status: "accepted", revision: loaded.revision, position: 0, events: [], response: decision.response };
+        }
+      }
+
+      const outcome = await store.append({
+        tenant,
+        streamId,
+        expectedRevision: loaded.revision,
+        events,
+        request: p.requestId && REPLAYABLE.has(result.status) ? (appended) => recordOf(p, withWrites(result, events, appended)) : undefined,
+        snapshot: events.length > 0 ? (appended) => snapshotDue(command, loaded.revision, appended, newState) : undefined,
+      });
+      if (outcome.kind === "appended") {
+        if (events.length > 0) cache.set(`${tenant}\0${streamId}`, { state: newState, revision: outcome.revision });
+        return withWrites(result, events, outcome);
+      }
+      if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
+      lastSeen = outcome.actualRevision;
+      if (explicit !== undefined) return conflict(p, explicit, outcome.actualRevision);
+      if (round >= maxRetries) return conflict(p, loaded.revision, lastSeen);
+      await backoff(round);
+    }
+  }
+
+  return { execute, commands };
+}
+
+function invalid(base: Prepared["base"], reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {
+  return { ...base, status: "invalid", reason, message, violations };
+}
+
+function summarize(violations: readonly Violation[]): string {
+  return violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+}
+
+function conflict(p: Prepared, expectedRevision: number, actualRevision: number): CommandResult {
+  return {
+    ...p.base,
+    status: "conflict",
+    expectedRevision,
+    actualRevision,
+    message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
+  };
+}
+
+/** Fills in what only the store knows: revisions and positions of the events written. */
+function withWrites(result: CommandResult, events: readonly NewEvent[], appended: Appended): CommandResult {
+  if (result.status !== "accepted") return result;
+  const first = appended.revision - events.length + 1;
+  return {
+    ...result,
+    revision: appended.revision,
+    position: appended.positions.at(-1) ?? 0,
+    events: events.map((e, i) => ({ id: e.id, type: e.type, revision: first + i, position: appended.positions[i] })),
+  };
+}
+
+function recordOf(p: Prepared, result: CommandResult) {
+  return { requestId: p.requestId!, commandType: p.command.type, aggregateId: p.aggregateId, fingerprint: p.fingerprint, result };
+}
+
+function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
+  return {
+    commandId: p.base.commandId,
+    commandType: p.command.type,
+    requestId: p.requestId ?? p.base.commandId,
+    correlationId: p.base.correlationId,
+    causationId: p.base.commandId,
+    userId: p.identity.userId,
+    tenant,
+    clientId: p.identity.clientId,
+    timestamp: now.toISOString(),
+  };
+}
+
+/** A snapshot when this append crossed a multiple of the aggregate's snapshot interval. */
+function snapshotDue(command: AnyCommand, before: number, appended: Appended, state: unknown) {
+  const every = command.aggregate.snapshotEvery;
+  if (every <= 0 || Math.floor(appended.revision / every) === Math.floor(before / every)) return undefined;
+  return { revision: appended.revision, version: command.aggregate.snapshotVersion, state };
+}
+
+/** Waits a random 0..2^round ms (capped at 50 ms) so racing writers spread out. */
+function backoff(round: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 ** (round + 1));
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,39 @@
+import type { Aggregate } from "../kernel/aggregate.js";
+import type { DomainEvent } from "../kernel/events.js";
+import { MAX_PAGE, type EventStore } from "../store/event-store.js";
+import type { StateCache } from "./state-cache.js";
+
+/** A folded state and the revision it reflects (0 for a stream that does not exist). */
+export interface LoadedState<S> {
+  readonly state: S;
+  readonly revision: number;
+}
+
+/**
+ * Loads an aggregate: the cached state or the snapshot (whichever is newer), then only the
+ * events after it, folded with evolve. A snapshot of another version is ignored.
+ */
+export async function loadState<S>(
+  store: EventStore,
+  aggregate: Aggregate<S, DomainEvent>,
+  tenant: string,
+  streamId: string,
+  cache?: StateCache,
+): Promise<LoadedState<S>> {
+  const key = `${tenant}\0${streamId}`;
+  let base = cache?.get(key) as LoadedState<S> | undefined;
+  if (!base && aggregate.snapshotEvery > 0) {
+    const snapshot = await store.loadSnapshot(tenant, streamId);
+    if (snapshot && snapshot.version === aggregate.snapshotVersion) base = { state: snapshot.state as S, revision: snapshot.revision };
+  }
+  let { state, revision } = base ?? { state: aggregate.initialState(), revision: 0 };
+  for (;;) {
+    const events = await store.readStream(tenant, streamId, { fromRevision: revision + 1, maxCount: MAX_PAGE });
+    for (const e of events) state = aggregate.evolve(state, e as unknown as DomainEvent);
+    if (events.length > 0) revision = events[events.length - 1].revision;
+    if (events.length < MAX_PAGE) break;
+  }
+  const loaded = { state, revision };
+  cache?.set(key, loaded);
+  return loaded;
+}

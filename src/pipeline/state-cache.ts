@@ -1,0 +1,37 @@
+/** A state folded up to a revision. */
+export interface CachedState {
+  readonly state: unknown;
+  readonly revision: number;
+}
+
+/**
+ * A bounded least-recently-used map of folded states. It only saves folding: every load
+ * still reads the events after the cached revision, so another process's writes are seen.
+ * States are immutable (evolve returns new objects), so sharing them is safe.
+ */
+export function createStateCache(capacity: number) {
+  const entries = new Map<string, CachedState>();
+  return {
+    get(key: string): CachedState | undefined {
+      const hit = entries.get(key);
+      if (hit) {
+        entries.delete(key);
+        entries.set(key, hit);
+      }
+      return hit;
+    },
+    set(key: string, value: CachedState): void {
+      if (capacity <= 0) return;
+      const known = entries.get(key);
+      if (known && known.revision > value.revision) return;
+      entries.delete(key);
+      entries.set(key, value);
+      if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
+    },
+    get size(): number {
+      return entries.size;
+    },
+  };
+}
+
+export type StateCache = ReturnType<typeof createStateCache>;

@@ -1,0 +1,106 @@
+import type { EventMetadata, RecordedEvent } from "../kernel/events.js";
+
+/** An event about to be appended; the store assigns its revision and position. */
+export interface NewEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+/** Where an append left the stream. `positions` has one entry per event written. */
+export interface Appended {
+  readonly revision: number;
+  readonly positions: readonly number[];
+}
+
+/** The stored answer to a request id, kept in the same transaction as its events. */
+export interface RequestRecord {
+  readonly requestId: string;
+  readonly commandType: string;
+  readonly aggregateId: string;
+  /** Hash of the command type, aggregate id and validated payload. */
+  readonly fingerprint: string;
+  /** The result to replay, as JSON-serializable data. */
+  readonly result: unknown;
+}
+
+/** A folded state saved at a revision, so loading a long stream reads only what follows. */
+export interface Snapshot {
+  readonly revision: number;
+  /** The aggregate's snapshotVersion when it was taken. */
+  readonly version: number;
+  readonly state: unknown;
+}
+
+/** One atomic write: events (maybe none), the request record, maybe a snapshot. */
+export interface AppendRequest {
+  readonly tenant: string;
+  readonly streamId: string;
+  /** Revision the stream must be at; 0 means it must not exist yet. */
+  readonly expectedRevision: number;
+  readonly events: readonly NewEvent[];
+  /** Builds the request record once positions are known; omitted for unrecorded writes. */
+  readonly request?: (appended: Appended) => RequestRecord;
+  readonly snapshot?: (appended: Appended) => Snapshot | undefined;
+}
+
+/** How an append ended. Conflicts and taken request ids are answers, not errors. */
+export type AppendOutcome =
+  | ({ readonly kind: "appended" } & Appended)
+  | { readonly kind: "conflict"; readonly actualRevision: number }
+  | { readonly kind: "request-taken" };
+
+/** Reading a stream forward. */
+export interface ReadStreamOptions {
+  /** First revision to return (revisions start at 1). */
+  readonly fromRevision?: number;
+  readonly maxCount?: number;
+}
+
+/** Reading every stream of a tenant forward. */
+export interface ReadAllOptions {
+  /** First global position to return (positions start at 1). */
+  readonly fromPosition?: number;
+  readonly maxCount?: number;
+  readonly eventTypes?: readonly string[];
+}
+
+/**
+ * The event store as the pipeline sees it. Async so that PostgreSQL fits the same
+ * contract; every call is scoped to a tenant, and one tenant never sees another's data.
+ */
+export interface EventStore {
+  /** Appends atomically, guarded by the expected revision. */
+  append(request: AppendRequest): Promise<AppendOutcome>;
+  readStream(tenant: string, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(tenant: string, options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Current revision of a stream; 0 when it does not exist. */
+  streamRevision(tenant: string, streamId: string): Promise<number>;
+  loadSnapshot(tenant: string, streamId: string): Promise<Snapshot | undefined>;
+  findRequest(tenant: string, requestId: string): Promise<RequestRecord | undefined>;
+  close(): Promise<void>;
+}
+
+/** Why the store could not serve a call: the caller may retry later; no data was harmed. */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
+  constructor(
+    /** Stable reason, e.g. STORE_BUSY, STORE_READ_ONLY, STORE_FULL, STORE_CORRUPT. */
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Default and largest page size of a read. */
+export const DEFAULT_PAGE = 1000;
+export const MAX_PAGE = 10_000;
+
+/** Clamps a requested page size to 1..MAX_PAGE, with 0 or absent meaning DEFAULT_PAGE. */
+export function pageSize(maxCount: number | undefined): number {
+  if (!maxCount || maxCount <= 0) return DEFAULT_PAGE;
+  return Math.min(maxCount, MAX_PAGE);
+}

@@ -1,0 +1,66 @@
+import type Database from "better-sqlite3";
+
+/**
+ * Schema migrations, applied in order on open. Index i holds the step from version i to
+ * version i+1; never edit a shipped step, append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE events (
+    position  INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant    TEXT    NOT NULL,
+    stream_id TEXT    NOT NULL,
+    revision  INTEGER NOT NULL CHECK (revision >= 1),
+    id        TEXT    NOT NULL UNIQUE,
+    type      TEXT    NOT NULL,
+    data      TEXT    NOT NULL,
+    metadata  TEXT    NOT NULL,
+    UNIQUE (tenant, stream_id, revision)
+  );
+  CREATE INDEX events_by_tenant ON events (tenant, position);
+  CREATE TABLE snapshots (
+    tenant    TEXT    NOT NULL,
+    stream_id TEXT    NOT NULL,
+    revision  INTEGER NOT NULL,
+    version   INTEGER NOT NULL,
+    state     TEXT    NOT NULL,
+    PRIMARY KEY (tenant, stream_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE requests (
+    tenant       TEXT NOT NULL,
+    request_id   TEXT NOT NULL,
+    command_type TEXT NOT NULL,
+    aggregate_id TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    result       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (tenant, request_id)
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the schema up to SCHEMA_VERSION inside one write transaction, so two processes
+ * opening the same new file do not both migrate. Refuses a file from a newer version.
+ */
+export function migrate(db: Database.Database): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = db.prepare("SELECT version FROM schema_version").get() as { version: number } | undefined;
+    const current = row?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${current} is newer than this build supports (${SCHEMA_VERSION})`);
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    if (row === undefined) db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
+    else if (current !== SCHEMA_VERSION) db.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
