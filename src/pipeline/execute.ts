@@ -13,6 +13,7 @@ import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { loadState } from "./load-state.js";
 import { createStateCache } from "./state-cache.js";
+import { createStreamLanes } from "./stream-lanes.js";
 
 /** How a pipeline is built. */
 export interface PipelineOptions {
@@ -51,6 +52,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const collaborators = options.collaborators ?? systemCollaborators;
   const maxRetries = options.maxRetries ?? 5;
   const cache = createStateCache(options.stateCacheSize ?? 10_000);
+  const lanes = createStreamLanes();
   const commands = new Map(options.commands.map((c) => [c.type, c]));
 
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
@@ -75,7 +77,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         const earlier = await replay(prepared);
         if (earlier) return earlier;
       }
-      return await attempt(prepared, access.kind === "needs-state" ? access.rules : undefined);
+      const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
+      return await lanes.run(`${identity.tenant}\0${streamId}`, () =>
+        attempt(prepared, streamId, access.kind === "needs-state" ? access.rules : undefined),
+      );
     } catch (error) {
       if (error instanceof StoreUnavailableError) return { ...base, status: "unavailable", message: error.message };
       const errorId = randomUUID();
@@ -149,10 +154,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   }
 
   /** Load, decide, append; reload and retry on a conflict unless a revision was expected. */
-  async function attempt(p: Prepared, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult> {
+  async function attempt(p: Prepared, streamId: string, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult> {
     const { command, identity } = p;
     const tenant = identity.tenant;
-    const streamId = streamIdOf(command.aggregate, p.aggregateId);
     const explicit = p.expectedRevision;
     let lastSeen = 0;
     for (let round = 0; ; round++) {

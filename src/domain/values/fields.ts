@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCalendarDate } from "./date-range.js";
 import { isCurrency } from "./money.js";
 
 /** Longest identifier accepted anywhere in a payload. */
@@ -10,7 +11,8 @@ export function identifier(what: string) {
     .string({ error: `${what} must be a string` })
     .min(1, `${what} is required`)
     .max(MAX_ID_LENGTH, `${what} is longer than ${MAX_ID_LENGTH} characters`)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, `${what} may hold only letters, digits, "_", ".", ":" and "-"`);
+    // The empty string is left to min(1), so it gets one clear message.
+    .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.:-]*)?$/, `${what} may hold only letters, digits, "_", ".", ":" and "-"`);
 }
 
 /** A positive decimal amount as a string, "120.50"; precision is checked against the currency later. */
@@ -30,3 +32,15 @@ export function text(what: string, max: number) {
 
 /** An RFC 3339 instant with an offset, e.g. "2026-05-01T10:00:00Z". */
 export const instant = z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp such as 2026-05-01T10:00:00Z" });
+
+/** A real calendar date written YYYY-MM-DD. */
+export function calendarDate(what: string) {
+  return z
+    .string({ error: `${what} must be a date like 2026-05-01` })
+    .refine(isCalendarDate, { error: (issue) => `${what} "${String(issue.input).slice(0, 40)}" is not a date like 2026-05-01` });
+}
+
+/** True when every named key of a partly-parsed object holds a string (for cross-field checks). */
+export function hasStrings(value: unknown, ...keys: string[]): boolean {
+  return typeof value === "object" && value !== null && keys.every((k) => typeof (value as Record<string, unknown>)[k] === "string");
+}

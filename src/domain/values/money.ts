@@ -47,7 +47,7 @@ export function moneyFromDecimal(amount: string, currency: string): Money | Mone
 /** Builds Money from an integer count of minor units. */
 export function moneyFromMinor(amountMinor: number, currency: string): Money | MoneyProblem {
   if (!isCurrency(currency)) return { field: "currency", message: `"${currency}" is not an ISO 4217 currency code` };
-  if (!Number.isSafeInteger(amountMinor)) return { field: "amount", message: "amount must be a whole number of minor units" };
+  if (!Number.isInteger(amountMinor)) return { field: "amount", message: "amount must be a whole number of minor units" };
   if (amountMinor <= 0) return { field: "amount", message: "amount must be greater than zero" };
   if (amountMinor > MAX_AMOUNT_MINOR) return { field: "amount", message: `amount exceeds the maximum of ${MAX_AMOUNT_MINOR} minor units` };
   return { amountMinor, currency };

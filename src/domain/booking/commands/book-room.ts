@@ -2,31 +2,47 @@ import { z } from "zod";
 import { defineCommand } from "../../../kernel/command.js";
 import { reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
-import { dateRange } from "../../values/date-range.js";
-import { currencyCode, decimalAmount, identifier } from "../../values/fields.js";
-import { isMoneyProblem, moneyFromDecimal } from "../../values/money.js";
+import { dateRange, isCalendarDate, type DateRange } from "../../values/date-range.js";
+import { calendarDate, currencyCode, decimalAmount, hasStrings, identifier } from "../../values/fields.js";
+import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import { SCOPES } from "../policies.js";
 
-/** BookRoom's payload: primitives in, value objects (DateRange, Money) out. */
+/**
+ * BookRoom's payload: primitives in, value objects (DateRange, Money) out. Each field is
+ * checked on its own, then the cross-field rules run even when other fields failed, so
+ * every bad field is named at once.
+ */
 const payload = z
   .object({
     bookingId: identifier("bookingId"),
     roomId: identifier("roomId"),
     guestId: identifier("guestId"),
-    checkIn: z.string({ error: "checkIn must be a date like 2026-05-01" }),
-    checkOut: z.string({ error: "checkOut must be a date like 2026-05-03" }),
+    checkIn: calendarDate("checkIn"),
+    checkOut: calendarDate("checkOut"),
     price: decimalAmount,
     currency: currencyCode,
   })
-  .transform((input, ctx) => {
-    const stay = dateRange(input.checkIn, input.checkOut);
-    const price = moneyFromDecimal(input.price, input.currency);
-    if ("message" in stay) ctx.addIssue({ code: "custom", path: [stay.field], message: stay.message });
-    if (isMoneyProblem(price)) ctx.addIssue({ code: "custom", path: [price.field === "amount" ? "price" : "currency"], message: price.message });
-    if ("message" in stay || isMoneyProblem(price)) return z.NEVER;
-    return { bookingId: input.bookingId, roomId: input.roomId, guestId: input.guestId, stay, price };
-  });
+  .superRefine(
+    (input, ctx) => {
+      if (isCalendarDate(input.checkIn) && isCalendarDate(input.checkOut)) {
+        const stay = dateRange(input.checkIn, input.checkOut);
+        if ("message" in stay) ctx.addIssue({ code: "custom", path: [stay.field], message: stay.message });
+      }
+      if (isCurrency(input.currency)) {
+        const price = moneyFromDecimal(input.price, input.currency);
+        if (isMoneyProblem(price) && price.field === "amount") ctx.addIssue({ code: "custom", path: ["price"], message: price.message });
+      }
+    },
+    { when: ({ value }) => hasStrings(value, "checkIn", "checkOut", "price", "currency") },
+  )
+  .transform((input) => ({
+    bookingId: input.bookingId,
+    roomId: input.roomId,
+    guestId: input.guestId,
+    stay: dateRange(input.checkIn, input.checkOut) as DateRange,
+    price: moneyFromDecimal(input.price, input.currency) as Money,
+  }));
 
 /** Books a room for a stay; the booking id must be new. */
 export const bookRoom = defineCommand({

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { defineCommand } from "../../../kernel/command.js";
 import { accept, reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
-import { currencyCode, decimalAmount, identifier, instant } from "../../values/fields.js";
-import { isMoneyProblem, moneyFromDecimal } from "../../values/money.js";
+import { currencyCode, decimalAmount, hasStrings, identifier, instant } from "../../values/fields.js";
+import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import type { BookingEvent } from "../events.js";
 import { SCOPES } from "../policies.js";
@@ -19,14 +19,20 @@ const payload = z
     currency: currencyCode,
     paidAt: instant,
   })
-  .transform((input, ctx) => {
-    const amount = moneyFromDecimal(input.amount, input.currency);
-    if (isMoneyProblem(amount)) {
-      ctx.addIssue({ code: "custom", path: [amount.field], message: amount.message });
-      return z.NEVER;
-    }
-    return { bookingId: input.bookingId, paymentId: input.paymentId, amount, paidAt: new Date(input.paidAt).toISOString() };
-  });
+  .superRefine(
+    (input, ctx) => {
+      if (!isCurrency(input.currency)) return;
+      const amount = moneyFromDecimal(input.amount, input.currency);
+      if (isMoneyProblem(amount)) ctx.addIssue({ code: "custom", path: [amount.field], message: amount.message });
+    },
+    { when: ({ value }) => hasStrings(value, "amount", "currency") },
+  )
+  .transform((input) => ({
+    bookingId: input.bookingId,
+    paymentId: input.paymentId,
+    amount: moneyFromDecimal(input.amount, input.currency) as Money,
+    paidAt: new Date(input.paidAt).toISOString(),
+  }));
 
 /**
  * Records a payment. A payment id already on the booking is a no-op (providers redeliver);
@@ -41,6 +47,10 @@ export const recordPayment = defineCommand({
   policy: { scopes: [SCOPES.write, SCOPES.notifyPayments] },
   rejections: ["BOOKING_CANCELLED", "CURRENCY_MISMATCH", "PAYMENT_IN_FUTURE"],
   decide(state, { payload: p }, ctx) {
+    // A redelivered payment is the same fact again, whatever happened since: a no-op.
+    if (state.paymentIds.includes(p.paymentId)) {
+      return accept([], { outstandingMinor: state.outstandingMinor, duplicatePayment: true });
+    }
     if (state.status === "cancelled") return reject("BOOKING_CANCELLED", `booking ${p.bookingId} is cancelled`);
     if (state.price && state.price.currency !== p.amount.currency) {
       return reject("CURRENCY_MISMATCH", `booking is in ${state.price.currency}, payment is in ${p.amount.currency}`);
@@ -48,7 +58,6 @@ export const recordPayment = defineCommand({
     if (Date.parse(p.paidAt) > ctx.clock().getTime() + CLOCK_SKEW_MS) {
       return reject("PAYMENT_IN_FUTURE", `paidAt ${p.paidAt} is in the future`);
     }
-    if (state.paymentIds.includes(p.paymentId)) return accept([], { outstandingMinor: state.outstandingMinor, duplicatePayment: true });
 
     const events: BookingEvent[] = [
       event("PaymentRecorded", { bookingId: p.bookingId, paymentId: p.paymentId, amount: p.amount, paidAt: p.paidAt }),

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { booking, cancelBooking, SCOPES, type BookingEvent, type BookingState } from "../../src/domain/booking/index.js";
+import { writeOwnBooking } from "../../src/domain/booking/policies.js";
+import { fold } from "../../src/kernel/aggregate.js";
+import { TRUSTED_LOCAL, type Identity } from "../../src/kernel/identity.js";
+import { authorize, OPEN, type Policy } from "../../src/kernel/policy.js";
+
+const identity = (scopes: string[], userId: string | undefined = "u1", authenticated = true): Identity => ({
+  userId,
+  tenant: "default",
+  scopes,
+  authenticated,
+});
+
+const ANONYMOUS: Identity = { tenant: "default", scopes: [], authenticated: false };
+
+const bookedFor = (guestId: string): BookingState => {
+  const events: BookingEvent[] = [
+    {
+      type: "RoomBooked",
+      data: { bookingId: "B1", roomId: "R1", guestId, checkIn: "2026-05-10", checkOut: "2026-05-12", price: { amountMinor: 100, currency: "EUR" } },
+    },
+  ];
+  return fold(booking, booking.initialState(), events);
+};
+
+const guarded: Policy<{ owner: string }> = {
+  scopes: ["things:write"],
+  rules: [{ scope: "things:own", description: "owner only", allows: (state, who) => state.owner === who.userId }],
+};
+
+describe("authorize", () => {
+  it("grants an open policy to anyone, even unauthenticated", () => {
+    assert.deepEqual(authorize(OPEN, ANONYMOUS), { kind: "granted" });
+    assert.deepEqual(authorize(OPEN, identity([])), { kind: "granted" });
+  });
+
+  it("denies an unauthenticated identity with UNAUTHENTICATED", () => {
+    const result = authorize(guarded as Policy, ANONYMOUS);
+    assert.equal(result.kind, "denied");
+    assert.equal(result.kind === "denied" && result.reason, "UNAUTHENTICATED");
+  });
+
+  it("denies unauthenticated even when the identity claims scopes", () => {
+    const result = authorize(guarded as Policy, identity(["*"], undefined, false));
+    assert.equal(result.kind === "denied" && result.reason, "UNAUTHENTICATED");
+  });
+
+  it("grants a caller holding one of the policy's scopes", () => {
+    assert.deepEqual(authorize(guarded as Policy, identity(["things:write"])), { kind: "granted" });
+    assert.deepEqual(authorize({ scopes: ["a", "b"] }, identity(["b"])), { kind: "granted" });
+  });
+
+  it("grants the wildcard scope", () => {
+    assert.deepEqual(authorize(guarded as Policy, identity(["*"])), { kind: "granted" });
+    assert.deepEqual(authorize(writeOwnBooking as Policy, TRUSTED_LOCAL), { kind: "granted" });
+  });
+
+  it("a caller holding only a rule's scope needs the state", () => {
+    const result = authorize(writeOwnBooking as Policy, identity([SCOPES.own], "G1"));
+    assert.equal(result.kind, "needs-state");
+    assert.ok(result.kind === "needs-state");
+    assert.equal(result.rules.length, 1);
+    assert.equal(result.rules[0]!.scope, SCOPES.own);
+  });
+
+  it("only the rules whose scope the caller holds are returned", () => {
+    const two: Policy = {
+      scopes: ["w"],
+      rules: [
+        { scope: "r1", description: "one", allows: () => true },
+        { scope: "r2", description: "two", allows: () => true },
+      ],
+    };
+    const result = authorize(two, identity(["r2"]));
+    assert.ok(result.kind === "needs-state");
+    assert.deepEqual(result.rules.map((r) => r.description), ["two"]);
+  });
+
+  it("denies a caller with none of the scopes with PERMISSION_DENIED, listing the scopes", () => {
+    const result = authorize(writeOwnBooking as Policy, identity(["bookings:read"]));
+    assert.equal(result.kind, "denied");
+    assert.ok(result.kind === "denied");
+    assert.equal(result.reason, "PERMISSION_DENIED");
+    assert.match(result.message, /bookings:write/);
+    assert.match(result.message, /bookings:own/);
+  });
+
+  it("denies an authenticated caller with no scopes at all", () => {
+    const result = authorize({ scopes: ["a", "b"] }, identity([]));
+    assert.ok(result.kind === "denied");
+    assert.equal(result.reason, "PERMISSION_DENIED");
+    assert.match(result.message, /a, b/);
+  });
+});
+
+describe("writeOwnBooking", () => {
+  const rule = writeOwnBooking.rules![0]!;
+  const guest = identity([SCOPES.own], "G1");
+
+  it("is CancelBooking's policy", () => {
+    assert.equal(cancelBooking.policy, writeOwnBooking);
+  });
+
+  it("staff with bookings:write are granted outright", () => {
+    assert.deepEqual(authorize(writeOwnBooking as Policy, identity([SCOPES.write], "staff")), { kind: "granted" });
+  });
+
+  it("allows the guest's own booking", () => {
+    assert.equal(rule.allows(bookedFor("G1"), guest, {}), true);
+  });
+
+  it("refuses another guest's booking", () => {
+    assert.equal(rule.allows(bookedFor("G2"), guest, {}), false);
+  });
+
+  it("refuses a booking that does not exist yet", () => {
+    assert.equal(rule.allows(booking.initialState(), identity([SCOPES.own], ""), {}), false);
+    assert.equal(rule.allows(booking.initialState(), guest, {}), false);
+  });
+
+  it("refuses a caller without a user id", () => {
+    assert.equal(rule.allows(bookedFor("G1"), identity([SCOPES.own], undefined), {}), false);
+  });
+
+  it("through authorize: a guest's rules pass only on their own booking", () => {
+    const result = authorize(writeOwnBooking as Policy, guest);
+    assert.ok(result.kind === "needs-state");
+    assert.equal(result.rules.some((r) => r.allows(bookedFor("G1"), guest, {})), true);
+    assert.equal(result.rules.some((r) => r.allows(bookedFor("G2"), guest, {})), false);
+  });
+});

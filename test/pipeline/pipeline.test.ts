@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, it } from "node:test";
+import { z } from "zod";
+import { defineAggregate } from "../../src/kernel/aggregate.js";
+import { defineCommand } from "../../src/kernel/command.js";
+import { event } from "../../src/kernel/events.js";
+import type { Identity } from "../../src/kernel/identity.js";
+import { createApp } from "../../src/pipeline/app.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { booking } from "../../src/domain/booking/index.js";
+import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
+import { countingStore } from "../support/counting-store.js";
+
+const id = (prefix = "B") => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+describe("pipeline", () => {
+  it("books a room in process and reports revision, position and events", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    const result = await app.commands.bookRoom(bookRoomPayload(bookingId), { requestId: "r1" });
+    assert.equal(result.status, "accepted");
+    if (result.status !== "accepted") return;
+    assert.equal(result.revision, 1);
+    assert.equal(result.aggregateId, bookingId);
+    assert.deepEqual(result.events.map((e) => [e.type, e.revision]), [["RoomBooked", 1]]);
+    assert.equal(result.position, result.events[0].position);
+    const [stored] = await app.store.readStream("default", `booking-${bookingId}`);
+    assert.equal(stored.metadata.causationId, result.commandId);
+    assert.equal(stored.metadata.requestId, "r1");
+    assert.equal(stored.metadata.userId, "local");
+  });
+
+  it("answers bad input with an invalid result naming every bad field, and writes nothing", async () => {
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    const app = bookingApp({ store });
+    const result = await app.commands.bookRoom({ ...bookRoomPayload(id()), price: "12.345", guestId: "", checkOut: "2026-05-30" });
+    assert.equal(result.status, "invalid");
+    if (result.status !== "invalid") return;
+    assert.equal(result.reason, "VALIDATION_FAILED");
+    assert.deepEqual(result.violations.map((v) => v.field).sort(), ["checkOut", "guestId", "price"]);
+    const second = await app.commands.bookRoom({ ...bookRoomPayload(id()), price: "12.345", checkOut: "2026-05-30" });
+    assert.equal(second.status, "invalid");
+    if (second.status === "invalid") assert.deepEqual(second.violations.map((v) => v.field).sort(), ["checkOut", "price"]);
+    assert.equal(counts.appends + counts.streamReads, 0, "no storage call for invalid input");
+    assert.deepEqual(await app.store.readAll("default"), []);
+  });
+
+  it("refuses an unknown command type and a payload id that disagrees with the aggregate id", async () => {
+    const app = bookingApp();
+    const unknown = await app.execute({ type: "booking.Teleport", payload: {} });
+    assert.equal(unknown.status === "invalid" && unknown.reason, "UNKNOWN_COMMAND");
+    const mismatch = await app.execute({ type: "booking.BookRoom", aggregateId: "B-1", payload: bookRoomPayload("B-2") });
+    assert.equal(mismatch.status, "invalid");
+    if (mismatch.status === "invalid") assert.equal(mismatch.violations[0].field, "bookingId");
+    const filled = await app.execute({ type: "booking.BookRoom", aggregateId: "B-3", payload: { ...bookRoomPayload("x"), bookingId: undefined } });
+    assert.equal(filled.status, "accepted");
+  });
+
+  it("replays a request id: the original result, replayed, nothing written", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const first = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "pay-1" });
+    const again = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "pay-1" });
+    assert.equal(first.status, "accepted");
+    assert.equal(first.replayed, false);
+    assert.deepEqual({ ...again, replayed: false }, first);
+    assert.equal(again.replayed, true);
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 2);
+  });
+
+  it("replays rejections too", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    await app.commands.cancelBooking({ bookingId, reason: "plans changed" });
+    const rejected = await app.commands.cancelBooking({ bookingId, reason: "again" }, { requestId: "cancel-2" });
+    assert.equal(rejected.status === "rejected" && rejected.code, "BOOKING_ALREADY_CANCELLED");
+    const replay = await app.commands.cancelBooking({ bookingId, reason: "again" }, { requestId: "cancel-2" });
+    assert.equal(replay.status === "rejected" && replay.replayed, true);
+    assert.equal(replay.commandId, rejected.commandId);
+  });
+
+  it("refuses a request id reused for a different payload as REQUEST_ID_REUSED", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "same" });
+    const reused = await app.commands.recordPayment(paymentPayload(bookingId, "P2", "5.00"), { requestId: "same" });
+    assert.equal(reused.status, "invalid");
+    if (reused.status === "invalid") {
+      assert.equal(reused.reason, "REQUEST_ID_REUSED");
+      assert.equal(reused.violations[0].field, "requestId");
+    }
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 2);
+  });
+
+  it("retries revision conflicts without an expected revision: every concurrent payment lands, revisions gapless", async () => {
+    // Two pipelines on one store stand for two processes: within one pipeline commands on a
+    // stream queue up, so only the other pipeline's writes can make an append conflict.
+    const store = openSqliteStore({ path: ":memory:" });
+    const [left, right] = [bookingApp({ store, stateCacheSize: 0 }), bookingApp({ store, stateCacheSize: 0 })];
+    const bookingId = id();
+    await left.commands.bookRoom(bookRoomPayload(bookingId, "100000.00"));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? left : right).commands.recordPayment(paymentPayload(bookingId, `P${i}`, "1.00"), { requestId: `p-${i}` }),
+      ),
+    );
+    assert.deepEqual(new Set(results.map((r) => r.status)), new Set(["accepted"]));
+    const events = await store.readStream("default", `booking-${bookingId}`);
+    assert.deepEqual(events.map((e) => e.revision), Array.from({ length: 31 }, (_, i) => i + 1));
+    const state = await left.loadState(booking, bookingId);
+    assert.equal(state.state.paidMinor, 3000);
+  });
+
+  it("gives up after the retry budget and reports the conflict", async () => {
+    const store = openSqliteStore({ path: ":memory:" });
+    const [left, right] = [bookingApp({ store, maxRetries: 0 }), bookingApp({ store, maxRetries: 0 })];
+    const bookingId = id();
+    await left.commands.bookRoom(bookRoomPayload(bookingId, "100000.00"));
+    await right.commands.recordPayment(paymentPayload(bookingId, "warm-cache"));
+    await left.commands.recordPayment(paymentPayload(bookingId, "warm-cache-2"));
+    const results = await Promise.all([
+      left.commands.recordPayment(paymentPayload(bookingId, "L")),
+      right.commands.recordPayment(paymentPayload(bookingId, "R")),
+    ]);
+    assert.deepEqual(results.map((r) => r.status).sort(), ["accepted", "conflict"]);
+  });
+
+  it("fails an explicit expected revision that does not match as a conflict, without retrying", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    await app.commands.recordPayment(paymentPayload(bookingId, "P1"));
+    const stale = await app.commands.recordPayment(paymentPayload(bookingId, "P2"), { expectedRevision: 1 });
+    assert.equal(stale.status, "conflict");
+    if (stale.status === "conflict") assert.deepEqual([stale.expectedRevision, stale.actualRevision], [1, 2]);
+    const current = await app.commands.recordPayment(paymentPayload(bookingId, "P2"), { expectedRevision: 2 });
+    assert.equal(current.status, "accepted");
+  });
+
+  it("reports not found and already exists from the stream expectation", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    const missing = await app.commands.recordPayment(paymentPayload(bookingId, "P1"));
+    assert.equal(missing.status, "not_found");
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const twice = await app.commands.bookRoom(bookRoomPayload(bookingId));
+    assert.equal(twice.status, "already_exists");
+  });
+
+  it("emits BookingFullyPaid with the payment in one command, and a repeated payment id writes nothing", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId, "150.00"));
+    const paid = await app.commands.recordPayment(paymentPayload(bookingId, "P1", "150.00"));
+    assert.equal(paid.status, "accepted");
+    if (paid.status === "accepted") {
+      assert.deepEqual(paid.events.map((e) => e.type), ["PaymentRecorded", "BookingFullyPaid"]);
+      assert.deepEqual(paid.response, { outstandingMinor: 0, duplicatePayment: false });
+    }
+    const repeat = await app.commands.recordPayment(paymentPayload(bookingId, "P1", "150.00"));
+    assert.equal(repeat.status, "accepted");
+    if (repeat.status === "accepted") {
+      assert.deepEqual(repeat.events, []);
+      assert.equal(repeat.revision, 3);
+    }
+  });
+
+  it("writes nothing when an append fails in the middle of a command's events", async () => {
+    const thing = defineAggregate({ name: "thing", initialState: () => ({}), evolve: (s: object) => s });
+    const explode = defineCommand({
+      type: "thing.Explode",
+      aggregate: thing,
+      payload: z.object({ thingId: z.string() }),
+      aggregateIdField: "thingId",
+      stream: "any",
+      policy: { scopes: [] },
+      rejections: [],
+      decide: () => [event("First", {}), event("Poison", { value: 1n }), event("Third", {})],
+    });
+    const failures: string[] = [];
+    const app = createApp({ store: openSqliteStore({ path: ":memory:" }), commands: [explode], onFailure: (errorId) => failures.push(errorId) });
+    const result = await app.commands.explode({ thingId: "T1" }, { requestId: "x" });
+    assert.equal(result.status, "failed");
+    if (result.status === "failed") assert.deepEqual(failures, [result.errorId]);
+    assert.deepEqual(await app.store.readAll("default"), []);
+    assert.equal(await app.store.findRequest("default", "x"), undefined);
+  });
+
+  it("authorizes before revealing existence; a bookings:own caller may cancel only their own booking", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const guest = (userId: string, scopes: string[]): Identity => ({ userId, tenant: "default", scopes, authenticated: true });
+    const anonymous: Identity = { tenant: "default", scopes: [], authenticated: false };
+    const none = await app.commands.cancelBooking({ bookingId: "does-not-exist", reason: "x" }, { identity: guest("guest-1", []) });
+    assert.equal(none.status === "unauthorized" && none.reason, "PERMISSION_DENIED");
+    const anon = await app.commands.cancelBooking({ bookingId, reason: "x" }, { identity: anonymous });
+    assert.equal(anon.status === "unauthorized" && anon.reason, "UNAUTHENTICATED");
+    const stranger = await app.commands.cancelBooking({ bookingId, reason: "x" }, { identity: guest("guest-2", ["bookings:own"]) });
+    assert.equal(stranger.status === "unauthorized" && stranger.reason, "PERMISSION_DENIED");
+    const missing = await app.commands.cancelBooking({ bookingId: "nope", reason: "x" }, { identity: guest("guest-1", ["bookings:own"]) });
+    assert.equal(missing.status, "unauthorized");
+    const owner = await app.commands.cancelBooking({ bookingId, reason: "x" }, { identity: guest("guest-1", ["bookings:own"]) });
+    assert.equal(owner.status, "accepted");
+    const [, cancelled] = await app.store.readStream("default", `booking-${bookingId}`);
+    assert.equal(cancelled.metadata.userId, "guest-1");
+  });
+
+  it("loads a 10,000-event stream from its snapshot, reading fewer events than the snapshot interval", async () => {
+    const inner = openSqliteStore({ path: ":memory:" });
+    const writer = bookingApp({ store: inner, stateCacheSize: 0 });
+    const bookingId = id();
+    await writer.commands.bookRoom(bookRoomPayload(bookingId, "99999999.00"));
+    for (let i = 1; i < 10_000; i++) {
+      const r = await writer.commands.recordPayment(paymentPayload(bookingId, `P${i}`, "0.01"));
+      assert.equal(r.status, "accepted");
+    }
+    const { store, counts } = countingStore(inner);
+    const reader = bookingApp({ store, stateCacheSize: 0 });
+    const result = await reader.commands.recordPayment(paymentPayload(bookingId, "last", "0.01"));
+    assert.equal(result.status === "accepted" && result.revision, 10_001);
+    assert.ok(counts.eventsRead < booking.snapshotEvery, `read ${counts.eventsRead} events`);
+    const loaded = await reader.loadState(booking, bookingId);
+    assert.equal(loaded.state.paidMinor, 10_000);
+    assert.equal(loaded.state.paymentIds.length, 10_000);
+  });
+});

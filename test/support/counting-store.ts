@@ -1,0 +1,24 @@
+import type { EventStore } from "../../src/store/event-store.js";
+
+/** Wraps a store and counts the events its reads return; everything else passes through. */
+export function countingStore(inner: EventStore) {
+  const counts = { eventsRead: 0, streamReads: 0, appends: 0 };
+  const store: EventStore = {
+    append: (request) => {
+      counts.appends++;
+      return inner.append(request);
+    },
+    readStream: async (tenant, streamId, options) => {
+      const events = await inner.readStream(tenant, streamId, options);
+      counts.streamReads++;
+      counts.eventsRead += events.length;
+      return events;
+    },
+    readAll: (tenant, options) => inner.readAll(tenant, options),
+    streamRevision: (tenant, streamId) => inner.streamRevision(tenant, streamId),
+    loadSnapshot: (tenant, streamId) => inner.loadSnapshot(tenant, streamId),
+    findRequest: (tenant, requestId) => inner.findRequest(tenant, requestId),
+    close: () => inner.close(),
+  };
+  return { store, counts };
+}
