@@ -31,7 +31,10 @@ export function text(what: string, max: number) {
 }
 
 /** An RFC 3339 instant with an offset, e.g. "2026-05-01T10:00:00Z". */
-export const instant = z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp such as 2026-05-01T10:00:00Z" });
+export const instant = z.iso.datetime({
+  offset: true,
+  error: (issue) => (issue.input === undefined ? "is required" : "must be an RFC 3339 timestamp such as 2026-05-01T10:00:00Z"),
+});
 
 /** A real calendar date written YYYY-MM-DD. */
 export function calendarDate(what: string) {

@@ -1,0 +1,151 @@
+import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Identity } from "../kernel/identity.js";
+import { edgeError } from "./command-error.js";
+import type { Drain } from "./drain.js";
+import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
+import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
+
+/** Who is calling, from request headers and (with mTLS) the client certificate. */
+export type Authenticate = (request: {
+  header(name: string): string | undefined;
+  peerCertificateSubject?: string;
+}) => Promise<Identity>;
+
+/** How the gRPC port is served. */
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly services: readonly EdgeService[];
+  readonly authenticate: Authenticate;
+  readonly drain: Drain;
+  readonly logger: Logger;
+  readonly maxMessageBytes: number;
+  readonly credentials?: grpc.ServerCredentials;
+  /** Registers services that bring their own grpc-js handlers (health, reflection). */
+  readonly extra?: (server: grpc.Server) => void;
+}
+
+/** A started gRPC server. */
+export interface GrpcServer {
+  readonly server: grpc.Server;
+  readonly port: number;
+  /** Stops accepting connections and waits for calls to finish, then forces what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** A request that failed to decode; the handler answers it with INVALID_ARGUMENT. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * Serves edge services on @grpc/grpc-js with protobuf-es codecs (measured far faster than
+ * connect-node's gRPC path). Every unary call is authenticated, admitted unless draining,
+ * run, mapped to a status with rich details, and logged in one line.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+  });
+  for (const edge of options.services) server.addService(definitionOf(edge), implementationOf(edge, options));
+  options.extra?.(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host}:${options.port}`, options.credentials ?? grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return {
+    server,
+    port,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}
+
+function definitionOf(edge: EdgeService): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of edge.service.methods) {
+    definition[method.localName] = {
+      path: `/${edge.service.typeName}/${method.name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (message: unknown) => Buffer.from(toBinary(method.input, message as never)),
+      requestDeserialize: (bytes: Buffer) => decode(method.input, bytes),
+      responseSerialize: (message: unknown) => Buffer.from(toBinary(method.output, message as never)),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    };
+  }
+  return definition as grpc.ServiceDefinition;
+}
+
+/** Decodes without throwing: grpc-js would answer a throwing deserializer with INTERNAL. */
+function decode(schema: DescMessage, bytes: Buffer): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (error) {
+    return new UndecodableRequest(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.UntypedServiceImplementation {
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const method of edge.service.methods) {
+    const path = `/${edge.service.typeName}/${method.name}`;
+    const handler = handlerOf(edge, method.localName);
+    implementation[method.localName] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      const log: Record<string, unknown> = {};
+      const leave = options.drain.draining ? undefined : options.drain.enter();
+      let code = 0;
+      try {
+        if (!leave) throw edgeError(Code.Unavailable, "DRAINING", "the server is shutting down; retry on another instance");
+        const request = call.request;
+        if (request instanceof UndecodableRequest) {
+          throw edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${method.input.typeName}: ${request.reason}`);
+        }
+        const header = (name: string) => {
+          const value = call.metadata.get(name)[0];
+          return typeof value === "string" ? value : undefined;
+        };
+        const identity = await options.authenticate({ header, peerCertificateSubject: peerSubject(call) });
+        const edgeCall: EdgeCall = { method: path, identity, header, log };
+        const response = await handler(request as never, edgeCall);
+        callback(null, isMessage(response) ? response : create(method.output, response));
+      } catch (thrown) {
+        const error = toConnectError(thrown, options.logger, path);
+        code = error.code;
+        const metadata = new grpc.Metadata();
+        metadata.set("grpc-status-details-bin", statusDetailsBin(error));
+        callback({ code: error.code as number as grpc.status, details: error.rawMessage, metadata });
+      } finally {
+        leave?.();
+        options.logger.info(
+          { rpc: "grpc", method: path, code: codeName(code), durationMs: Number(process.hrtime.bigint() - started) / 1e6, ...log },
+          "rpc",
+        );
+      }
+    }) as grpc.handleUnaryCall<unknown, unknown>;
+  }
+  return implementation;
+}
+
+/** Subject of the client certificate on an mTLS connection, if any. */
+function peerSubject(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  const certificate = (call as { getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, string> } } })
+    .getAuthContext?.()?.sslPeerCertificate;
+  const subject = certificate?.subject;
+  return subject ? Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",") : undefined;
+}

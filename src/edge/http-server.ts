@@ -1,0 +1,164 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+
+/** Options for {@link startHttpServer}. */
+export interface HttpServerOptions {
+  /** Interface to bind, e.g. "127.0.0.1" or "0.0.0.0". */
+  host: string;
+  /** TCP port; 0 picks an ephemeral port (read it back from {@link HttpServer.port}). */
+  port: number;
+  /** Registers the services, e.g. `(router) => router.service(BookingService, impl)`. */
+  routes: (router: ConnectRouter) => void;
+  /** Server interceptors, applied to every call after the draining check. */
+  interceptors?: Interceptor[];
+  /** Largest accepted request message in bytes (after decompression); larger ones get ResourceExhausted. */
+  readMaxBytes?: number;
+  /** Returns true while the server drains; new calls then fail with Code.Unavailable. */
+  isDraining?: () => boolean;
+  /** How long a new connection may take to send its first bytes before it is dropped. Default 10 s. */
+  firstBytesTimeoutMs?: number;
+}
+
+/** A running server; one TCP port serving HTTP/1.1 and cleartext HTTP/2. */
+export interface HttpServer {
+  /** The bound port (the ephemeral one when `port: 0` was asked for). */
+  readonly port: number;
+  /**
+   * Stops accepting connections, asks open ones to finish (HTTP/2 GOAWAY, HTTP/1.1 keep-alive
+   * closed after the current response), and after `graceMs` (default 5000) destroys whatever is
+   * still open. Resolves once every connection is gone. Idempotent.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The client connection preface every HTTP/2 connection starts with (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/**
+ * Sniffs the first bytes seen so far: "h2" once the whole preface arrived, "h1" as soon as they
+ * diverge from it, undefined while they are still a strict prefix of it (wait for more).
+ */
+export function sniffProtocol(head: Buffer): "h1" | "h2" | undefined {
+  const n = Math.min(head.length, H2_PREFACE.length);
+  if (head.subarray(0, n).compare(H2_PREFACE, 0, n) !== 0) return "h1";
+  return head.length >= H2_PREFACE.length ? "h2" : undefined;
+}
+
+/**
+ * Serves the Connect routes on one TCP port for the Connect protocol (JSON and binary), gRPC-Web
+ * and gRPC, over HTTP/1.1 and over cleartext HTTP/2 with prior knowledge (no `Upgrade: h2c`).
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const isDraining = options.isDraining;
+  const drainGate: Interceptor = (next) => async (req) => {
+    if (isDraining?.()) throw new ConnectError("server is shutting down", Code.Unavailable);
+    return next(req);
+  };
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: [drainGate, ...(options.interceptors ?? [])],
+    ...(options.readMaxBytes !== undefined ? { readMaxBytes: options.readMaxBytes } : {}),
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+  });
+
+  let closing = false;
+  const sockets = new Set<net.Socket>();
+  const sniffing = new Set<net.Socket>(); // accepted, first bytes not yet seen
+  const sessions = new Set<http2.ServerHttp2Session>();
+
+  // The http.Server owns the port, so its own connection tracking (headersTimeout, requestTimeout,
+  // closeIdleConnections) works: a never-listening http.Server fed with emit("connection") has none.
+  // Its accept listener is swapped for the sniffer, which hands HTTP/1.1 sockets back to it.
+  const h1 = http.createServer((req, res) => {
+    if (closing) res.shouldKeepAlive = false; // answer, then close the connection
+    handler(req, res);
+  });
+  const h1Accept = h1.listeners("connection");
+  if (h1Accept.length !== 1) throw new Error("http.Server no longer accepts through one 'connection' listener");
+  const acceptHttp1 = h1Accept[0] as (socket: net.Socket) => void;
+  h1.removeAllListeners("connection");
+
+  const h2 = http2.createServer(handler);
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    if (closing) session.close();
+  });
+  h2.on("sessionError", () => {}); // the session is destroyed anyway; nothing to add
+
+  // No npm package sniffs h2c prior knowledge vs HTTP/1.1 on one port, so it is done here.
+  const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
+  h1.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => {}); // a reset before or after hand-over: the socket just closes
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    sniffing.add(socket);
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const protocol = sniffProtocol(head);
+      if (protocol === undefined) return; // a strict prefix of the preface so far: wait for more
+      sniffing.delete(socket);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("timeout", onTimeout);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(head);
+      if (protocol === "h2") h2.emit("connection", socket);
+      else acceptHttp1.call(h1, socket);
+      process.nextTick(() => socket.resume());
+    };
+    const onEnd = () => socket.destroy();
+    const onTimeout = () => socket.destroy();
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("timeout", onTimeout);
+    socket.setTimeout(firstBytesTimeoutMs);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    h1.once("error", reject);
+    h1.listen(options.port, options.host, () => {
+      h1.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (h1.address() as AddressInfo).port;
+
+  let closed: Promise<void> | undefined;
+  const close = (graceMs = 5000): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      closing = true;
+      // HTTP/1.1 connections whose response finished become idle; close them as they do.
+      const idleSweep = setInterval(() => h1.closeIdleConnections(), 25);
+      const deadline = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      // Stops accepting and closes idle HTTP/1.1 connections; calls back once every socket, h1 or h2, is gone.
+      h1.close(() => {
+        clearInterval(idleSweep);
+        clearTimeout(deadline);
+        resolve();
+      });
+      for (const session of sessions) session.close(); // GOAWAY; closes once its streams finish
+      for (const socket of sniffing) socket.destroy(); // nothing in flight on these yet
+    });
+    return closed;
+  };
+
+  return { port, close };
+}

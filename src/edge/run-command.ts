@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto";
+import type { CommandResult, Violation } from "../kernel/result.js";
+import type { CommandEnvelope } from "../pipeline/envelope.js";
+import type { CommandResult as CommandResultMessage } from "../gen/switchyard/command/v1/command_pb.js";
+import { commandError } from "./command-error.js";
+import { toProtoResult } from "./command-result.js";
+import type { EdgeCall } from "./edge-service.js";
+import type { FieldNames } from "./field-names.js";
+
+/** What an edge mapper makes of a request: a domain command, or violations in the edge's own field names. */
+export type Mapped =
+  | { readonly ok: true; readonly type: string; readonly aggregateId?: string; readonly payload: unknown; readonly requestId: string; readonly expectedRevision?: bigint }
+  | { readonly ok: false; readonly type: string; readonly violations: readonly Violation[] };
+
+/** Header that carries a correlation id across services. */
+export const CORRELATION_HEADER = "x-correlation-id";
+
+/** Anything that executes commands (the pipeline, or an app). */
+export interface Executor {
+  execute(envelope: CommandEnvelope): Promise<CommandResult>;
+}
+
+/** Field names already in the edge's spelling. */
+const AS_IS: FieldNames = { toEdge: (path) => path };
+
+/**
+ * Runs a mapped command and answers it the way every edge does: the CommandResult on
+ * acceptance, otherwise the gRPC error from the DESIGN.md table with the CommandResult
+ * attached. A mapping failure never reaches the pipeline, so it never touches storage.
+ */
+export async function runCommand(executor: Executor, mapped: Mapped, fields: FieldNames, call: EdgeCall): Promise<CommandResultMessage> {
+  const correlationId = call.header(CORRELATION_HEADER);
+  if (!mapped.ok) {
+    const commandId = randomUUID();
+    const violations = mapped.violations;
+    throw commandError(
+      {
+        commandId,
+        commandType: mapped.type,
+        aggregateId: "",
+        correlationId: correlationId ?? commandId,
+        replayed: false,
+        status: "invalid",
+        reason: "VALIDATION_FAILED",
+        violations,
+        message: violations.map((v) => `${v.field}: ${v.description}`).join("; "),
+      },
+      AS_IS,
+    );
+  }
+  call.log.requestId = mapped.requestId || undefined;
+  const expected = mapped.expectedRevision;
+  const result = await executor.execute({
+    type: mapped.type,
+    aggregateId: mapped.aggregateId,
+    payload: mapped.payload,
+    expectedRevision: expected === undefined ? undefined : expected > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(expected),
+    metadata: { requestId: mapped.requestId || undefined, correlationId, identity: call.identity },
+  });
+  call.log.correlationId = result.correlationId;
+  call.log.status = result.status;
+  if (result.status !== "accepted") throw commandError(result, fields);
+  return toProtoResult(result, fields);
+}

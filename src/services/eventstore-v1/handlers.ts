@@ -1,0 +1,73 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { RecordedEvent } from "../../kernel/events.js";
+import { EventStoreService } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { badRequest } from "../../edge/command-error.js";
+import { edgeService } from "../../edge/edge-service.js";
+import { requireScope } from "../../edge/query-access.js";
+import type { EventStore } from "../../store/event-store.js";
+
+/** Longest stream id or event type accepted in a read. */
+const MAX_NAME = 200;
+
+/**
+ * switchyard.eventstore.v1.EventStoreService: reads of the caller's tenant only.
+ * `readScopes` are the scopes any one of which allows reading.
+ */
+export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[]) {
+  return edgeService(EventStoreService, {
+    async readStream(request, call) {
+      requireScope(call.identity, ...readScopes);
+      if (!request.streamId || request.streamId.length > MAX_NAME) {
+        throw badRequest([{ field: "stream_id", description: `stream_id must be 1 to ${MAX_NAME} characters` }]);
+      }
+      const tenant = call.identity.tenant;
+      const [events, revision] = await Promise.all([
+        store.readStream(tenant, request.streamId, { fromRevision: safe(request.fromRevision), maxCount: request.maxCount }),
+        store.streamRevision(tenant, request.streamId),
+      ]);
+      return { events: events.map(toProto), streamRevision: BigInt(revision) };
+    },
+    async readAll(request, call) {
+      requireScope(call.identity, ...readScopes);
+      const tooLong = request.eventTypes.findIndex((t) => t.length > MAX_NAME);
+      if (tooLong >= 0) throw badRequest([{ field: `event_types[${tooLong}]`, description: `event type longer than ${MAX_NAME} characters` }]);
+      const events = await store.readAll(call.identity.tenant, {
+        fromPosition: safe(request.fromPosition),
+        maxCount: request.maxCount,
+        eventTypes: request.eventTypes,
+      });
+      const last = events.at(-1);
+      return { events: events.map(toProto), nextPosition: last ? BigInt(last.position + 1) : request.fromPosition };
+    },
+  });
+}
+
+/** A uint64 from the wire as a number, saturating past the largest exact one. */
+function safe(value: bigint): number {
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+}
+
+function toProto(event: RecordedEvent) {
+  const m = event.metadata;
+  const data = event.data;
+  return {
+    id: event.id,
+    streamId: event.streamId,
+    revision: BigInt(event.revision),
+    globalPosition: BigInt(event.position),
+    type: event.type,
+    data: typeof data === "object" && data !== null && !Array.isArray(data) ? (data as JsonObject) : { value: data as JsonValue },
+    metadata: {
+      commandId: m.commandId,
+      commandType: m.commandType,
+      requestId: m.requestId,
+      correlationId: m.correlationId,
+      causationId: m.causationId,
+      userId: m.userId ?? "",
+      tenant: m.tenant,
+      clientId: m.clientId ?? "",
+      timestamp: timestampFromDate(new Date(m.timestamp)),
+    },
+  };
+}

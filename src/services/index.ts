@@ -1,0 +1,30 @@
+import { BookingService } from "../gen/booking/v1/booking_pb.js";
+import { PaymentNotificationService } from "../gen/payments/v1/payments_pb.js";
+import { SCOPES } from "../domain/booking/index.js";
+import type { EdgeService } from "../edge/edge-service.js";
+import type { App } from "../pipeline/app.js";
+import type { AnyCommand } from "../kernel/command.js";
+import { bookingServiceV1 } from "./booking-v1/handlers.js";
+import { commandServiceV1 } from "./command-v1/handlers.js";
+import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
+import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
+
+const path = (service: { typeName: string }, method: { name: string }) => `/${service.typeName}/${method.name}`;
+
+/** Which typed edge RPC runs which domain command (reported by DescribeCommands). */
+export const EDGE_ROUTES: Readonly<Record<string, string>> = {
+  [path(BookingService, BookingService.method.bookRoom)]: "booking.BookRoom",
+  [path(BookingService, BookingService.method.recordPayment)]: "booking.RecordPayment",
+  [path(BookingService, BookingService.method.cancelBooking)]: "booking.CancelBooking",
+  [path(PaymentNotificationService, PaymentNotificationService.method.notifyPaymentSucceeded)]: "booking.RecordPayment",
+};
+
+/** Every edge service of the reference booking service. */
+export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">): EdgeService[] {
+  return [
+    bookingServiceV1(app),
+    paymentNotificationServiceV1(app),
+    commandServiceV1(app, EDGE_ROUTES),
+    eventStoreServiceV1(app.store, [SCOPES.read, SCOPES.write]),
+  ] as EdgeService[];
+}

@@ -1,0 +1,18 @@
+import type { EventStore } from "./event-store.js";
+import { openSqliteStore } from "./sqlite/sqlite-store.js";
+
+/** Store settings taken from the configuration. */
+export interface StoreConfig {
+  readonly DATABASE_URL: string;
+  readonly SQLITE_SYNCHRONOUS: "FULL" | "NORMAL";
+}
+
+/** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite. */
+export async function openStore(config: StoreConfig): Promise<EventStore> {
+  const url = config.DATABASE_URL;
+  if (url.startsWith("file:")) {
+    const path = url.slice("file:".length);
+    return openSqliteStore({ path: path === ":memory:" ? ":memory:" : path, synchronous: config.SQLITE_SYNCHRONOUS });
+  }
+  throw new Error(`DATABASE_URL: no store for "${url.split(":")[0]}" URLs in this build`);
+}
