@@ -110,6 +110,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       violations.push({ field: "expectedRevision", description: "expectedRevision must be a whole number, 0 or more" });
     }
     const raw = envelope.payload;
+    const claimedId = (raw as Record<string, unknown> | null)?.[command.aggregateIdField];
+    if (!base.aggregateId && typeof claimedId === "string") base = { ...base, aggregateId: claimedId.slice(0, 128) };
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       violations.push({ field: "payload", description: "payload must be an object" });
       return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);

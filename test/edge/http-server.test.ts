@@ -62,7 +62,9 @@ async function expectConnectError(call: Promise<unknown>, code: Code): Promise<v
   });
 }
 
-describe("http-server: one port, Connect + gRPC-Web + gRPC over HTTP/1.1 and h2c", () => {
+const TIMEOUT = { timeout: 10_000 }; // a hang (e.g. a connection never handed over) fails instead of stalling
+
+describe("http-server: one port, Connect + gRPC-Web + gRPC over HTTP/1.1 and h2c", TIMEOUT, () => {
   let server: HttpServer;
   let baseUrl: string;
   let draining = false;
@@ -230,7 +232,7 @@ describe("http-server: sniffProtocol", () => {
   });
 });
 
-describe("http-server: close()", () => {
+describe("http-server: close()", TIMEOUT, () => {
   it("8. resolves within ~2 s with an h2 session, a stuck h2 call and an idle HTTP/1.1 connection open", async () => {
     let entered!: () => void;
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve));

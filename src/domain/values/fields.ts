@@ -15,10 +15,17 @@ export function identifier(what: string) {
     .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.:-]*)?$/, `${what} may hold only letters, digits, "_", ".", ":" and "-"`);
 }
 
+const DECIMAL = /^\d{1,15}(\.\d{1,15})?$/;
+
+/** True for a decimal string such as "120.50" (whatever the currency's precision). */
+export function isDecimal(text: string): boolean {
+  return DECIMAL.test(text);
+}
+
 /** A positive decimal amount as a string, "120.50"; precision is checked against the currency later. */
 export const decimalAmount = z
   .string({ error: "amount must be a decimal string such as \"120.50\"" })
-  .regex(/^\d{1,15}(\.\d{1,15})?$/, "amount must be a decimal string such as \"120.50\"");
+  .regex(DECIMAL, "amount must be a decimal string such as \"120.50\"");
 
 /** An ISO 4217 currency code. */
 export const currencyCode = z

@@ -3,7 +3,7 @@ import { defineCommand } from "../../../kernel/command.js";
 import { reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
 import { dateRange, isCalendarDate, type DateRange } from "../../values/date-range.js";
-import { calendarDate, currencyCode, decimalAmount, hasStrings, identifier } from "../../values/fields.js";
+import { calendarDate, currencyCode, decimalAmount, hasStrings, identifier, isDecimal } from "../../values/fields.js";
 import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import { SCOPES } from "../policies.js";
@@ -29,7 +29,7 @@ const payload = z
         const stay = dateRange(input.checkIn, input.checkOut);
         if ("message" in stay) ctx.addIssue({ code: "custom", path: [stay.field], message: stay.message });
       }
-      if (isCurrency(input.currency)) {
+      if (isCurrency(input.currency) && isDecimal(input.price)) {
         const price = moneyFromDecimal(input.price, input.currency);
         if (isMoneyProblem(price) && price.field === "amount") ctx.addIssue({ code: "custom", path: ["price"], message: price.message });
       }

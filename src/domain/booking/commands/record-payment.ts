@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineCommand } from "../../../kernel/command.js";
 import { accept, reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
-import { currencyCode, decimalAmount, hasStrings, identifier, instant } from "../../values/fields.js";
+import { currencyCode, decimalAmount, hasStrings, identifier, isDecimal, instant } from "../../values/fields.js";
 import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import type { BookingEvent } from "../events.js";
@@ -21,7 +21,7 @@ const payload = z
   })
   .superRefine(
     (input, ctx) => {
-      if (!isCurrency(input.currency)) return;
+      if (!isCurrency(input.currency) || !isDecimal(input.amount)) return;
       const amount = moneyFromDecimal(input.amount, input.currency);
       if (isMoneyProblem(amount)) ctx.addIssue({ code: "custom", path: [amount.field], message: amount.message });
     },
