@@ -51,7 +51,8 @@ export function sniffProtocol(head: Buffer): "h1" | "h2" | undefined {
 
 /**
  * Serves the Connect routes on one TCP port for the Connect protocol (JSON and binary), gRPC-Web
- * and gRPC, over HTTP/1.1 and over cleartext HTTP/2 with prior knowledge (no `Upgrade: h2c`).
+ * and gRPC, over HTTP/1.1 and over cleartext HTTP/2 with prior knowledge. A request asking for
+ * `Upgrade: h2c` is simply answered over HTTP/1.1. Resolves once the port is bound.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const isDraining = options.isDraining;
