@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, it } from "node:test";
+import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
+import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { grpcJsClient, type GrpcFailure } from "../support/grpc-client.js";
+import { startServerProcess } from "../support/server-process.js";
+
+const run = promisify(execFile);
+const MAIN = join(import.meta.dirname, "..", "..", "src", "main.ts");
+
+describe("start-up and shutdown", () => {
+  for (const [name, value] of [
+    ["GRPC_PORT", "abc"],
+    ["HTTP_PORT", "70000"],
+    ["LOG_LEVEL", "loud"],
+    ["DATABASE_URL", "mysql://x"],
+    ["SQLITE_SYNCHRONOUS", "OFF"],
+  ] as const) {
+    it(`refuses to start with a bad ${name} and names it`, async () => {
+      const failure = await run(process.execPath, ["--import", "tsx", MAIN], { env: { ...process.env, [name]: value }, timeout: 20_000 }).then(
+        () => assert.fail("the server started"),
+        (error: { code: number; stderr: string }) => error,
+      );
+      assert.equal(failure.code, 2);
+      assert.match(failure.stderr, new RegExp(name));
+    });
+  }
+
+  it("drains on SIGTERM under load: health NOT_SERVING, new calls UNAVAILABLE, acknowledged commands durable, exit 0", async () => {
+    const server = await startServerProcess({ SHUTDOWN_TIMEOUT_MS: "5000" });
+    const booking = grpcJsClient(BookingService, server.grpcAddress);
+    const watcher = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure());
+    const statuses: HealthCheckResponse_ServingStatus[] = [];
+    const watch = watcher.makeServerStreamRequest(
+      "/grpc.health.v1.Health/Watch",
+      (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, m as never))),
+      (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
+      { service: "" },
+    );
+    watch.on("data", (m: { status: HealthCheckResponse_ServingStatus }) => statuses.push(m.status));
+    watch.on("error", () => undefined);
+
+    const acknowledged: string[] = [];
+    const outcomes = new Map<string, number>();
+    let signalled = false;
+    let afterSignal = 0;
+    const worker = async () => {
+      for (let i = 0; i < 10_000; i++) {
+        const bookingId = `B-${randomUUID().slice(0, 12)}`;
+        const sentAfterSignal = signalled;
+        try {
+          await booking.bookRoom({ bookingId, roomId: "R", guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: bookingId });
+          acknowledged.push(bookingId);
+          outcomes.set("OK", (outcomes.get("OK") ?? 0) + 1);
+        } catch (error) {
+          const code = (error as GrpcFailure).code;
+          outcomes.set(grpc.status[code], (outcomes.get(grpc.status[code]) ?? 0) + 1);
+          if (sentAfterSignal) afterSignal++;
+          if (code !== grpc.status.UNAVAILABLE) throw error;
+          return;
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, worker);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(acknowledged.length > 0, "load was running before the signal");
+    signalled = true;
+    const exitCode = await server.stop("SIGTERM");
+    await Promise.all(workers);
+    booking.close();
+    watcher.close();
+
+    assert.equal(exitCode, 0);
+    assert.ok(afterSignal > 0, `calls after the signal were refused: ${JSON.stringify([...outcomes])}`);
+    assert.deepEqual([...outcomes.keys()].filter((k) => k !== "OK" && k !== "UNAVAILABLE"), []);
+    assert.deepEqual(statuses.slice(0, 1), [HealthCheckResponse_ServingStatus.SERVING]);
+    assert.ok(statuses.includes(HealthCheckResponse_ServingStatus.NOT_SERVING), `health went NOT_SERVING: ${statuses}`);
+    const logs = server.logs.map((l) => l.msg);
+    assert.ok(logs.includes("drained") && logs.includes("stopped"));
+
+    const again = await startServerProcess({ DATABASE_URL: `file:${server.databasePath}` });
+    const events = grpcJsClient(EventStoreService, again.grpcAddress);
+    try {
+      const all = [];
+      for (let from = 1n; ; ) {
+        const page = await events.readAll({ fromPosition: from, maxCount: 10_000 });
+        all.push(...page.events);
+        if (page.events.length === 0) break;
+        from = page.nextPosition;
+      }
+      const stored = new Set(all.map((e) => e.streamId));
+      const lost = acknowledged.filter((id) => !stored.has(`booking-${id}`));
+      assert.deepEqual(lost, [], "every acknowledged booking survived the shutdown");
+    } finally {
+      events.close();
+      await again.dispose();
+      await server.dispose();
+    }
+  });
+});
