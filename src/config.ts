@@ -27,7 +27,34 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: positive("SHUTDOWN_TIMEOUT_MS", 10_000),
   MAX_MESSAGE_BYTES: positive("MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
+  AUTH_MODE: z.enum(["none", "jwt", "mtls"], { error: "AUTH_MODE must be none, jwt or mtls" }).default("none"),
+  AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
+  AUTH_JWKS_FILE: z.string().optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  AUTH_TENANT_CLAIM: z.string().default("tenant"),
+  AUTH_CLOCK_TOLERANCE_S: z.coerce.number({ error: "AUTH_CLOCK_TOLERANCE_S must be a number" }).int().min(0).max(300).default(30),
+  MTLS_SCOPES: z.string().default("*"),
+  TLS_CERT_FILE: z.string().optional(),
+  TLS_KEY_FILE: z.string().optional(),
+  TLS_CLIENT_CA_FILE: z.string().optional(),
+}).superRefine((c, ctx) => {
+  const fail = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
+  if (c.AUTH_MODE === "none" && !isLoopback(c.HOST)) {
+    fail("AUTH_MODE", `AUTH_MODE=none is only allowed on a loopback HOST; HOST=${c.HOST} needs AUTH_MODE=jwt or mtls`);
+  }
+  if (c.AUTH_MODE === "jwt" && !c.AUTH_JWT_SECRET === !c.AUTH_JWKS_FILE) {
+    fail("AUTH_JWT_SECRET", "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET (HS256) or AUTH_JWKS_FILE (RS256/ES256)");
+  }
+  if (c.AUTH_MODE === "mtls" && !c.TLS_CLIENT_CA_FILE) fail("TLS_CLIENT_CA_FILE", "AUTH_MODE=mtls needs TLS_CLIENT_CA_FILE");
+  if (!c.TLS_CERT_FILE !== !c.TLS_KEY_FILE) fail("TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
+  if (c.TLS_CLIENT_CA_FILE && !c.TLS_CERT_FILE) fail("TLS_CLIENT_CA_FILE", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
 });
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 /** The validated configuration, read once at start-up and passed down. */
 export type Config = z.infer<typeof schema>;

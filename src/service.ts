@@ -1,8 +1,10 @@
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { bookingCommands } from "./domain/booking/index.js";
-import { trustLoopbackCallers } from "./edge/auth.js";
+import { createAuthenticator } from "./edge/auth.js";
 import { connectRoutes } from "./edge/connect-routes.js";
 import { createDrain } from "./edge/drain.js";
 import { startGrpcServer } from "./edge/grpc-server.js";
@@ -32,13 +34,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const services = edgeServices(app);
   const drain = createDrain();
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(services.map((s) => [s.service.typeName, "SERVING"])) });
-  const common = { services, authenticate: trustLoopbackCallers, drain, logger };
+  const common = { services, authenticate: createAuthenticator(config), drain, logger };
+  const tls = tlsFiles(config);
 
   const grpcServer = await startGrpcServer({
     ...common,
     host: config.HOST,
     port: config.GRPC_PORT,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    credentials: tls && grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], Boolean(tls.ca)),
     extra: (server) => {
       health.addToServer(server);
       if (config.REFLECTION === "on") addReflection(server, [...services.map((s) => s.service), Health]);
@@ -50,6 +54,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     routes: connectRoutes(common),
     readMaxBytes: config.MAX_MESSAGE_BYTES,
     isDraining: () => drain.draining,
+    tls,
   });
 
   let stopping: Promise<void> | undefined;
@@ -64,5 +69,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
         await store.close();
       })()),
+  };
+}
+
+/** The TLS material the configuration names, read once; undefined for cleartext. */
+function tlsFiles(config: Config): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (!config.TLS_CERT_FILE || !config.TLS_KEY_FILE) return undefined;
+  return {
+    cert: readFileSync(config.TLS_CERT_FILE),
+    key: readFileSync(config.TLS_KEY_FILE),
+    ca: config.TLS_CLIENT_CA_FILE ? readFileSync(config.TLS_CLIENT_CA_FILE) : undefined,
   };
 }

@@ -4,6 +4,7 @@ import type { Authenticate } from "./grpc-server.js";
 import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { codeName, toConnectError } from "./rpc-outcome.js";
 import type { Drain } from "./drain.js";
+import { CLIENT_SUBJECT_HEADER } from "./http-server.js";
 
 /** What the Connect routes need besides the services. */
 export interface ConnectRoutesOptions {
@@ -31,7 +32,7 @@ export function connectRoutes(options: ConnectRoutesOptions): (router: ConnectRo
           let code = 0;
           try {
             const header = (name: string) => context.requestHeader.get(name) ?? undefined;
-            const identity = await options.authenticate({ header });
+            const identity = await options.authenticate({ header, peerCertificateSubject: header(CLIENT_SUBJECT_HEADER) });
             const call: EdgeCall = { method: path, identity, header, log };
             return await handler(request, call);
           } catch (thrown) {

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
@@ -22,6 +23,24 @@ export interface HttpServerOptions {
   isDraining?: () => boolean;
   /** How long a new connection may take to send its first bytes before it is dropped. Default 10 s. */
   firstBytesTimeoutMs?: number;
+  /** Serve TLS instead of cleartext (HTTP/1.1 and HTTP/2 chosen by ALPN); `ca` requires client certificates. */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+}
+
+/**
+ * Request header through which the verified client certificate's subject reaches the
+ * handlers. Whatever a caller sends under this name is removed first, so only the TLS
+ * layer can set it.
+ */
+export const CLIENT_SUBJECT_HEADER = "x-switchyard-client-subject";
+
+/** Removes any caller-supplied client subject and, on a TLS connection with a verified certificate, sets the real one. */
+function stampClientSubject(req: http.IncomingMessage | http2.Http2ServerRequest): void {
+  delete req.headers[CLIENT_SUBJECT_HEADER];
+  const socket = req.socket as tls.TLSSocket;
+  if (typeof socket.getPeerCertificate !== "function" || !socket.authorized) return;
+  const subject = socket.getPeerCertificate()?.subject as Record<string, string> | undefined;
+  if (subject) req.headers[CLIENT_SUBJECT_HEADER] = Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",");
 }
 
 /** A running server; one TCP port serving HTTP/1.1 and cleartext HTTP/2. */
@@ -69,6 +88,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     connect: true,
   });
 
+  if (options.tls) return startTlsServer(options, handler);
+
   let closing = false;
   const sockets = new Set<net.Socket>();
   const sniffing = new Set<net.Socket>(); // accepted, first bytes not yet seen
@@ -79,6 +100,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Its accept listener is swapped for the sniffer, which hands HTTP/1.1 sockets back to it.
   const h1 = http.createServer((req, res) => {
     if (closing) res.shouldKeepAlive = false; // answer, then close the connection
+    stampClientSubject(req);
     handler(req, res);
   });
   const h1Accept = h1.listeners("connection");
@@ -86,7 +108,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const acceptHttp1 = h1Accept[0] as (socket: net.Socket) => void;
   h1.removeAllListeners("connection");
 
-  const h2 = http2.createServer(handler);
+  const h2 = http2.createServer((req, res) => {
+    stampClientSubject(req);
+    handler(req, res);
+  });
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -162,4 +187,51 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   return { port, close };
+}
+
+/**
+ * The TLS variant: Node's secure HTTP/2 server negotiates HTTP/2 or HTTP/1.1 by ALPN, so no
+ * sniffing is needed. With a client CA, connections without a certificate it signed are refused.
+ */
+async function startTlsServer(options: HttpServerOptions, handler: (req: never, res: never) => void): Promise<HttpServer> {
+  const { cert, key, ca } = options.tls!;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const sockets = new Set<net.Socket>();
+  const server = http2.createSecureServer({ allowHTTP1: true, cert, key, ca, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca) }, (req, res) => {
+    stampClientSubject(req);
+    handler(req as never, res as never);
+  });
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  server.on("secureConnection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("sessionError", () => {});
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: (graceMs = 5000) =>
+      (closed ??= new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+          for (const socket of sockets) socket.destroy();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+        for (const session of sessions) session.close();
+      })),
+  };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { authorize } from "../kernel/policy.js";
 import type { CommandResult, Violation } from "../kernel/result.js";
 import type { CommandEnvelope } from "../pipeline/envelope.js";
 import type { CommandResult as CommandResultMessage } from "../gen/switchyard/command/v1/command_pb.js";
@@ -9,7 +10,14 @@ import type { FieldNames } from "./field-names.js";
 
 /** What an edge mapper makes of a request: a domain command, or violations in the edge's own field names. */
 export type Mapped =
-  | { readonly ok: true; readonly type: string; readonly aggregateId?: string; readonly payload: unknown; readonly requestId: string; readonly expectedRevision?: bigint }
+  | {
+      readonly ok: true;
+      readonly type: string;
+      readonly aggregateId?: string;
+      readonly payload: unknown;
+      readonly requestId: string;
+      readonly expectedRevision?: bigint;
+    }
   | { readonly ok: false; readonly type: string; readonly violations: readonly Violation[] };
 
 /** Header that carries a correlation id across services. */
@@ -28,8 +36,23 @@ const AS_IS: FieldNames = { toEdge: (path) => path };
  * acceptance, otherwise the gRPC error from the DESIGN.md table with the CommandResult
  * attached. A mapping failure never reaches the pipeline, so it never touches storage.
  */
-export async function runCommand(executor: Executor, mapped: Mapped, fields: FieldNames, call: EdgeCall): Promise<CommandResultMessage> {
+export async function runCommand(
+  executor: Executor,
+  mapped: Mapped,
+  fields: FieldNames,
+  call: EdgeCall,
+  edgeScopes: readonly string[] = [],
+): Promise<CommandResultMessage> {
   const correlationId = call.header(CORRELATION_HEADER);
+  // The edge's own gate (who may use this contract at all) comes before the command's policy.
+  const denied = edgeScopes.length > 0 ? authorize({ scopes: edgeScopes }, call.identity) : undefined;
+  if (denied?.kind === "denied") {
+    const commandId = randomUUID();
+    throw commandError(
+      { commandId, commandType: mapped.type, aggregateId: "", correlationId: correlationId ?? commandId, replayed: false, status: "unauthorized", reason: denied.reason, message: denied.message },
+      AS_IS,
+    );
+  }
   if (!mapped.ok) {
     const commandId = randomUUID();
     const violations = mapped.violations;

@@ -25,6 +25,6 @@ export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">):
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
     commandServiceV1(app, EDGE_ROUTES),
-    eventStoreServiceV1(app.store, [SCOPES.read, SCOPES.write]),
+    eventStoreServiceV1(app.store, [SCOPES.read]),
   ] as EdgeService[];
 }

@@ -10,14 +10,17 @@ import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
 import { bookRoomFields, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
 
+/** Who may use the booking API's commands at all; each command's policy then decides. */
+const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
+
 /** booking.v1.BookingService: the booking domain's public API. */
 export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "loadState">) {
   return edgeService(BookingService, {
-    bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFields, call),
-    recordPayment: (request, call) => runCommand(app, mapRecordPayment(request), recordPaymentFields, call),
-    cancelBooking: (request, call) => runCommand(app, mapCancelBooking(request), cancelBookingFields, call),
+    bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFields, call, EDGE_SCOPES),
+    recordPayment: (request, call) => runCommand(app, mapRecordPayment(request), recordPaymentFields, call, EDGE_SCOPES),
+    cancelBooking: (request, call) => runCommand(app, mapCancelBooking(request), cancelBookingFields, call, EDGE_SCOPES),
     async getBooking(request, call) {
-      requireScope(call.identity, SCOPES.read, SCOPES.write);
+      requireScope(call.identity, SCOPES.read);
       if (!request.bookingId) throw badRequest([{ field: "booking_id", description: "booking_id is required" }]);
       const { state, revision } = await app.loadState<BookingState>(booking, request.bookingId, call.identity.tenant);
       if (revision === 0) {
