@@ -13,6 +13,7 @@ import { addReflection } from "./edge/reflection.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { createApp } from "./pipeline/app.js";
 import { edgeServices } from "./services/index.js";
+import type { EdgeService } from "./edge/edge-service.js";
 import { openStore } from "./store/open-store.js";
 
 /** A running Switchyard: both ports bound, the store open. */
@@ -24,14 +25,14 @@ export interface RunningService {
 }
 
 /** Opens the store and serves the booking domain on the gRPC and HTTP ports. */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger, extra: { services?: readonly EdgeService[] } = {}): Promise<RunningService> {
   const store = await openStore(config);
   const app = createApp({
     store,
     commands: bookingCommands,
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
   });
-  const services = edgeServices(app);
+  const services = [...edgeServices(app), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(services.map((s) => [s.service.typeName, "SERVING"])) });
   const common = { services, authenticate: createAuthenticator(config), drain, logger };

@@ -26,6 +26,8 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Most appends committed together in one transaction. */
   readonly maxBatch?: number;
+  /** Called with the batch size just before COMMIT; tests inject crashes here. */
+  readonly beforeCommit?: (appends: number) => void;
 }
 
 interface EventRow {
@@ -146,6 +148,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         }
         sql.release.run();
       }
+      options.beforeCommit?.(batch.length);
       sql.commit.run();
     } catch (error) {
       // The transaction itself failed (disk full, I/O error, lost lock): nothing of the

@@ -1,0 +1,34 @@
+// Runs N BookRoom commands in process (64 at a time, each on a new booking) and reports RSS
+// at checkpoints, to show memory stays flat: nothing grows with the number of commands.
+import { bookingCommands } from "../src/domain/booking/index.js";
+import { createApp } from "../src/pipeline/app.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+
+const [database, totalText] = process.argv.slice(2);
+const total = Number(totalText);
+const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
+const checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }> = [];
+const marks = new Set([100_000, Math.round(total / 2), total].filter((m) => m <= total));
+let next = 0;
+let done = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: 64 }, async () => {
+    while (next < total) {
+      const i = next++;
+      const result = await app.execute({
+        type: "booking.BookRoom",
+        payload: { bookingId: `M-${i}`, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
+        metadata: { requestId: `m-${i}` },
+      });
+      if (result.status !== "accepted") throw new Error(`command ${i}: ${result.status}`);
+      done++;
+      if (marks.has(done)) {
+        const { rss, heapUsed } = process.memoryUsage();
+        checkpoints.push({ commands: done, rssMb: Number((rss / 1048576).toFixed(1)), heapMb: Number((heapUsed / 1048576).toFixed(1)) });
+      }
+    }
+  }),
+);
+await app.close();
+process.stdout.write(JSON.stringify({ checkpoints, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) }) + "\n");

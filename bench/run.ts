@@ -1,0 +1,272 @@
+// `npm run bench`: Switchyard against the ceilings of its own parts, in one run. See bench/README.md.
+import { spawn, execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { bookingCommands } from "../src/domain/booking/index.js";
+import { createApp } from "../src/pipeline/app.js";
+import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { rawAppendCeiling } from "./raw-sqlite.js";
+import type { LoadFigures, LoadPlan } from "./load-generator.js";
+
+const run = promisify(execFile);
+const HERE = import.meta.dirname;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+
+/** One row of the results table. */
+interface Scenario {
+  name: string;
+  callsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  serverCpuUsPerCall: number;
+  rssMb: number;
+  calls: number;
+  errors: number;
+  generatorCpuPct?: number;
+}
+const scenarios: Scenario[] = [];
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+/** utime+stime of a process in µs, and its RSS and peak RSS in MB, from /proc. */
+function processStats(pid: number): { cpuUs: number; rssMb: number; peakMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuUs: (ticks * 1e6) / 100, rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+}
+
+/** Starts the bench server on a database file and waits for its ports. */
+async function startServer(database: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "bench-server.ts")], {
+    env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${database}`, SQLITE_SYNCHRONOUS: "FULL", LOG_LEVEL: "info" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = "";
+    child.stderr!.on("data", (chunk) => {
+      text += chunk;
+      const match = /"grpcPort":(\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`bench server exited ${code}: ${text}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    address: `127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Runs the load generator in its own process. */
+async function generate(plan: LoadPlan): Promise<LoadFigures> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", join(HERE, "load-generator.ts"), JSON.stringify(plan)], {
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as LoadFigures;
+}
+
+/** Warms up, then measures one gRPC scenario against a running server. */
+async function grpcScenario(name: string, server: { address: string; pid: number }, plan: Omit<LoadPlan, "address" | "durationMs">) {
+  await generate({ ...plan, address: server.address, durationMs: 1500 });
+  const before = processStats(server.pid);
+  const figures = await generate({ ...plan, address: server.address, durationMs: SECONDS * 1000 });
+  const after = processStats(server.pid);
+  const sorted = figures.latenciesMs.sort((a, b) => a - b);
+  const row: Scenario = {
+    name,
+    callsPerSec: round((figures.calls / figures.elapsedMs) * 1000, 0),
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted.at(-1) ?? 0),
+    serverCpuUsPerCall: round((after.cpuUs - before.cpuUs) / Math.max(1, figures.calls), 1),
+    rssMb: round(after.peakMb, 1),
+    calls: figures.calls,
+    errors: figures.errors,
+    generatorCpuPct: round((figures.generatorCpuUs / (figures.elapsedMs * 1000)) * 100, 0),
+  };
+  if (figures.errors > 0) process.stderr.write(`${name}: ${figures.errors} errors, first: ${figures.firstError}\n`);
+  scenarios.push(row);
+  print(row);
+  return row;
+}
+
+function print(row: Scenario): void {
+  process.stdout.write(
+    `${row.name.padEnd(44)} ${String(row.callsPerSec).padStart(8)}/s  p50 ${String(row.p50Ms).padStart(6)} ms  p99 ${String(row.p99Ms).padStart(6)} ms  max ${String(row.maxMs).padStart(7)} ms  cpu ${String(row.serverCpuUsPerCall).padStart(6)} µs/call  rss ${String(row.rssMb).padStart(6)} MB${row.generatorCpuPct !== undefined ? `  gen cpu ${row.generatorCpuPct}%` : ""}${row.errors ? `  ERRORS ${row.errors}` : ""}\n`,
+  );
+}
+
+/** Books `count` rooms in process so payment scenarios have bookings to pay into. */
+async function seedBookings(database: string, prefix: string, count: number): Promise<string[]> {
+  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  await Promise.all(
+    ids.map((bookingId) =>
+      app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" }),
+    ),
+  );
+  await app.close();
+  return ids;
+}
+
+/** A stream of `events` events: a booking with events-1 payments. */
+async function seedLongStream(database: string, bookingId: string, events: number): Promise<void> {
+  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
+  await app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" });
+  for (let i = 1; i < events; i++) {
+    await app.commands.recordPayment({ bookingId, paymentId: `seed-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" });
+  }
+  await app.close();
+}
+
+/** In-process throughput: app.execute with no network, `inFlight` commands at a time. */
+async function inProcessScenario(name: string, database: string, bookings: string[], inFlight: number) {
+  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "FULL" }), commands: bookingCommands });
+  const runFor = async (ms: number) => {
+    const latencies: number[] = [];
+    let n = 0;
+    const end = performance.now() + ms;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (performance.now() < end) {
+          const i = n++;
+          const sent = performance.now();
+          const result = await app.execute({
+            type: "booking.RecordPayment",
+            payload: { bookingId: bookings[i % bookings.length], paymentId: `${name}-${i}-${Math.random()}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" },
+            metadata: { requestId: `${name}-${i}-${Math.random()}` },
+          });
+          if (result.status !== "accepted") throw new Error(`in-process command ${result.status}`);
+          latencies.push(performance.now() - sent);
+        }
+      }),
+    );
+    return { latencies, elapsedMs: performance.now() - started };
+  };
+  await runFor(1000);
+  const cpu = process.cpuUsage();
+  const { latencies, elapsedMs } = await runFor(SECONDS * 1000);
+  const used = process.cpuUsage(cpu);
+  await app.close();
+  latencies.sort((a, b) => a - b);
+  const row: Scenario = {
+    name,
+    callsPerSec: round((latencies.length / elapsedMs) * 1000, 0),
+    p50Ms: round(percentile(latencies, 50), 3),
+    p99Ms: round(percentile(latencies, 99), 3),
+    maxMs: round(latencies.at(-1) ?? 0),
+    serverCpuUsPerCall: round((used.user + used.system) / latencies.length, 1),
+    rssMb: round(process.memoryUsage().rss / 1048576, 1),
+    calls: latencies.length,
+    errors: 0,
+  };
+  scenarios.push(row);
+  print(row);
+  return row;
+}
+
+/** RSS of a process that has run 100k, then 1M commands in process (new bookings each). */
+async function rssScenario(database: string, total: number) {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", join(HERE, "rss-run.ts"), database, String(total)], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as { checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }>; seconds: number };
+}
+
+async function main() {
+  process.stdout.write(`Switchyard benchmark: ${SECONDS} s per scenario, synchronous=FULL, 2 cores\n\n`);
+
+  const raw = rawAppendCeiling(join(dir, "raw.db"), SECONDS);
+  for (const r of raw) {
+    const row: Scenario = { name: r.name, callsPerSec: r.perSec, p50Ms: 0, p99Ms: 0, maxMs: 0, serverCpuUsPerCall: round(r.cpuUsPerAppend, 1), rssMb: 0, calls: r.appends, errors: 0 };
+    scenarios.push(row);
+    print(row);
+  }
+
+  const database = join(dir, "e2e.db");
+  const bookings = await seedBookings(database, "B", 1000);
+  await seedLongStream(database, "LONG", 10_000);
+  await seedLongStream(database, "SHORT", 1);
+  const server = await startServer(database);
+  try {
+    const echo64 = await grpcScenario("echo ceiling, 64 in flight", server, { rpc: "echo", inFlight: 64 });
+    await grpcScenario("echo ceiling, 1 in flight", server, { rpc: "echo", inFlight: 1 });
+    const pay64 = await grpcScenario("RecordPayment over gRPC, 64 in flight", server, { rpc: "recordPayment", inFlight: 64, bookings });
+    await grpcScenario("RecordPayment over gRPC, 1 in flight", server, { rpc: "recordPayment", inFlight: 1, bookings });
+    await grpcScenario("BookRoom over gRPC, 64 in flight", server, { rpc: "bookRoom", inFlight: 64 });
+    await grpcScenario("BookRoom over gRPC, 1 in flight", server, { rpc: "bookRoom", inFlight: 1 });
+    const short = await grpcScenario("RecordPayment, 1-event stream, 1 in flight", server, { rpc: "recordPayment", inFlight: 1, bookings: ["SHORT"] });
+    const long = await grpcScenario("RecordPayment, 10,000-event stream, 1 in flight", server, { rpc: "recordPayment", inFlight: 1, bookings: ["LONG"] });
+
+    await server.stop();
+    const inProcess64 = await inProcessScenario("in process (app.execute), 64 in flight", database, bookings, 64);
+    await inProcessScenario("in process (app.execute), 1 in flight", database, bookings, 1);
+
+    const rssTotal = Number(process.env.BENCH_RSS_COMMANDS ?? 1_000_000);
+    const rss = await rssScenario(join(dir, "rss.db"), rssTotal);
+    const at100k = rss.checkpoints.find((c) => c.commands === 100_000) ?? rss.checkpoints[0];
+    const atEnd = rss.checkpoints.at(-1)!;
+    process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB`).join(", ")}\n`);
+
+    const grouped = raw.find((r) => r.name.includes("100 per transaction"))!;
+    const ratios = {
+      serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
+      throughputRecordPaymentVsEcho: round(pay64.callsPerSec / echo64.callsPerSec),
+      recordPaymentP99Ms: pay64.p99Ms,
+      inProcessVsGroupedAppend: round(inProcess64.callsPerSec / grouped.perSec),
+      longStreamVsShortStreamP50: round(long.p50Ms / short.p50Ms),
+      rss1MVs100k: round(atEnd.rssMb / at100k.rssMb),
+    };
+    const targets = {
+      serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
+      throughputRecordPaymentVsEcho: ratios.throughputRecordPaymentVsEcho >= 0.5,
+      recordPaymentP99Ms: ratios.recordPaymentP99Ms <= 25,
+      inProcessVsGroupedAppend: ratios.inProcessVsGroupedAppend >= 0.5,
+      longStreamVsShortStreamP50: ratios.longStreamVsShortStreamP50 <= 1.3,
+      rss1MVs100k: ratios.rss1MVs100k <= 1.2,
+    };
+    process.stdout.write("\nratio                               value   target met\n");
+    for (const [key, value] of Object.entries(ratios)) {
+      process.stdout.write(`${key.padEnd(34)} ${String(value).padStart(7)}   ${targets[key as keyof typeof targets] ? "yes" : "NO"}\n`);
+    }
+    writeFileSync(
+      join(HERE, "results.json"),
+      JSON.stringify(
+        {
+          when: new Date().toISOString(),
+          secondsPerScenario: SECONDS,
+          scenarios: scenarios.map(({ name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct }) => ({
+            name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct,
+          })),
+          rss: rss.checkpoints,
+          ratios,
+          targetsMet: targets,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    process.stdout.write("\nwrote bench/results.json\n");
+  } finally {
+    await server.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
