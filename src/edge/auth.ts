@@ -80,7 +80,12 @@ function identityOf(payload: JWTPayload, tenantClaim: string, clientId: string |
   return { userId: payload.sub, tenant, scopes: scopes.filter((s) => s !== "*"), clientId, authenticated: true };
 }
 
-/** "CN=svc,O=acme" → {CN: "svc", O: "acme"}. */
+/** "CN=svc,O=acme" → {CN: "svc", O: "acme"} (see formatSubject): `\,` and `\\` are literal; a repeated attribute's first value counts. */
 function subjectFields(subject: string): Record<string, string> {
-  return Object.fromEntries(subject.split(",").map((part) => part.split("=", 2) as [string, string]));
+  const fields: Record<string, string> = Object.create(null);
+  for (const part of subject.match(/(?:[^,\\]|\\.)+/g) ?? []) {
+    const eq = part.indexOf("=");
+    if (eq > 0) fields[part.slice(0, eq)] ??= part.slice(eq + 1).replace(/\\(.)/g, "$1");
+  }
+  return fields;
 }

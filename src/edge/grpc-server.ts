@@ -6,6 +6,7 @@ import type { Identity } from "../kernel/identity.js";
 import { edgeError } from "./command-error.js";
 import type { Drain } from "./drain.js";
 import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
+import { formatSubject } from "./http-server.js";
 import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -147,5 +148,5 @@ function peerSubject(call: grpc.ServerUnaryCall<unknown, unknown>): string | und
   const certificate = (call as { getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, string> } } })
     .getAuthContext?.()?.sslPeerCertificate;
   const subject = certificate?.subject;
-  return subject ? Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",") : undefined;
+  return subject ? formatSubject(subject) : undefined;
 }

@@ -40,7 +40,18 @@ function stampClientSubject(req: http.IncomingMessage | http2.Http2ServerRequest
   const socket = req.socket as tls.TLSSocket;
   if (typeof socket.getPeerCertificate !== "function" || !socket.authorized) return;
   const subject = socket.getPeerCertificate()?.subject as Record<string, string> | undefined;
-  if (subject) req.headers[CLIENT_SUBJECT_HEADER] = Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(",");
+  if (subject) req.headers[CLIENT_SUBJECT_HEADER] = formatSubject(subject);
+}
+
+/**
+ * A certificate subject as "CN=svc,O=acme": one `key=value` per attribute value, with `\` and
+ * `,` inside values escaped by `\`, so no value can pose as another attribute (a common name
+ * "svc,O=acme" becomes `CN=svc\,O=acme`, not a second O).
+ */
+export function formatSubject(subject: Record<string, string | string[]>): string {
+  return Object.entries(subject)
+    .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((value) => `${k}=${String(value).replace(/[\\,]/g, "\\$&")}`))
+    .join(",");
 }
 
 /** A running server; one TCP port serving HTTP/1.1 and cleartext HTTP/2. */

@@ -55,5 +55,9 @@ export type CommandStatus = CommandResult["status"];
 /** The result of a given status, e.g. `ResultOf<"accepted">`. */
 export type ResultOf<S extends CommandStatus> = Extract<CommandResult, { status: S }>;
 
-/** Statuses that are the command's settled answer and so are kept for idempotent replay. */
-export const REPLAYABLE: ReadonlySet<CommandStatus> = new Set(["accepted", "rejected", "not_found", "already_exists"]);
+/**
+ * Statuses that are the command's settled answer and so are kept for idempotent replay.
+ * NOT_FOUND is not among them: the aggregate may be created later (a payment notification
+ * can arrive before its booking), and a redelivery with the same request id must then run.
+ */
+export const REPLAYABLE: ReadonlySet<CommandStatus> = new Set(["accepted", "rejected", "already_exists"]);

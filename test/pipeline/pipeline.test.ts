@@ -141,6 +141,17 @@ describe("pipeline", () => {
     assert.equal(current.status, "accepted");
   });
 
+  it("does not keep NOT_FOUND for replay: a payment that arrived before its booking runs on redelivery", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    const early = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "payment:P1" });
+    assert.equal(early.status, "not_found");
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const redelivered = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "payment:P1" });
+    assert.equal(redelivered.status, "accepted");
+    assert.equal(redelivered.replayed, false);
+  });
+
   it("reports not found and already exists from the stream expectation", async () => {
     const app = bookingApp();
     const bookingId = id();
