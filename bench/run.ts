@@ -137,7 +137,9 @@ async function seedLongStream(database: string, bookingId: string, events: numbe
 /** In-process throughput: app.execute with no network, `inFlight` commands at a time. */
 async function inProcessScenario(name: string, database: string, bookings: string[], inFlight: number) {
   const app = createApp({ store: openSqliteStore({ path: database, synchronous: "FULL" }), commands: bookingCommands });
+  let pass = 0;
   const runFor = async (ms: number) => {
+    const tag = `inproc-${inFlight}-${++pass}`;
     const latencies: number[] = [];
     let n = 0;
     const end = performance.now() + ms;
@@ -149,8 +151,8 @@ async function inProcessScenario(name: string, database: string, bookings: strin
           const sent = performance.now();
           const result = await app.execute({
             type: "booking.RecordPayment",
-            payload: { bookingId: bookings[i % bookings.length], paymentId: `${name}-${i}-${Math.random()}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" },
-            metadata: { requestId: `${name}-${i}-${Math.random()}` },
+            payload: { bookingId: bookings[i % bookings.length], paymentId: `${tag}-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" },
+            metadata: { requestId: `${tag}-${i}` },
           });
           if (result.status !== "accepted") throw new Error(`in-process command ${result.status}`);
           latencies.push(performance.now() - sent);

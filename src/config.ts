@@ -26,6 +26,11 @@ const schema = z.object({
   }).default("info"),
   SHUTDOWN_TIMEOUT_MS: positive("SHUTDOWN_TIMEOUT_MS", 10_000),
   MAX_MESSAGE_BYTES: positive("MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
+  // The protobuf decoder refuses Structs nested deeper than 49 levels on its own (MALFORMED_REQUEST);
+  // up to 48 the limit below answers with a BadRequest on `payload` instead.
+  MAX_PAYLOAD_DEPTH: positive("MAX_PAYLOAD_DEPTH", 32).refine((n) => n <= 48, "MAX_PAYLOAD_DEPTH must be 1 to 48"),
+  MAX_PAYLOAD_FIELDS: positive("MAX_PAYLOAD_FIELDS", 10_000),
+  MAX_DEADLINE_MS: positive("MAX_DEADLINE_MS", 30_000),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
   AUTH_MODE: z.enum(["none", "jwt", "mtls"], { error: "AUTH_MODE must be none, jwt or mtls" }).default("none"),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),

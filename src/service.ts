@@ -9,6 +9,7 @@ import { connectRoutes } from "./edge/connect-routes.js";
 import { createDrain } from "./edge/drain.js";
 import { startGrpcServer } from "./edge/grpc-server.js";
 import { startHttpServer } from "./edge/http-server.js";
+import { limitsOf } from "./edge/limits.js";
 import { addReflection } from "./edge/reflection.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { createApp } from "./pipeline/app.js";
@@ -32,7 +33,8 @@ export async function startService(config: Config, logger: Logger, extra: { serv
     commands: bookingCommands,
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
   });
-  const services = [...edgeServices(app), ...(extra.services ?? [])];
+  const limits = limitsOf(config);
+  const services = [...edgeServices(app, limits), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(services.map((s) => [s.service.typeName, "SERVING"])) });
   const common = { services, authenticate: createAuthenticator(config), drain, logger };
@@ -43,6 +45,7 @@ export async function startService(config: Config, logger: Logger, extra: { serv
     host: config.HOST,
     port: config.GRPC_PORT,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxDeadlineMs: limits.maxDeadlineMs,
     credentials: tls && grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], Boolean(tls.ca)),
     extra: (server) => {
       health.addToServer(server);
@@ -52,7 +55,7 @@ export async function startService(config: Config, logger: Logger, extra: { serv
   const httpServer = await startHttpServer({
     host: config.HOST,
     port: config.HTTP_PORT,
-    routes: connectRoutes(common),
+    routes: connectRoutes({ ...common, maxDeadlineMs: limits.maxDeadlineMs }),
     readMaxBytes: config.MAX_MESSAGE_BYTES,
     isDraining: () => drain.draining,
     tls,

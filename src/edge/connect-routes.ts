@@ -2,6 +2,7 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { Authenticate } from "./grpc-server.js";
 import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
+import { DEFAULT_LIMITS, effectiveDeadline, withinDeadline, withWellFormedMessage } from "./limits.js";
 import { codeName, toConnectError } from "./rpc-outcome.js";
 import type { Drain } from "./drain.js";
 import { CLIENT_SUBJECT_HEADER } from "./http-server.js";
@@ -12,6 +13,8 @@ export interface ConnectRoutesOptions {
   readonly authenticate: Authenticate;
   readonly drain: Drain;
   readonly logger: Logger;
+  /** Longest a call may run (MAX_DEADLINE_MS); a longer client timeout, or none, is cut to this. */
+  readonly maxDeadlineMs?: number;
 }
 
 /**
@@ -27,16 +30,25 @@ export function connectRoutes(options: ConnectRoutesOptions): (router: ConnectRo
         const handler = handlerOf(edge, method.localName);
         impl[method.localName] = async (request, context) => {
           const started = process.hrtime.bigint();
+          const deadline = effectiveDeadline(context.timeoutMs(), options.maxDeadlineMs ?? DEFAULT_LIMITS.maxDeadlineMs);
           const log: Record<string, unknown> = {};
           const leave = options.drain.enter();
           let code = 0;
           try {
             const header = (name: string) => context.requestHeader.get(name) ?? undefined;
-            const identity = await options.authenticate({ header, peerCertificateSubject: header(CLIENT_SUBJECT_HEADER) });
-            const call: EdgeCall = { method: path, identity, header, log };
-            return await handler(request, call);
+            return await withinDeadline(deadline, async () => {
+              // Counted until the work itself ends, even when the deadline answered first: shutdown waits for it.
+              const workDone = options.drain.enter();
+              try {
+                const identity = await options.authenticate({ header, peerCertificateSubject: header(CLIENT_SUBJECT_HEADER) });
+                const call: EdgeCall = { method: path, identity, header, log };
+                return await handler(request, call);
+              } finally {
+                workDone();
+              }
+            });
           } catch (thrown) {
-            const error = toConnectError(thrown, options.logger, path);
+            const error = withWellFormedMessage(toConnectError(thrown, options.logger, path));
             code = error.code;
             throw error;
           } finally {

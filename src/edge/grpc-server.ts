@@ -1,5 +1,5 @@
 import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Identity } from "../kernel/identity.js";
@@ -7,6 +7,7 @@ import { edgeError } from "./command-error.js";
 import type { Drain } from "./drain.js";
 import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { formatSubject } from "./http-server.js";
+import { DEFAULT_LIMITS, effectiveDeadline, wellFormed, withinDeadline, withWellFormedMessage } from "./limits.js";
 import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -24,6 +25,8 @@ export interface GrpcServerOptions {
   readonly drain: Drain;
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  /** Longest a call may run (MAX_DEADLINE_MS); a longer grpc-timeout, or none, is cut to this. */
+  readonly maxDeadlineMs?: number;
   readonly credentials?: grpc.ServerCredentials;
   /** Registers services that bring their own grpc-js handlers (health, reflection). */
   readonly extra?: (server: grpc.Server) => void;
@@ -51,6 +54,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
+    interceptors: [unaryFramingIsInvalidArgument],
   });
   for (const edge of options.services) server.addService(definitionOf(edge), implementationOf(edge, options));
   options.extra?.(server);
@@ -75,6 +79,26 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       }),
   };
 }
+
+/**
+ * grpc-js answers a unary call whose body holds no complete request message (an empty or
+ * truncated frame) or a second one with UNIMPLEMENTED "Received no request message …"; that is
+ * the caller's malformed request, so it becomes INVALID_ARGUMENT like any undecodable one.
+ */
+const unaryFramingIsInvalidArgument: grpc.ServerInterceptor = (_method, call) =>
+  new grpc.ServerInterceptingCall(call, {
+    sendStatus(status, next) {
+      if (status.code === grpc.status.UNIMPLEMENTED && /^Received (no|a second) request message/.test(status.details ?? "")) {
+        const detail = status.details!.startsWith("Received no") ? "no complete request message" : "more than one request message";
+        const error = edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `a unary call carries exactly one request message; this one had ${detail}`);
+        const metadata = new grpc.Metadata();
+        metadata.set("grpc-status-details-bin", statusDetailsBin(error));
+        next({ code: grpc.status.INVALID_ARGUMENT, details: error.rawMessage, metadata });
+        return;
+      }
+      next(status);
+    },
+  });
 
 function definitionOf(edge: EdgeService): grpc.ServiceDefinition {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
@@ -108,6 +132,8 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
     const handler = handlerOf(edge, method.localName);
     implementation[method.localName] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
+      const clientDeadline = call.getDeadline();
+      const deadline = effectiveDeadline(Number(clientDeadline) - Date.now(), options.maxDeadlineMs ?? DEFAULT_LIMITS.maxDeadlineMs);
       const log: Record<string, unknown> = {};
       const leave = options.drain.draining ? undefined : options.drain.enter();
       let code = 0;
@@ -121,16 +147,24 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
           const value = call.metadata.get(name)[0];
           return typeof value === "string" ? value : undefined;
         };
-        const identity = await options.authenticate({ header, peerCertificateSubject: peerSubject(call) });
-        const edgeCall: EdgeCall = { method: path, identity, header, log };
-        const response = await handler(request as never, edgeCall);
+        const response = await withinDeadline(deadline, async () => {
+          // Counted until the work itself ends, even when the deadline answered first: shutdown waits for it.
+          const workDone = options.drain.enter();
+          try {
+            const identity = await options.authenticate({ header, peerCertificateSubject: peerSubject(call) });
+            const edgeCall: EdgeCall = { method: path, identity, header, log };
+            return await handler(request as never, edgeCall);
+          } finally {
+            workDone();
+          }
+        });
         callback(null, isMessage(response) ? response : create(method.output, response));
       } catch (thrown) {
-        const error = toConnectError(thrown, options.logger, path);
+        const error = withWellFormedMessage(toConnectError(thrown, options.logger, path));
         code = error.code;
         const metadata = new grpc.Metadata();
-        metadata.set("grpc-status-details-bin", statusDetailsBin(error));
-        callback({ code: error.code as number as grpc.status, details: error.rawMessage, metadata });
+        metadata.set("grpc-status-details-bin", boundedDetails(error));
+        callback({ code: error.code as number as grpc.status, details: clip(error.rawMessage, MAX_STATUS_MESSAGE), metadata });
       } finally {
         leave?.();
         options.logger.info(
@@ -141,6 +175,25 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
     }) as grpc.handleUnaryCall<unknown, unknown>;
   }
   return implementation;
+}
+
+/** Longest grpc-message sent; status trailers past the peer's header-list limit stall the call. */
+const MAX_STATUS_MESSAGE = 1024;
+/** Largest grpc-status-details-bin sent whole; larger details are cut to the ErrorInfo. */
+const MAX_DETAILS_BYTES = 8192;
+
+function clip(text: string, max: number): string {
+  return wellFormed(text.length > max ? `${text.slice(0, max)}...` : text);
+}
+
+/**
+ * The status details, or only the ErrorInfo (always first) when they are too large for a
+ * trailer: an oversized trailer never reaches the client and the call hangs until its deadline.
+ */
+function boundedDetails(error: ConnectError): Buffer {
+  const whole = statusDetailsBin(error);
+  if (whole.length <= MAX_DETAILS_BYTES) return whole;
+  return statusDetailsBin(new ConnectError(clip(error.rawMessage, MAX_STATUS_MESSAGE), error.code, undefined, error.details.filter((d) => "desc" in d).slice(0, 1) as Extract<ConnectError["details"][number], { desc: unknown }>[]));
 }
 
 /** Subject of the client certificate on an mTLS connection, if any. */

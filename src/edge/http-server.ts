@@ -5,7 +5,7 @@ import type * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectAdapter } from "./connect-adapter.js";
 
 /** Options for {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -90,7 +90,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (isDraining?.()) throw new ConnectError("server is shutting down", Code.Unavailable);
     return next(req);
   };
-  const handler = connectNodeAdapter({
+  const handler = connectAdapter({
     routes: options.routes,
     interceptors: [drainGate, ...(options.interceptors ?? [])],
     ...(options.readMaxBytes !== undefined ? { readMaxBytes: options.readMaxBytes } : {}),

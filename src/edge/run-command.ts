@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { authorize } from "../kernel/policy.js";
 import type { CommandResult, Violation } from "../kernel/result.js";
-import type { CommandEnvelope } from "../pipeline/envelope.js";
+import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "../pipeline/envelope.js";
 import type { CommandResult as CommandResultMessage } from "../gen/switchyard/command/v1/command_pb.js";
 import { commandError } from "./command-error.js";
 import { toProtoResult } from "./command-result.js";
@@ -49,7 +49,16 @@ export async function runCommand(
   if (denied?.kind === "denied") {
     const commandId = randomUUID();
     throw commandError(
-      { commandId, commandType: mapped.type, aggregateId: "", correlationId: correlationId ?? commandId, replayed: false, status: "unauthorized", reason: denied.reason, message: denied.message },
+      {
+        commandId,
+        commandType: mapped.type.slice(0, MAX_REQUEST_ID_LENGTH),
+        aggregateId: "",
+        correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
+        replayed: false,
+        status: "unauthorized",
+        reason: denied.reason,
+        message: denied.message,
+      },
       AS_IS,
     );
   }
@@ -59,9 +68,10 @@ export async function runCommand(
     throw commandError(
       {
         commandId,
-        commandType: mapped.type,
+        // Both are echoed in the error's trailer: bounded, never the caller's megabyte.
+        commandType: mapped.type.slice(0, MAX_REQUEST_ID_LENGTH),
         aggregateId: "",
-        correlationId: correlationId ?? commandId,
+        correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
         replayed: false,
         status: "invalid",
         reason: "VALIDATION_FAILED",

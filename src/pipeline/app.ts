@@ -3,7 +3,6 @@ import { streamIdOf, type Aggregate } from "../kernel/aggregate.js";
 import type { AnyCommand, MethodName } from "../kernel/command.js";
 import { methodName } from "../kernel/command.js";
 import type { DomainEvent } from "../kernel/events.js";
-import type { Identity } from "../kernel/identity.js";
 import { DEFAULT_TENANT } from "../kernel/identity.js";
 import type { CommandResult } from "../kernel/result.js";
 import type { EventStore } from "../store/event-store.js";
@@ -51,5 +50,3 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     close: () => options.store.close(),
   };
 }
-
-export type { Identity };

@@ -58,11 +58,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
     const commandId = randomUUID();
     const requestId = envelope.metadata?.requestId || undefined;
+    // Echoed in every result (and so in gRPC trailers): bounded even before validation names them.
     const base = {
       commandId,
-      commandType: envelope.type,
-      aggregateId: envelope.aggregateId ?? "",
-      correlationId: envelope.metadata?.correlationId || requestId || commandId,
+      commandType: echo(envelope.type),
+      aggregateId: echo(envelope.aggregateId ?? ""),
+      correlationId: echo(envelope.metadata?.correlationId || requestId || commandId),
       replayed: false,
     };
     try {
@@ -123,7 +124,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     if (aggregateId !== undefined && aggregateId !== "") {
       if (payloadId === undefined) input = { ...raw, [idField]: aggregateId };
       else if (payloadId !== aggregateId) {
-        violations.push({ field: idField, description: `${idField} "${String(payloadId).slice(0, 64)}" does not match the aggregate id "${aggregateId.slice(0, 64)}"` });
+        // payloadId is whatever the caller sent, e.g. {toString: 1}, which String() cannot convert (TypeError).
+        violations.push({ field: idField, description: `${idField} ${shown(payloadId)} does not match the aggregate id "${aggregateId.slice(0, 64)}"` });
       }
     }
     const parsed = parsePayload(command.payload, input);
@@ -218,6 +220,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
 function invalid(base: Prepared["base"], reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {
   return { ...base, status: "invalid", reason, message, violations };
+}
+
+/** A caller's string as a result may repeat it: at most MAX_REQUEST_ID_LENGTH characters. */
+function echo(value: unknown): string {
+  const text = typeof value === "string" ? value : shown(value);
+  return text.length > MAX_REQUEST_ID_LENGTH ? text.slice(0, MAX_REQUEST_ID_LENGTH) : text;
+}
+
+/** Any value a caller sent, as a message may quote it: a string quoted and clipped, anything else by its kind. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return `"${value.slice(0, 64)}"`;
+  if (value === null || typeof value !== "object") return String(value);
+  return Array.isArray(value) ? "(a list)" : "(an object)";
 }
 
 function summarize(violations: readonly Violation[]): string {

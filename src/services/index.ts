@@ -2,6 +2,7 @@ import { BookingService } from "../gen/booking/v1/booking_pb.js";
 import { PaymentNotificationService } from "../gen/payments/v1/payments_pb.js";
 import { SCOPES } from "../domain/booking/index.js";
 import type { EdgeService } from "../edge/edge-service.js";
+import { DEFAULT_LIMITS, type RequestLimits } from "../edge/limits.js";
 import type { App } from "../pipeline/app.js";
 import type { AnyCommand } from "../kernel/command.js";
 import { bookingServiceV1 } from "./booking-v1/handlers.js";
@@ -20,11 +21,11 @@ export const EDGE_ROUTES: Readonly<Record<string, string>> = {
 };
 
 /** Every edge service of the reference booking service. */
-export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">): EdgeService[] {
+export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS): EdgeService[] {
   return [
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
-    commandServiceV1(app, EDGE_ROUTES),
+    commandServiceV1(app, EDGE_ROUTES, limits),
     eventStoreServiceV1(app.store, [SCOPES.read]),
   ] as EdgeService[];
 }

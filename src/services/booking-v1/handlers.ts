@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { BookingService } from "../../gen/booking/v1/booking_pb.js";
 import { booking, SCOPES, type BookingState } from "../../domain/booking/index.js";
+import { identifier } from "../../domain/values/fields.js";
 import { formatMinor } from "../../domain/values/money.js";
 import { badRequest, edgeError } from "../../edge/command-error.js";
 import { edgeService } from "../../edge/edge-service.js";
@@ -9,6 +10,9 @@ import { requireScope } from "../../edge/query-access.js";
 import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
 import { bookRoomFields, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
+
+/** GetBooking's booking_id: the same identifier rules (1–64 characters) BookRoom applies. */
+const BOOKING_ID = identifier("booking_id");
 
 /** Who may use the booking API's commands at all; each command's policy then decides. */
 const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
@@ -21,7 +25,8 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
     cancelBooking: (request, call) => runCommand(app, mapCancelBooking(request), cancelBookingFields, call, EDGE_SCOPES),
     async getBooking(request, call) {
       requireScope(call.identity, SCOPES.read);
-      if (!request.bookingId) throw badRequest([{ field: "booking_id", description: "booking_id is required" }]);
+      const id = BOOKING_ID.safeParse(request.bookingId);
+      if (!id.success) throw badRequest([{ field: "booking_id", description: id.error.issues[0].message }]);
       const { state, revision } = await app.loadState<BookingState>(booking, request.bookingId, call.identity.tenant);
       if (revision === 0) {
         throw edgeError(Code.NotFound, "AGGREGATE_NOT_FOUND", `booking "${request.bookingId.slice(0, 64)}" does not exist`, {

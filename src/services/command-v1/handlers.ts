@@ -4,7 +4,14 @@ import type { AnyCommand } from "../../kernel/command.js";
 import { CommandService } from "../../gen/switchyard/command/v1/command_pb.js";
 import { edgeService } from "../../edge/edge-service.js";
 import { payloadFieldNames } from "../../edge/field-names.js";
+import { DEFAULT_LIMITS, payloadTooBig, type RequestLimits } from "../../edge/limits.js";
 import { runCommand, type Executor } from "../../edge/run-command.js";
+import { MAX_ID_LENGTH } from "../../domain/values/fields.js";
+import type { ExecuteRequest } from "../../gen/switchyard/command/v1/command_pb.js";
+import type { Violation } from "../../kernel/result.js";
+
+/** Longest command type accepted ("booking.RecordPayment" is 21). */
+export const MAX_COMMAND_TYPE_LENGTH = 128;
 
 /** Envelope fields of ExecuteRequest, as the pipeline names them and as the proto does. */
 const executeFields = payloadFieldNames("payload", {
@@ -19,7 +26,11 @@ const executeFields = payloadFieldNames("payload", {
  * edge), and a description of every command for humans and client generators.
  * `edgeRoutes` maps RPC paths of the typed edges to the command type each one runs.
  */
-export function commandServiceV1(app: Executor & { registry: ReadonlyMap<string, AnyCommand> }, edgeRoutes: Readonly<Record<string, string>>) {
+export function commandServiceV1(
+  app: Executor & { registry: ReadonlyMap<string, AnyCommand> },
+  edgeRoutes: Readonly<Record<string, string>>,
+  limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields"> = DEFAULT_LIMITS,
+) {
   const executePath = `/${CommandService.typeName}/${CommandService.method.execute.name}`;
   const descriptions = [...app.registry.values()].map((command) => ({
     commandType: command.type,
@@ -32,8 +43,10 @@ export function commandServiceV1(app: Executor & { registry: ReadonlyMap<string,
   }));
 
   return edgeService(CommandService, {
-    execute: (request, call) =>
-      runCommand(
+    execute: (request, call) => {
+      const violations = envelopeViolations(request, limits);
+      if (violations.length > 0) return runCommand(app, { ok: false, type: request.commandType, violations }, executeFields, call);
+      return runCommand(
         app,
         {
           ok: true,
@@ -45,7 +58,22 @@ export function commandServiceV1(app: Executor & { registry: ReadonlyMap<string,
         },
         executeFields,
         call,
-      ),
+      );
+    },
     describeCommands: async () => ({ commands: descriptions }),
   });
+}
+
+/** What is wrong with an ExecuteRequest before its payload is even looked at: lengths and size. */
+function envelopeViolations(request: ExecuteRequest, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {
+  const violations: Violation[] = [];
+  if (request.commandType.length > MAX_COMMAND_TYPE_LENGTH) {
+    violations.push({ field: "command_type", description: `command_type is longer than ${MAX_COMMAND_TYPE_LENGTH} characters` });
+  }
+  if (request.aggregateId.length > MAX_ID_LENGTH) {
+    violations.push({ field: "aggregate_id", description: `aggregate_id is longer than ${MAX_ID_LENGTH} characters` });
+  }
+  const tooBig = request.payload ? payloadTooBig(request.payload, limits) : undefined;
+  if (tooBig) violations.push({ field: "payload", description: tooBig });
+  return violations;
 }

@@ -9,6 +9,8 @@ import type { EventStore } from "../../store/event-store.js";
 
 /** Longest stream id or event type accepted in a read. */
 const MAX_NAME = 200;
+/** Most event types one ReadAll may filter on. */
+const MAX_EVENT_TYPES = 100;
 
 /**
  * switchyard.eventstore.v1.EventStoreService: reads of the caller's tenant only.
@@ -30,6 +32,9 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
     },
     async readAll(request, call) {
       requireScope(call.identity, ...readScopes);
+      if (request.eventTypes.length > MAX_EVENT_TYPES) {
+        throw badRequest([{ field: "event_types", description: `at most ${MAX_EVENT_TYPES} event types, got ${request.eventTypes.length}` }]);
+      }
       const tooLong = request.eventTypes.findIndex((t) => t.length > MAX_NAME);
       if (tooLong >= 0) throw badRequest([{ field: `event_types[${tooLong}]`, description: `event type longer than ${MAX_NAME} characters` }]);
       const events = await store.readAll(call.identity.tenant, {

@@ -1,6 +1,7 @@
 import type { Violation } from "../../kernel/result.js";
 import type { NotifyPaymentSucceededRequest } from "../../gen/payments/v1/payments_pb.js";
 import { formatMinor, isCurrency, MAX_AMOUNT_MINOR } from "../../domain/values/money.js";
+import { MAX_ID_LENGTH } from "../../domain/values/fields.js";
 import { protoFieldNames } from "../../edge/field-names.js";
 import type { Mapped } from "../../edge/run-command.js";
 import { instantOf } from "../booking-v1/mapper.js";
@@ -29,7 +30,8 @@ export function mapNotifyPaymentSucceeded(request: NotifyPaymentSucceededRequest
   return {
     ok: true,
     type: "booking.RecordPayment",
-    requestId: request.requestId || (request.providerPaymentId ? `payment:${request.providerPaymentId}` : ""),
+    // An over-long provider id is named as provider_payment_id by the domain, not again as request_id.
+    requestId: request.requestId || (request.providerPaymentId && request.providerPaymentId.length <= MAX_ID_LENGTH ? `payment:${request.providerPaymentId}` : ""),
     payload: {
       bookingId: request.bookingReference,
       paymentId: request.providerPaymentId,

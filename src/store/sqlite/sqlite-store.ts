@@ -90,6 +90,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     rollbackTo: db.prepare("ROLLBACK TO one_append"),
   };
 
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  /** When the current batch first found the write lock taken by another process. */
+  let lockWaitSince: number | undefined;
   let queue: Pending[] = [];
   let flushScheduled = false;
   let closed = false;
@@ -130,7 +133,21 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
 
     try {
       sql.begin.run();
+      lockWaitSince = undefined;
     } catch (error) {
+      // Another process holds the write lock. SQLite's own wait blocks the event loop, so it
+      // is kept short; the rest of the wait happens here, between turns, until busyTimeoutMs.
+      const busy = (error as { code?: string }).code?.startsWith("SQLITE_BUSY");
+      lockWaitSince ??= Date.now();
+      if (busy && Date.now() - lockWaitSince < busyTimeoutMs) {
+        queue = [...batch, ...queue];
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setTimeout(flush, 2 + Math.random() * 8);
+        }
+        return;
+      }
+      lockWaitSince = undefined;
       for (const p of batch) p.reject(storeErrorOf(error));
       return;
     }
@@ -253,10 +270,14 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(options.path);
-    db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     migrate(db);
+    // From now on a short wait inside SQLite (it blocks the event loop); writers wait longer
+    // between turns of the loop, in flush().
+    db.pragma(`busy_timeout = ${Math.min(busyTimeoutMs, 20)}`);
     return db;
   } catch (error) {
     db?.close();
