@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+// Time-ordered ids: new events land at the end of the event-id index instead of on a random page.
+import { v7 as uuidv7 } from "uuid";
 import { fold, streamIdOf } from "../kernel/aggregate.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
@@ -56,7 +58,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const commands = new Map(options.commands.map((c) => [c.type, c]));
 
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
-    const commandId = randomUUID();
+    const commandId = uuidv7();
     const requestId = envelope.metadata?.requestId || undefined;
     // Echoed in every result (and so in gRPC trailers): bounded even before validation names them.
     const base = {
@@ -163,16 +165,25 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const tenant = identity.tenant;
     const explicit = p.expectedRevision;
     let lastSeen = 0;
+    // The first round decides on the cached state without reading the store: the append's
+    // revision guard catches a state another process has moved on, and later rounds verify.
+    let verify = false;
     for (let round = 0; ; round++) {
-      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache);
+      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify);
       lastSeen = loaded.revision;
 
-      if (rules && !rules.some((r) => r.allows(loaded.state, identity, p.payload))) {
-        return { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message: `not allowed: requires ${rules.map((r) => r.description).join(" or ")}` };
+      const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
+      const mismatch = explicit !== undefined && explicit !== loaded.revision;
+      if ((denied || mismatch) && !loaded.verified) {
+        // Answers that write nothing are not guarded by an append: confirm them on fresh state.
+        verify = true;
+        round--;
+        continue;
       }
-      if (explicit !== undefined && explicit !== loaded.revision) {
-        return conflict(p, explicit, loaded.revision);
+      if (denied) {
+        return { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message: `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}` };
       }
+      if (mismatch) return conflict(p, explicit!, loaded.revision);
 
       let result: CommandResult;
       let events: NewEvent[] = [];
@@ -189,7 +200,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           result = { ...p.base, status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision };
         } else {
           const metadata = metadataOf(p, tenant, collaborators.clock());
-          events = decision.events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata }));
+          events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
           result = { ...p.base, status: "accepted", revision: loaded.revision, position: 0, events: [], response: decision.response };
         }
@@ -209,6 +220,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
       lastSeen = outcome.actualRevision;
+      verify = true;
       if (explicit !== undefined) return conflict(p, explicit, outcome.actualRevision);
       if (round >= maxRetries) return conflict(p, loaded.revision, lastSeen);
       await backoff(round);

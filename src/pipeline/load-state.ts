@@ -7,11 +7,15 @@ import type { StateCache } from "./state-cache.js";
 export interface LoadedState<S> {
   readonly state: S;
   readonly revision: number;
+  /** False when the state came from the cache unchecked: another process may have moved on. */
+  readonly verified: boolean;
 }
 
 /**
- * Loads an aggregate: the cached state or the snapshot (whichever is newer), then only the
- * events after it, folded with evolve. A snapshot of another version is ignored.
+ * Loads an aggregate. A cached state is returned as it is unless `verify` is set (the
+ * caller's append is guarded by the revision, so a stale cache costs a retry, never a lost
+ * update). Otherwise: the cached state or the snapshot, then only the events after it,
+ * folded with evolve. A snapshot of another version is ignored.
  */
 export async function loadState<S>(
   store: EventStore,
@@ -19,9 +23,12 @@ export async function loadState<S>(
   tenant: string,
   streamId: string,
   cache?: StateCache,
+  verify = true,
 ): Promise<LoadedState<S>> {
   const key = `${tenant}\0${streamId}`;
-  let base = cache?.get(key) as LoadedState<S> | undefined;
+  const cached = cache?.get(key) as { state: S; revision: number } | undefined;
+  if (cached && !verify) return { ...cached, verified: false };
+  let base = cached;
   if (!base && aggregate.snapshotEvery > 0) {
     const snapshot = await store.loadSnapshot(tenant, streamId);
     if (snapshot && snapshot.version === aggregate.snapshotVersion) base = { state: snapshot.state as S, revision: snapshot.revision };
@@ -33,7 +40,6 @@ export async function loadState<S>(
     if (events.length > 0) revision = events[events.length - 1].revision;
     if (events.length < MAX_PAGE) break;
   }
-  const loaded = { state, revision };
-  cache?.set(key, loaded);
-  return loaded;
+  cache?.set(key, { state, revision });
+  return { state, revision, verified: true };
 }

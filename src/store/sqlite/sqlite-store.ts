@@ -273,6 +273,8 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma("journal_mode = WAL");
+    // Room for the indexes' hot pages: SQLite's 2 MB default makes appends read pages back.
+    db.pragma("cache_size = -65536");
     db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
     migrate(db);
     // From now on a short wait inside SQLite (it blocks the event loop); writers wait longer
