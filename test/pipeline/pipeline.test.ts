@@ -115,6 +115,28 @@ describe("pipeline", () => {
     assert.equal(state.state.paidMinor, 3000);
   });
 
+  it("keeps its state cache correct when another writer moves a stream on", async () => {
+    const store = openSqliteStore({ path: ":memory:" });
+    const [left, right] = [bookingApp({ store }), bookingApp({ store })];
+    const bookingId = id();
+    await left.commands.bookRoom(bookRoomPayload(bookingId, "100.00"));
+    await left.commands.recordPayment(paymentPayload(bookingId, "L1", "10.00"));
+    await right.commands.recordPayment(paymentPayload(bookingId, "R1", "10.00"));
+    const { counts, store: counted } = countingStore(store);
+    const stale = bookingApp({ store: counted });
+    await stale.commands.recordPayment(paymentPayload(bookingId, "S0", "10.00"));
+    await right.commands.recordPayment(paymentPayload(bookingId, "R2", "10.00"));
+    const readsBefore = counts.streamReads;
+    const paid = await stale.commands.recordPayment(paymentPayload(bookingId, "S1", "70.00"), { expectedRevision: 5 });
+    assert.equal(paid.status, "accepted", "the stale cached revision (4) was verified, not reported as a conflict");
+    assert.ok(counts.streamReads > readsBefore);
+    if (paid.status === "accepted") assert.deepEqual(paid.events.map((e) => e.type), ["PaymentRecorded", "BookingFullyPaid"]);
+    const decidedOnCache = await left.commands.recordPayment(paymentPayload(bookingId, "L2", "1.00"));
+    assert.equal(decidedOnCache.status === "accepted" && decidedOnCache.revision, 8, "a stale cache costs a retry, never a lost update");
+    const { state } = await left.loadState(booking, bookingId);
+    assert.deepEqual([state.paidMinor, [...state.paymentIds].sort()], [11100, ["L1", "L2", "R1", "R2", "S0", "S1"]]);
+  });
+
   it("gives up after the retry budget and reports the conflict", async () => {
     const store = openSqliteStore({ path: ":memory:" });
     const [left, right] = [bookingApp({ store, maxRetries: 0 }), bookingApp({ store, maxRetries: 0 })];
