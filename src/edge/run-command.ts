@@ -47,39 +47,12 @@ export async function runCommand(
   // The edge's own gate (who may use this contract at all) comes before the command's policy.
   const denied = edgeScopes.length > 0 ? authorize({ scopes: edgeScopes }, call.identity) : undefined;
   if (denied?.kind === "denied") {
-    const commandId = randomUUID();
-    throw commandError(
-      {
-        commandId,
-        commandType: mapped.type.slice(0, MAX_REQUEST_ID_LENGTH),
-        aggregateId: "",
-        correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
-        replayed: false,
-        status: "unauthorized",
-        reason: denied.reason,
-        message: denied.message,
-      },
-      AS_IS,
-    );
+    throw edgeFailure(mapped.type, correlationId, { status: "unauthorized", reason: denied.reason, message: denied.message });
   }
   if (!mapped.ok) {
-    const commandId = randomUUID();
     const violations = mapped.violations;
-    throw commandError(
-      {
-        commandId,
-        // Both are echoed in the error's trailer: bounded, never the caller's megabyte.
-        commandType: mapped.type.slice(0, MAX_REQUEST_ID_LENGTH),
-        aggregateId: "",
-        correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
-        replayed: false,
-        status: "invalid",
-        reason: "VALIDATION_FAILED",
-        violations,
-        message: violations.map((v) => `${v.field}: ${v.description}`).join("; "),
-      },
-      AS_IS,
-    );
+    const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
+    throw edgeFailure(mapped.type, correlationId, { status: "invalid", reason: "VALIDATION_FAILED", violations, message });
   }
   call.log.requestId = mapped.requestId || undefined;
   const expected = mapped.expectedRevision;
@@ -95,3 +68,31 @@ export async function runCommand(
   if (result.status !== "accepted") throw commandError(result, fields);
   return toProtoResult(result, fields);
 }
+
+/**
+ * The error for a command the edge refused before the pipeline saw it. The type and
+ * correlation id are echoed in the error's trailer, so they are bounded: never the
+ * caller's megabyte.
+ */
+function edgeFailure(
+  type: string,
+  correlationId: string | undefined,
+  outcome: DistributiveOmit<Failure, Base>,
+) {
+  const commandId = randomUUID();
+  return commandError(
+    {
+      commandId,
+      commandType: type.slice(0, MAX_REQUEST_ID_LENGTH),
+      aggregateId: "",
+      correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
+      replayed: false,
+      ...outcome,
+    } as Failure,
+    AS_IS,
+  );
+}
+
+type Failure = Extract<CommandResult, { status: "unauthorized" | "invalid" }>;
+type Base = "commandId" | "commandType" | "aggregateId" | "correlationId" | "replayed";
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
