@@ -8,6 +8,7 @@ import type { Drain } from "./drain.js";
 import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { formatSubject } from "./http-server.js";
 import { DEFAULT_LIMITS, effectiveDeadline, wellFormed, withinDeadline, withWellFormedMessage } from "./limits.js";
+import { answerMalformedRequestsAsInvalidArgument } from "./grpc-js-statuses.js";
 import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -51,6 +52,7 @@ class UndecodableRequest {
  * run, mapped to a status with rich details, and logged in one line.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
+  answerMalformedRequestsAsInvalidArgument();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,

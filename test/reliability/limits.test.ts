@@ -278,9 +278,12 @@ describe("request limits with their defaults", () => {
       const corrupt = await h2Grpc(sessions[1], GET.path, frame(cut, 1), { "grpc-encoding": "gzip" });
       assert.deepEqual([corrupt.code, corrupt.errorInfo?.reason], [S.INVALID_ARGUMENT, "MALFORMED_REQUEST"], describeOutcome(corrupt));
       // gRPC port: the same corrupt gzip frame killed the process on grpc-js 1.14.3 (an unhandled
-      // zlib 'error'); grpc-js 1.14.7 answers its own INTERNAL, and the server keeps serving.
+      // zlib 'error'); grpc-js 1.14.7 answers INTERNAL itself, which Switchyard rewrites to
+      // INVALID_ARGUMENT, as it does grpc-js's INTERNAL for an unparsable grpc-timeout header.
       const onGrpcPort = await h2Grpc(sessions[0], GET.path, frame(cut, 1), { "grpc-encoding": "gzip" });
-      assert.deepEqual([onGrpcPort.code, onGrpcPort.message], [S.INTERNAL, "Failed to decompress message"]);
+      assert.deepEqual([onGrpcPort.code, onGrpcPort.errorInfo?.reason], [S.INVALID_ARGUMENT, "MALFORMED_REQUEST"], describeOutcome(onGrpcPort));
+      const badTimeout = await h2Grpc(sessions[0], GET.path, frame(valid), { "grpc-timeout": "soon" });
+      assert.deepEqual([badTimeout.code, badTimeout.errorInfo?.reason], [S.INVALID_ARGUMENT, "MALFORMED_REQUEST"], describeOutcome(badTimeout));
       assert.equal((await grpcJsRaw(client, GET.path, encode(GET, { bookingId: "B1" }))).code, S.NOT_FOUND, "still serving");
       assert.equal(server.child.exitCode, null);
     } finally {

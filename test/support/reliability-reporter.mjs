@@ -25,7 +25,7 @@ export default async function* reliabilityReporter(source) {
   if (target) {
     writeFileSync(
       target,
-      `# Reliability\n\nLatest figures from \`npm test\` (test/reliability and the e2e suites), written by\n\`RELIABILITY_REPORT=docs/reliability.md npm test\`. Each row is a scenario run against real server processes;\n"failures" counts answers the scenario does not allow, "data lost" counts acknowledged commands missing or duplicated afterwards.\n\n${table}\n\nKnown exception: on the gRPC port, a frame flagged as gzip-compressed that does not decompress is answered by grpc-js itself with INTERNAL \"Failed to decompress message\" before any Switchyard code runs; the fuzz counts these separately (they are in the codes of the gRPC row) instead of as failures. A malformed \`grpc-timeout\` header is likewise answered by grpc-js (INTERNAL) and is not fuzzed.\n`,
+      `# Reliability\n\nLatest figures from \`npm test\` (test/reliability and the e2e suites), written by\n\`RELIABILITY_REPORT=docs/reliability.md npm test\`. Each row is a scenario run against real server processes;\n"failures" counts answers the scenario does not allow, "data lost" counts acknowledged commands missing or duplicated afterwards.\n\n${table}\n`,
     );
   }
 }
