@@ -27,15 +27,16 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (tenant, stream_id)
   ) WITHOUT ROWID;
   CREATE TABLE requests (
+    seq          INTEGER PRIMARY KEY,
     tenant       TEXT NOT NULL,
     request_id   TEXT NOT NULL,
     command_type TEXT NOT NULL,
     aggregate_id TEXT NOT NULL,
     fingerprint  TEXT NOT NULL,
     result       TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    PRIMARY KEY (tenant, request_id)
-  ) WITHOUT ROWID;
+    created_at   TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX requests_by_id ON requests (tenant, request_id);
   `,
 ];
 

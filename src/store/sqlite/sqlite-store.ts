@@ -115,7 +115,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
       try {
         sql.insertRequest.run(tenant, record.requestId, record.commandType, record.aggregateId, record.fingerprint, JSON.stringify(record.result), new Date().toISOString());
       } catch (error) {
-        if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") throw REQUEST_TAKEN;
+        if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw REQUEST_TAKEN;
         throw error;
       }
     }
