@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { StoreUnavailableError } from "../store/event-store.js";
-import { ERROR_DOMAIN, edgeError } from "./command-error.js";
+import { edgeError } from "./command-error.js";
 
 /**
  * Turns anything a handler threw into a ConnectError. A ConnectError passes through; a
@@ -35,4 +35,3 @@ export function codeName(code: number): string {
   return code === 0 ? "OK" : (Code[code] ?? String(code));
 }
 
-export { ERROR_DOMAIN };
