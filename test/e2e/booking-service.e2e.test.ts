@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
@@ -16,15 +15,11 @@ import { CommandResultSchema, CommandService, CommandStatus } from "../../src/ge
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { failing, grpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
 const run = promisify(execFile);
 const BUF = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "buf");
-const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 const paidAt = timestampFromDate(new Date("2026-01-15T10:00:00Z"));
-
-function bookRoomRequest(bookingId: string, requestId = newId("req")) {
-  return { bookingId, roomId: "R101", guestId: "guest-1", checkIn: "2030-01-01", checkOut: "2030-01-04", amount: "300.00", currency: "EUR", requestId };
-}
 
 describe("booking service over real ports", () => {
   let server: ServerProcess;
@@ -245,7 +240,7 @@ describe("booking service over real ports", () => {
 
   it("logs one structured line per RPC with method, code, duration, request id and correlation id", async () => {
     const requestId = newId("logged");
-    await booking.bookRoom(bookRoomRequest(newId("B"), requestId), { "x-correlation-id": "corr-42" });
+    await booking.bookRoom(bookRoomRequest(newId("B"), { requestId }), { "x-correlation-id": "corr-42" });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const line = server.logs.find((l) => l.msg === "rpc" && l.requestId === requestId);
     assert.ok(line, "an rpc log line for the request");

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { after, before, describe, it, type TestContext } from "node:test";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
@@ -12,14 +11,10 @@ import { grpcJsClientWith, outcomeOf } from "../support/auth-helpers.js";
 import { grpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { createTestPki, opensslAvailable, type TestPki } from "../support/test-certificates.js";
+import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
 const SUBJECT = "CN=billing-svc,O=acme";
-const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 const paidAt = timestampFromDate(new Date("2026-01-15T10:00:00Z"));
-
-function bookRoomRequest(bookingId: string) {
-  return { bookingId, roomId: "R7", guestId: "guest-1", checkIn: "2030-02-01", checkOut: "2030-02-03", amount: "200.00", currency: "EUR", requestId: newId("book") };
-}
 
 describe("mTLS (AUTH_MODE=mtls) on both ports", () => {
   let skipReason: string | undefined;

@@ -19,6 +19,7 @@ import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/events
 import { hs256Token, outcomeOf, runServerToExit, signedToken, unsignedToken, type Outcome, type TokenSpec } from "../support/auth-helpers.js";
 import { failing, grpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -32,16 +33,11 @@ const TENANT_B = "tenant-b";
 const ALL_SCOPES = "bookings:write bookings:read bookings:own payments:notify";
 
 const S = grpc.status;
-const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 const paidAt = timestampFromDate(new Date("2026-01-15T10:00:00Z"));
 const bearer = (token: string) => `Bearer ${token}`;
 /** A valid token for this server: issuer and audience right, an hour to live. */
 const token = (spec: TokenSpec) => hs256Token(SECRET, { issuer: ISSUER, audience: AUDIENCE, ...spec });
 const auth = async (spec: TokenSpec) => ({ authorization: bearer(await token(spec)) });
-
-function bookRoomRequest(bookingId: string, guestId = "guest-1") {
-  return { bookingId, roomId: "R101", guestId, checkIn: "2030-01-01", checkOut: "2030-01-04", amount: "300.00", currency: "EUR", requestId: newId("book") };
-}
 
 function assertOutcome(actual: Outcome, code: grpc.status, reason: string | undefined, label: string): void {
   assert.equal(actual.code, code, `${label}: expected ${S[code]}, got ${S[actual.code] ?? actual.code} (${actual.reason}: ${actual.message})`);
@@ -82,7 +78,7 @@ describe("security over real ports (AUTH_MODE=jwt)", () => {
   /** Tenant A's stream of a booking, read with A's read-only token. */
   const streamOfA = async (bookingId: string) => events.readStream({ streamId: `booking-${bookingId}` }, aRead);
   const bookForA = async (bookingId: string, guestId = "guest-1") => {
-    const booked = await booking.bookRoom(bookRoomRequest(bookingId, guestId), aAll);
+    const booked = await booking.bookRoom(bookRoomRequest(bookingId, { guestId }), aAll);
     assert.equal(booked.status, CommandStatus.ACCEPTED);
     return booked;
   };
@@ -269,7 +265,7 @@ describe("security over real ports (AUTH_MODE=jwt)", () => {
       );
       assertOutcome(await outcomeOf(booking.cancelBooking({ bookingId: newId("A-missing"), reason: "x" }, own)), S.PERMISSION_DENIED, "PERMISSION_DENIED", "cancel a missing booking");
       // bookings:own is no licence to book or to pay.
-      assertOutcome(await outcomeOf(booking.bookRoom(bookRoomRequest(newId("A-own-book"), guest), own)), S.PERMISSION_DENIED, "PERMISSION_DENIED", "own BookRoom");
+      assertOutcome(await outcomeOf(booking.bookRoom(bookRoomRequest(newId("A-own-book"), { guestId: guest }), own)), S.PERMISSION_DENIED, "PERMISSION_DENIED", "own BookRoom");
       assertOutcome(
         await outcomeOf(booking.recordPayment({ bookingId: mine, paymentId: newId("P"), amount: "1.00", currency: "EUR", paidAt }, own)),
         S.PERMISSION_DENIED,
@@ -359,7 +355,7 @@ describe("security over real ports (AUTH_MODE=jwt)", () => {
 
     it("tenant B booking the same booking id is independent: accepted in B, A's booking unchanged", async () => {
       const before = await booking.getBooking({ bookingId }, aRead);
-      const booked = await booking.bookRoom({ ...bookRoomRequest(bookingId, "guest-b"), amount: "99.00" }, bAll);
+      const booked = await booking.bookRoom({ ...bookRoomRequest(bookingId, { guestId: "guest-b" }), amount: "99.00" }, bAll);
       assert.equal(booked.status, CommandStatus.ACCEPTED);
       assert.equal(booked.revision, 1n);
       const inB = await booking.getBooking({ bookingId }, bAll);
@@ -387,7 +383,7 @@ describe("security over real ports (AUTH_MODE=jwt)", () => {
       const billing = await auth({ sub: "billing-job", tenant: TENANT_A, scope: "payments:notify" });
       const guest = await auth({ sub: "guest-who", tenant: TENANT_A, scope: "bookings:own" });
 
-      await connectBooking.bookRoom(bookRoomRequest(bookingId, "guest-who"), { headers: staff });
+      await connectBooking.bookRoom(bookRoomRequest(bookingId, { guestId: "guest-who" }), { headers: staff });
       await booking.recordPayment({ bookingId, paymentId: "P1", amount: "10.00", currency: "EUR", paidAt, requestId: newId("r") }, staff);
       await payments.notifyPaymentSucceeded({ providerPaymentId: newId("pp"), bookingReference: bookingId, amountMinor: 1000n, currency: "EUR", occurredAt: paidAt }, provider);
       await commands.execute(

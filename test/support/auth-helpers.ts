@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { create, fromBinary, toBinary, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { SignJWT, base64url } from "jose";
 import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import { failureOf, type GrpcFailure } from "./grpc-client.js";
+import { grpcJsClient, type GrpcFailure } from "./grpc-client.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -91,12 +91,6 @@ function claimsOf(spec: TokenSpec): SignJWT {
   return jwt;
 }
 
-type Unary<S extends DescService> = {
-  [K in keyof S["method"]]: S["method"][K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
-    ? (request: MessageInitShape<I>, metadata?: Record<string, string>) => Promise<MessageShape<O>>
-    : never;
-};
-
 /**
  * Like grpcJsClient, with the channel credentials (e.g. grpc.credentials.createSsl) and
  * channel options given. Failures reject with a GrpcFailure.
@@ -106,33 +100,8 @@ export function grpcJsClientWith<S extends DescService>(
   address: string,
   credentials: grpc.ChannelCredentials,
   options: grpc.ChannelOptions = {},
-): Unary<S> & { close(): void } {
-  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-  for (const method of service.methods) {
-    definition[method.localName] = {
-      path: `/${service.typeName}/${method.name}`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (m: unknown) => Buffer.from(toBinary(method.input, create(method.input, m as never))),
-      requestDeserialize: (b: Buffer) => fromBinary(method.input, b),
-      responseSerialize: (m: unknown) => Buffer.from(toBinary(method.output, m as never)),
-      responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
-    };
-  }
-  const Client = grpc.makeGenericClientConstructor(definition as grpc.ServiceDefinition, service.typeName);
-  const client = new Client(address, credentials, options) as unknown as Record<string, Function> & grpc.Client;
-  const stub: Record<string, unknown> = { close: () => client.close() };
-  for (const method of service.methods) {
-    stub[method.localName] = (request: unknown, headers: Record<string, string> = {}) =>
-      new Promise((resolve, reject) => {
-        const metadata = new grpc.Metadata();
-        for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-        client[method.localName](request, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, response: unknown) =>
-          error ? reject(failureOf(error)) : resolve(response),
-        );
-      });
-  }
-  return stub as Unary<S> & { close(): void };
+) {
+  return grpcJsClient(service, address, { credentials, channelOptions: options, deadlineMs: 10_000 });
 }
 
 /** How a server process that was expected to refuse to start ended. */

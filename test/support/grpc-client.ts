@@ -25,7 +25,11 @@ type Unary<S extends DescService> = {
  * A plain @grpc/grpc-js client for a protobuf-es service (no generated grpc-js stubs
  * needed): each unary method returns a promise, and a failure rejects with a GrpcFailure.
  */
-export function grpcJsClient<S extends DescService>(service: S, address: string): Unary<S> & { close(): void } {
+export function grpcJsClient<S extends DescService>(
+  service: S,
+  address: string,
+  connection: { credentials?: grpc.ChannelCredentials; channelOptions?: grpc.ChannelOptions; deadlineMs?: number } = {},
+): Unary<S> & { close(): void } {
   const definition: grpc.ServiceDefinition = {};
   for (const method of service.methods) {
     (definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[method.localName] = {
@@ -39,14 +43,19 @@ export function grpcJsClient<S extends DescService>(service: S, address: string)
     };
   }
   const Client = grpc.makeGenericClientConstructor(definition, service.typeName);
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as Record<string, Function> & grpc.Client;
+  const client = new Client(address, connection.credentials ?? grpc.credentials.createInsecure(), connection.channelOptions) as unknown as Record<
+    string,
+    Function
+  > &
+    grpc.Client;
   const stub: Record<string, unknown> = { close: () => client.close() };
   for (const method of service.methods) {
     stub[method.localName] = (request: unknown, headers: Record<string, string> = {}) =>
       new Promise((resolve, reject) => {
         const metadata = new grpc.Metadata();
         for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-        client[method.localName](request, metadata, (error: grpc.ServiceError | null, response: unknown) =>
+        const callOptions = connection.deadlineMs ? { deadline: Date.now() + connection.deadlineMs } : {};
+        client[method.localName](request, metadata, callOptions, (error: grpc.ServiceError | null, response: unknown) =>
           error ? reject(failureOf(error)) : resolve(response),
         );
       });
