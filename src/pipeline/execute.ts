@@ -164,20 +164,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const { command, identity } = p;
     const tenant = identity.tenant;
     const explicit = p.expectedRevision;
-    let lastSeen = 0;
     // The first round decides on the cached state without reading the store: the append's
     // revision guard catches a state another process has moved on, and later rounds verify.
     let verify = false;
-    for (let round = 0; ; round++) {
+    let retries = 0;
+    for (;;) {
       const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify);
-      lastSeen = loaded.revision;
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
       const mismatch = explicit !== undefined && explicit !== loaded.revision;
       if ((denied || mismatch) && !loaded.verified) {
         // Answers that write nothing are not guarded by an append: confirm them on fresh state.
         verify = true;
-        round--;
         continue;
       }
       if (denied) {
@@ -219,11 +217,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         return withWrites(result, events, outcome);
       }
       if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
-      lastSeen = outcome.actualRevision;
-      verify = true;
       if (explicit !== undefined) return conflict(p, explicit, outcome.actualRevision);
-      if (round >= maxRetries) return conflict(p, loaded.revision, lastSeen);
-      await backoff(round);
+      if (retries >= maxRetries) return conflict(p, loaded.revision, outcome.actualRevision);
+      verify = true;
+      await backoff(retries++);
     }
   }
 
