@@ -10,7 +10,7 @@ import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { authorize, type StateRule } from "../kernel/policy.js";
 import { REPLAYABLE, type CommandResult, type ResultOf, type Violation } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
-import { StoreUnavailableError, type Appended, type EventStore, type NewEvent } from "../store/event-store.js";
+import { StoreUnavailableError, type Appended, type EventStore, type NewEvent, type RequestToRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { loadState } from "./load-state.js";
@@ -209,7 +209,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         streamId,
         expectedRevision: loaded.revision,
         events,
-        request: p.requestId && REPLAYABLE.has(result.status) ? (appended) => recordOf(p, withWrites(result, events, appended)) : undefined,
+        request: p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, (appended) => withWrites(result, events, appended)) : undefined,
         snapshot: events.length > 0 ? (appended) => snapshotDue(command, loaded.revision, appended, newState) : undefined,
       });
       if (outcome.kind === "appended") {
@@ -270,7 +270,7 @@ function withWrites(result: CommandResult, events: readonly NewEvent[], appended
   };
 }
 
-function recordOf(p: Prepared, result: CommandResult) {
+function recordOf(p: Prepared, result: (appended: Appended) => CommandResult): RequestToRecord {
   return { requestId: p.requestId!, commandType: p.command.type, aggregateId: p.aggregateId, fingerprint: p.fingerprint, result };
 }
 

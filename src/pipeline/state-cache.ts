@@ -5,9 +5,10 @@ export interface CachedState {
 }
 
 /**
- * A bounded least-recently-used map of folded states. It only saves folding: every load
- * still reads the events after the cached revision, so another process's writes are seen.
- * States are immutable (evolve returns new objects), so sharing them is safe.
+ * A bounded least-recently-used map of folded states. A first attempt decides on the cached
+ * state unread (loadState); the append's revision guard catches another process's writes,
+ * and the retry reads the events after the cached revision. States are immutable (evolve
+ * returns new objects), so sharing them is safe.
  */
 export function createStateCache(capacity: number) {
   const entries = new Map<string, CachedState>();

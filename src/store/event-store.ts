@@ -25,6 +25,11 @@ export interface RequestRecord {
   readonly result: unknown;
 }
 
+/** A request record whose result is built once the append's revisions and positions are known. */
+export interface RequestToRecord extends Omit<RequestRecord, "result"> {
+  readonly result: (appended: Appended) => unknown;
+}
+
 /** A folded state saved at a revision, so loading a long stream reads only what follows. */
 export interface Snapshot {
   readonly revision: number;
@@ -40,8 +45,8 @@ export interface AppendRequest {
   /** Revision the stream must be at; 0 means it must not exist yet. */
   readonly expectedRevision: number;
   readonly events: readonly NewEvent[];
-  /** Builds the request record once positions are known; omitted for unrecorded writes. */
-  readonly request?: (appended: Appended) => RequestRecord;
+  /** The request record to keep with the events; omitted for unrecorded writes. */
+  readonly request?: RequestToRecord;
   readonly snapshot?: (appended: Appended) => Snapshot | undefined;
 }
 

@@ -86,6 +86,32 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       assert.equal(good.kind, "appended");
     });
 
+    it("fails only the append that fails partway when it was sent with others", async () => {
+      const [s1, s2, s3, s4] = [fresh(), fresh(), fresh(), fresh()];
+      const requestId = randomUUID();
+      const outcomes = await Promise.allSettled([
+        store.append({ tenant: T, streamId: s1, expectedRevision: 0, events: events(T, "A") }),
+        // Fails after its events are written: the result cannot be built.
+        store.append({
+          tenant: T,
+          streamId: s2,
+          expectedRevision: 0,
+          events: events(T, "B", "C"),
+          request: { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => { throw new Error("no result"); } },
+        }),
+        // Fails before any write: data JSON cannot hold.
+        store.append({ tenant: T, streamId: s3, expectedRevision: 0, events: [{ id: randomUUID(), type: "D", data: { n: 1n }, metadata: meta(T) }] }),
+        store.append({ tenant: T, streamId: s4, expectedRevision: 0, events: events(T, "E") }),
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "rejected", "fulfilled"]);
+      assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /no result/);
+      assert.deepEqual((await store.readStream(T, s1)).map((e) => e.type), ["A"]);
+      assert.deepEqual(await store.readStream(T, s2), [], "the failed append's events were undone");
+      assert.equal(await store.findRequest(T, requestId), undefined);
+      assert.deepEqual(await store.readStream(T, s3), []);
+      assert.deepEqual((await store.readStream(T, s4)).map((e) => e.type), ["E"]);
+    });
+
     it("reads a stream from a revision, at most maxCount events", async () => {
       const stream = fresh();
       await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: events(T, "A", "B", "C", "D", "E") });
@@ -128,7 +154,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         streamId: stream,
         expectedRevision,
         events: events(T, "A"),
-        request: (appended) => ({ requestId, commandType: "test.Command", aggregateId: "x", fingerprint: "f", result: { revision: appended.revision, positions: appended.positions } }),
+        request: { requestId, commandType: "test.Command", aggregateId: "x", fingerprint: "f", result: (appended) => ({ revision: appended.revision, positions: appended.positions }) },
       });
       const first = await store.append(withRecord(0));
       assert.equal(first.kind, "appended");
@@ -145,7 +171,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       const stream = fresh();
       await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: events(T, "A") });
       const requestId = randomUUID();
-      const record = () => ({ requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: { status: "rejected" } });
+      const record = { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({ status: "rejected" }) };
       assert.deepEqual(await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: [], request: record }), {
         kind: "conflict",
         actualRevision: 1,
@@ -178,7 +204,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         streamId: fresh(),
         expectedRevision: 0,
         events: [],
-        request: () => ({ requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} }),
+        request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({}) },
       });
       const [ok, conflict, requestTaken, alsoOk] = await Promise.all([
         store.append({ tenant: T, streamId: s1, expectedRevision: 0, events: events(T, "A") }),
@@ -188,7 +214,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
           streamId: s3,
           expectedRevision: 0,
           events: events(T, "C"),
-          request: () => ({ requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} }),
+          request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({}) },
         }),
         store.append({ tenant: T, streamId: s3, expectedRevision: 0, events: events(T, "D") }),
       ]);
