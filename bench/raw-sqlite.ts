@@ -1,20 +1,38 @@
 import Database from "better-sqlite3";
-import { randomUUID } from "node:crypto";
+// The same time-ordered ids the pipeline gives events, so the id index grows at its end here too.
+import { v7 as uuidv7 } from "uuid";
 import { migrate } from "../src/store/sqlite/schema.js";
+import { useStoreSettings } from "../src/store/sqlite/sqlite-store.js";
 
-/** Raw better-sqlite3 appends into Switchyard's own schema with synchronous=FULL: the storage ceiling. */
-export function rawAppendCeiling(path: string, seconds: number) {
+/**
+ * The storage ceiling: raw better-sqlite3 appends into Switchyard's own schema with the
+ * store's own settings (WAL, page cache, synchronous=FULL), one PaymentRecorded-sized event
+ * per append onto `streams` streams in turn, as the RecordPayment scenarios spread theirs.
+ * No request records, no revision checks, no JavaScript around the insert.
+ */
+export function rawAppendCeiling(path: string, seconds: number, streams: number) {
   const db = new Database(path);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
+  useStoreSettings(db, "FULL");
   migrate(db);
   const insert = db.prepare("INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const data = JSON.stringify({ bookingId: "B-1", paymentId: "P-1", amount: { amountMinor: 1, currency: "EUR" }, paidAt: "2026-01-01T00:00:00.000Z" });
-  const metadata = JSON.stringify({ commandId: randomUUID(), commandType: "booking.RecordPayment", requestId: "r", correlationId: "r", causationId: "c", tenant: "default", timestamp: new Date().toISOString() });
-  let stream = 0;
+  const metadata = JSON.stringify({
+    commandId: uuidv7(),
+    commandType: "booking.RecordPayment",
+    requestId: "pay-00000000-0",
+    correlationId: "pay-00000000-0",
+    causationId: uuidv7(),
+    tenant: "default",
+    timestamp: new Date().toISOString(),
+  });
+  const revisions = new Array<number>(streams).fill(0);
+  let next = 0;
   const measure = (name: string, perTransaction: number) => {
     const append = db.transaction((count: number) => {
-      for (let i = 0; i < count; i++) insert.run("default", `raw-${stream++}`, 1, randomUUID(), "PaymentRecorded", data, metadata);
+      for (let i = 0; i < count; i++) {
+        const stream = next++ % streams;
+        insert.run("default", `raw-${stream}`, ++revisions[stream], uuidv7(), "PaymentRecorded", data, metadata);
+      }
     });
     const cpu = process.cpuUsage();
     const started = performance.now();
@@ -27,7 +45,7 @@ export function rawAppendCeiling(path: string, seconds: number) {
     const used = process.cpuUsage(cpu);
     return { name, appends, perSec: Math.round((appends / elapsed) * 1000), cpuUsPerAppend: (used.user + used.system) / appends };
   };
-  const results = [measure("raw SQLite append, 1 per transaction", 1), measure("raw SQLite append, 100 per transaction", 100)];
+  const results = [1, 64, 100].map((n) => measure(`raw SQLite append, ${n} per transaction`, n));
   db.close();
   return results;
 }

@@ -13,6 +13,8 @@ import type { LoadFigures, LoadPlan } from "./load-generator.js";
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+/** Bookings the RecordPayment scenarios (and the raw ceiling's appends) are spread over. */
+const BOOKINGS = 1000;
 const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
 
 /** One row of the results table. */
@@ -194,7 +196,7 @@ async function rssScenario(database: string, total: number) {
 async function main() {
   process.stdout.write(`Switchyard benchmark: ${SECONDS} s per scenario, synchronous=FULL, 2 cores\n\n`);
 
-  const raw = rawAppendCeiling(join(dir, "raw.db"), SECONDS);
+  const raw = rawAppendCeiling(join(dir, "raw.db"), SECONDS, BOOKINGS);
   for (const r of raw) {
     const row: Scenario = { name: r.name, callsPerSec: r.perSec, p50Ms: 0, p99Ms: 0, maxMs: 0, serverCpuUsPerCall: round(r.cpuUsPerAppend, 1), rssMb: 0, calls: r.appends, errors: 0 };
     scenarios.push(row);
@@ -202,12 +204,15 @@ async function main() {
   }
 
   const database = join(dir, "e2e.db");
-  const bookings = await seedBookings(database, "B", 1000);
+  const bookings = await seedBookings(database, "B", BOOKINGS);
   await seedLongStream(database, "LONG", 10_000);
   await seedLongStream(database, "SHORT", 1);
   const server = await startServer(database);
   try {
     const echo64 = await grpcScenario("echo ceiling, 64 in flight", server, { rpc: "echo", inFlight: 64 });
+    // What the generator could drive were it the limit: echo calls per second per core of its CPU.
+    const generatorCapacityPerSec = Math.round(echo64.callsPerSec / Math.max(0.01, (echo64.generatorCpuPct ?? 100) / 100));
+    process.stdout.write(`load generator capacity against echo: ~${generatorCapacityPerSec} calls/s at 100% of a core\n`);
     await grpcScenario("echo ceiling, 1 in flight", server, { rpc: "echo", inFlight: 1 });
     const pay64 = await grpcScenario("RecordPayment over gRPC, 64 in flight", server, { rpc: "recordPayment", inFlight: 64, bookings });
     await grpcScenario("RecordPayment over gRPC, 1 in flight", server, { rpc: "recordPayment", inFlight: 1, bookings });
@@ -226,7 +231,8 @@ async function main() {
     const atEnd = rss.checkpoints.at(-1)!;
     process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB`).join(", ")}\n`);
 
-    const grouped = raw.find((r) => r.name.includes("100 per transaction"))!;
+    // The in-process run's group commits hold its 64 commands in flight: compare like with like.
+    const grouped = raw.find((r) => r.name.includes("64 per transaction"))!;
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
       throughputRecordPaymentVsEcho: round(pay64.callsPerSec / echo64.callsPerSec),
@@ -253,6 +259,7 @@ async function main() {
         {
           when: new Date().toISOString(),
           secondsPerScenario: SECONDS,
+          generatorCapacityPerSec,
           scenarios: scenarios.map(({ name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct }) => ({
             name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct,
           })),

@@ -298,6 +298,14 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   };
 }
 
+/** The journal, cache and durability settings of the store's connection (the benchmark's raw ceiling uses them too). */
+export function useStoreSettings(db: Database.Database, synchronous: "FULL" | "NORMAL"): void {
+  db.pragma("journal_mode = WAL");
+  // Room for the indexes' hot pages: SQLite's 2 MB default makes appends read pages back.
+  db.pragma("cache_size = -65536");
+  db.pragma(`synchronous = ${synchronous}`);
+}
+
 /** Opens (creating if needed) and migrates the database, with WAL and the chosen durability. */
 function openDatabase(options: SqliteStoreOptions): Database.Database {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
@@ -306,10 +314,7 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     db = new Database(options.path);
     const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    db.pragma("journal_mode = WAL");
-    // Room for the indexes' hot pages: SQLite's 2 MB default makes appends read pages back.
-    db.pragma("cache_size = -65536");
-    db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+    useStoreSettings(db, options.synchronous ?? "FULL");
     migrate(db);
     // From now on a short wait inside SQLite (it blocks the event loop); writers wait longer
     // between turns of the loop, in flush().
