@@ -1,8 +1,7 @@
 import Database from "better-sqlite3";
 // The same time-ordered ids the pipeline gives events, so the id index grows at its end here too.
 import { v7 as uuidv7 } from "uuid";
-import { migrate } from "../src/store/sqlite/schema.js";
-import { useStoreSettings } from "../src/store/sqlite/sqlite-store.js";
+import { migrate, useStoreSettings } from "../src/store/sqlite/schema.js";
 
 /**
  * The storage ceiling: raw better-sqlite3 appends into Switchyard's own schema with the

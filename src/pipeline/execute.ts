@@ -10,7 +10,7 @@ import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { authorize, type StateRule } from "../kernel/policy.js";
 import { REPLAYABLE, type CommandResult, type ResultOf, type Violation } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
-import { StoreUnavailableError, type Appended, type EventStore, type NewEvent, type RequestToRecord } from "../store/event-store.js";
+import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { loadState } from "./load-state.js";
@@ -156,7 +156,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         { field: "requestId", description: `already used for ${record.commandType} on "${record.aggregateId}" with a different payload` },
       ]);
     }
-    return { ...(record.result as CommandResult), replayed: true };
+    return { ...withPositions(record.result as CommandResult, record.positions), replayed: true };
   }
 
   /** Load, decide, append; reload and retry on a conflict unless a revision was expected. */
@@ -200,7 +200,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           const metadata = metadataOf(p, tenant, collaborators.clock());
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
-          result = { ...p.base, status: "accepted", revision: loaded.revision, position: 0, events: [], response: decision.response };
+          result = withRevisions({ ...p.base, status: "accepted", revision: loaded.revision, position: 0, events: [], response: decision.response }, events);
         }
       }
 
@@ -209,12 +209,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         streamId,
         expectedRevision: loaded.revision,
         events,
-        request: p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, (appended) => withWrites(result, events, appended)) : undefined,
-        snapshot: events.length > 0 ? (appended) => snapshotDue(command, loaded.revision, appended, newState) : undefined,
+        request: p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, result) : undefined,
+        snapshot: events.length > 0 ? snapshotDue(command, loaded.revision, loaded.revision + events.length, newState) : undefined,
       });
       if (outcome.kind === "appended") {
         if (events.length > 0) cache.set(`${tenant}\0${streamId}`, { state: newState, revision: outcome.revision });
-        return withWrites(result, events, outcome);
+        return withPositions(result, outcome.positions);
       }
       if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
       if (explicit !== undefined) return conflict(p, explicit, outcome.actualRevision);
@@ -258,19 +258,28 @@ function conflict(p: Prepared, expectedRevision: number, actualRevision: number)
   };
 }
 
-/** Fills in what only the store knows: revisions and positions of the events written. */
-function withWrites(result: CommandResult, events: readonly NewEvent[], appended: Appended): CommandResult {
+/** An accepted result's revisions: the stream's new revision and each event's, known before the append. */
+function withRevisions(result: CommandResult, events: readonly NewEvent[]): CommandResult {
   if (result.status !== "accepted") return result;
-  const first = appended.revision - events.length + 1;
+  const before = result.revision;
   return {
     ...result,
-    revision: appended.revision,
-    position: appended.positions.at(-1) ?? 0,
-    events: events.map((e, i) => ({ id: e.id, type: e.type, revision: first + i, position: appended.positions[i] })),
+    revision: before + events.length,
+    events: events.map((e, i) => ({ id: e.id, type: e.type, revision: before + 1 + i, position: 0 })),
   };
 }
 
-function recordOf(p: Prepared, result: (appended: Appended) => CommandResult): RequestToRecord {
+/** Fills in what only the store knows: the global positions of the events written. */
+function withPositions(result: CommandResult, positions: readonly number[]): CommandResult {
+  if (result.status !== "accepted" || positions.length === 0) return result;
+  return {
+    ...result,
+    position: positions[positions.length - 1],
+    events: result.events.map((e, i) => ({ ...e, position: positions[i] })),
+  };
+}
+
+function recordOf(p: Prepared, result: CommandResult): Omit<RequestRecord, "positions"> {
   return { requestId: p.requestId!, commandType: p.command.type, aggregateId: p.aggregateId, fingerprint: p.fingerprint, result };
 }
 
@@ -288,11 +297,11 @@ function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
   };
 }
 
-/** A snapshot when this append crossed a multiple of the aggregate's snapshot interval. */
-function snapshotDue(command: AnyCommand, before: number, appended: Appended, state: unknown) {
+/** A snapshot when the append from `before` to `after` crosses a multiple of the aggregate's snapshot interval. */
+function snapshotDue(command: AnyCommand, before: number, after: number, state: unknown) {
   const every = command.aggregate.snapshotEvery;
-  if (every <= 0 || Math.floor(appended.revision / every) === Math.floor(before / every)) return undefined;
-  return { revision: appended.revision, version: command.aggregate.snapshotVersion, state };
+  if (every <= 0 || Math.floor(after / every) === Math.floor(before / every)) return undefined;
+  return { revision: after, version: command.aggregate.snapshotVersion, state };
 }
 
 /** Waits a random 0..2^round ms (capped at 50 ms) so racing writers spread out. */

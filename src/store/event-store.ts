@@ -21,13 +21,10 @@ export interface RequestRecord {
   readonly aggregateId: string;
   /** Hash of the command type, aggregate id and validated payload. */
   readonly fingerprint: string;
-  /** The result to replay, as JSON-serializable data. */
+  /** The result to replay, as JSON-serializable data, decided before the append. */
   readonly result: unknown;
-}
-
-/** A request record whose result is built once the append's revisions and positions are known. */
-export interface RequestToRecord extends Omit<RequestRecord, "result"> {
-  readonly result: (appended: Appended) => unknown;
+  /** Global positions of the events the append wrote: the store assigns them, so the result cannot hold them. */
+  readonly positions: readonly number[];
 }
 
 /** A folded state saved at a revision, so loading a long stream reads only what follows. */
@@ -38,16 +35,20 @@ export interface Snapshot {
   readonly state: unknown;
 }
 
-/** One atomic write: events (maybe none), the request record, maybe a snapshot. */
+/**
+ * One atomic write: events (maybe none), the request record, maybe a snapshot. Plain data
+ * throughout (no callbacks), so that a store may hand it to another thread or process.
+ */
 export interface AppendRequest {
   readonly tenant: string;
   readonly streamId: string;
   /** Revision the stream must be at; 0 means it must not exist yet. */
   readonly expectedRevision: number;
   readonly events: readonly NewEvent[];
-  /** The request record to keep with the events; omitted for unrecorded writes. */
-  readonly request?: RequestToRecord;
-  readonly snapshot?: (appended: Appended) => Snapshot | undefined;
+  /** The request record to keep with the events (the store adds the positions); omitted for unrecorded writes. */
+  readonly request?: Omit<RequestRecord, "positions">;
+  /** A snapshot to save with the events. */
+  readonly snapshot?: Snapshot;
 }
 
 /** How an append ended. Conflicts and taken request ids are answers, not errors. */

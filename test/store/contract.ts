@@ -88,25 +88,26 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
 
     it("fails only the append that fails partway when it was sent with others", async () => {
       const [s1, s2, s3, s4] = [fresh(), fresh(), fresh(), fresh()];
+      const taken = randomUUID();
       const requestId = randomUUID();
       const outcomes = await Promise.allSettled([
-        store.append({ tenant: T, streamId: s1, expectedRevision: 0, events: events(T, "A") }),
-        // Fails after its events are written: the result cannot be built.
+        store.append({ tenant: T, streamId: s1, expectedRevision: 0, events: [{ id: taken, type: "A", data: {}, metadata: meta(T) }] }),
+        // Its first event is written, then its second breaks the event-id constraint.
         store.append({
           tenant: T,
           streamId: s2,
           expectedRevision: 0,
-          events: events(T, "B", "C"),
-          request: { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => { throw new Error("no result"); } },
+          events: [...events(T, "B"), { id: taken, type: "C", data: {}, metadata: meta(T) }],
+          request: { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} },
         }),
-        // Fails before any write: data JSON cannot hold.
+        // Fails before anything is queued: data JSON cannot hold.
         store.append({ tenant: T, streamId: s3, expectedRevision: 0, events: [{ id: randomUUID(), type: "D", data: { n: 1n }, metadata: meta(T) }] }),
         store.append({ tenant: T, streamId: s4, expectedRevision: 0, events: events(T, "E") }),
       ]);
       assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "rejected", "fulfilled"]);
-      assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /no result/);
+      assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /UNIQUE constraint failed: events\.id/);
       assert.deepEqual((await store.readStream(T, s1)).map((e) => e.type), ["A"]);
-      assert.deepEqual(await store.readStream(T, s2), [], "the failed append's events were undone");
+      assert.deepEqual(await store.readStream(T, s2), [], "the failed append's first event was undone");
       assert.equal(await store.findRequest(T, requestId), undefined);
       assert.deepEqual(await store.readStream(T, s3), []);
       assert.deepEqual((await store.readStream(T, s4)).map((e) => e.type), ["E"]);
@@ -154,12 +155,14 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         streamId: stream,
         expectedRevision,
         events: events(T, "A"),
-        request: { requestId, commandType: "test.Command", aggregateId: "x", fingerprint: "f", result: (appended) => ({ revision: appended.revision, positions: appended.positions }) },
+        request: { requestId, commandType: "test.Command", aggregateId: "x", fingerprint: "f", result: { answer: 42 } },
       });
       const first = await store.append(withRecord(0));
       assert.equal(first.kind, "appended");
       const record = await store.findRequest(T, requestId);
-      assert.deepEqual(record?.result, { revision: 1, positions: first.kind === "appended" ? first.positions : [] });
+      assert.deepEqual(record?.result, { answer: 42 });
+      assert.deepEqual(record?.positions, first.kind === "appended" ? first.positions : [], "the events' positions are kept beside the result");
+      assert.equal(record?.positions.length, 1);
       assert.equal(record?.fingerprint, "f");
       const again = await store.append(withRecord(1));
       assert.deepEqual(again, { kind: "request-taken" });
@@ -171,7 +174,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       const stream = fresh();
       await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: events(T, "A") });
       const requestId = randomUUID();
-      const record = { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({ status: "rejected" }) };
+      const record = { requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: { status: "rejected" } };
       assert.deepEqual(await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: [], request: record }), {
         kind: "conflict",
         actualRevision: 1,
@@ -190,7 +193,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         streamId: stream,
         expectedRevision: 0,
         events: events(T, "A", "B"),
-        snapshot: (appended) => ({ revision: appended.revision, version: 3, state: { count: 2 } }),
+        snapshot: { revision: 2, version: 3, state: { count: 2 } },
       });
       assert.deepEqual(await store.loadSnapshot(T, stream), { revision: 2, version: 3, state: { count: 2 } });
     });
@@ -204,7 +207,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         streamId: fresh(),
         expectedRevision: 0,
         events: [],
-        request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({}) },
+        request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} },
       });
       const [ok, conflict, requestTaken, alsoOk] = await Promise.all([
         store.append({ tenant: T, streamId: s1, expectedRevision: 0, events: events(T, "A") }),
@@ -214,7 +217,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
           streamId: s3,
           expectedRevision: 0,
           events: events(T, "C"),
-          request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: () => ({}) },
+          request: { requestId: taken, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} },
         }),
         store.append({ tenant: T, streamId: s3, expectedRevision: 0, events: events(T, "D") }),
       ]);

@@ -1,0 +1,48 @@
+// The SQLite store's writer thread: owns the write connection and commits one batch per
+// message, so BEGIN, the inserts, COMMIT and its fsync never block the main thread's event loop.
+import Database from "better-sqlite3";
+import { parentPort, workerData } from "node:worker_threads";
+import { createBatchWriter, failureOf, type WriteRequest } from "./batch-writer.js";
+import { useStoreSettings } from "./schema.js";
+
+/** What the main thread gives the writer thread. */
+export interface WriterData {
+  readonly path: string;
+  readonly synchronous: "FULL" | "NORMAL";
+  readonly busyTimeoutMs: number;
+  /** Set when the store has a beforeCommit hook: the thread waits on it for the main thread to run the hook. */
+  readonly handshake?: SharedArrayBuffer;
+}
+
+/** Messages from the main thread. */
+export type ToWriter = { readonly id: number; readonly batch: WriteRequest[] } | { readonly close: true };
+
+const port = parentPort!;
+const data = workerData as WriterData;
+const db = new Database(data.path);
+// Waiting for another process's write lock blocks only this thread.
+db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
+useStoreSettings(db, data.synchronous);
+
+const flag = data.handshake && new Int32Array(data.handshake);
+const commitBatch = createBatchWriter(
+  db,
+  flag &&
+    ((appends) => {
+      port.postMessage({ kind: "before-commit", appends });
+      Atomics.wait(flag, 0, 0);
+      Atomics.store(flag, 0, 0);
+    }),
+);
+
+port.on("message", (message: ToWriter) => {
+  if ("close" in message) {
+    db.close();
+    process.exit(0);
+  }
+  try {
+    port.postMessage({ kind: "written", id: message.id, written: commitBatch(message.batch) });
+  } catch (error) {
+    port.postMessage({ kind: "failed", id: message.id, failure: failureOf(error) });
+  }
+});
