@@ -9,7 +9,7 @@ import { migrate, useStoreSettings } from "../src/store/sqlite/schema.js";
  * per append onto `streams` streams in turn, as the RecordPayment scenarios spread theirs.
  * No request records, no revision checks, no JavaScript around the insert.
  */
-export function rawAppendCeiling(path: string, seconds: number, streams: number) {
+export function openRawCeiling(path: string, streams: number) {
   const db = new Database(path);
   useStoreSettings(db, "FULL");
   migrate(db);
@@ -26,25 +26,25 @@ export function rawAppendCeiling(path: string, seconds: number, streams: number)
   });
   const revisions = new Array<number>(streams).fill(0);
   let next = 0;
-  const measure = (name: string, perTransaction: number) => {
-    const append = db.transaction((count: number) => {
-      for (let i = 0; i < count; i++) {
-        const stream = next++ % streams;
-        insert.run("default", `raw-${stream}`, ++revisions[stream], uuidv7(), "PaymentRecorded", data, metadata);
-      }
-    });
-    const cpu = process.cpuUsage();
-    const started = performance.now();
-    let appends = 0;
-    while (performance.now() - started < seconds * 1000) {
-      append(perTransaction);
-      appends += perTransaction;
+  const appendInOneTransaction = db.transaction((count: number) => {
+    for (let i = 0; i < count; i++) {
+      const stream = next++ % streams;
+      insert.run("default", `raw-${stream}`, ++revisions[stream], uuidv7(), "PaymentRecorded", data, metadata);
     }
-    const elapsed = performance.now() - started;
-    const used = process.cpuUsage(cpu);
-    return { name, appends, perSec: Math.round((appends / elapsed) * 1000), cpuUsPerAppend: (used.user + used.system) / appends };
+  });
+  return {
+    /** Appends `perTransaction` events per transaction for `seconds`. */
+    measure(perTransaction: number, seconds: number) {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      let appends = 0;
+      while (performance.now() - started < seconds * 1000) {
+        appendInOneTransaction(perTransaction);
+        appends += perTransaction;
+      }
+      const used = process.cpuUsage(cpu);
+      return { appends, elapsedMs: performance.now() - started, cpuUs: used.user + used.system };
+    },
+    close: () => db.close(),
   };
-  const results = [1, 64, 100].map((n) => measure(`raw SQLite append, ${n} per transaction`, n));
-  db.close();
-  return results;
 }

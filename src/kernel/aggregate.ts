@@ -13,6 +13,11 @@ export interface Aggregate<S, E extends DomainEvent = DomainEvent> {
   readonly snapshotEvery: number;
   /** Bump when the state's shape changes, so older snapshots are ignored. */
   readonly snapshotVersion: number;
+  /**
+   * Rebuilds a state from its JSON form (what a snapshot holds), for states with values JSON
+   * does not keep, such as persistent collections. Absent: the JSON is the state.
+   */
+  readonly revive?: (json: unknown) => S;
 }
 
 /** Declares an aggregate; snapshots default to every 100 events, version 1. */

@@ -31,7 +31,9 @@ export async function loadState<S>(
   let base = cached;
   if (!base && aggregate.snapshotEvery > 0) {
     const snapshot = await store.loadSnapshot(tenant, streamId);
-    if (snapshot && snapshot.version === aggregate.snapshotVersion) base = { state: snapshot.state as S, revision: snapshot.revision };
+    if (snapshot && snapshot.version === aggregate.snapshotVersion) {
+      base = { state: aggregate.revive ? aggregate.revive(snapshot.state) : (snapshot.state as S), revision: snapshot.revision };
+    }
   }
   let { state, revision } = base ?? { state: aggregate.initialState(), revision: 0 };
   for (;;) {

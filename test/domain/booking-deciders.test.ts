@@ -79,7 +79,7 @@ describe("BookRoom", () => {
         assert.deepEqual(s.price, { amountMinor: 24000, currency: "EUR" });
         assert.equal(s.outstandingMinor, 24000);
         assert.equal(s.paidMinor, 0);
-        assert.deepEqual(s.paymentIds, []);
+        assert.deepEqual([...s.paymentIds], []);
       });
   });
 
@@ -188,7 +188,7 @@ describe("RecordPayment", () => {
         assert.equal(s.status, "booked");
         assert.equal(s.paidMinor, 10000);
         assert.equal(s.outstandingMinor, 14000);
-        assert.deepEqual(s.paymentIds, ["P1"]);
+        assert.deepEqual([...s.paymentIds], ["P1"]);
       });
   });
 
@@ -207,7 +207,7 @@ describe("RecordPayment", () => {
         assert.equal(s.status, "fully_paid");
         assert.equal(s.paidMinor, 24000);
         assert.equal(s.outstandingMinor, 0);
-        assert.deepEqual(s.paymentIds, ["P1", "P2"]);
+        assert.deepEqual([...s.paymentIds], ["P1", "P2"]);
       });
   });
 
@@ -237,7 +237,7 @@ describe("RecordPayment", () => {
       .thenResponds({ outstandingMinor: 14000, duplicatePayment: true })
       .thenState((s: BookingState) => {
         assert.equal(s.paidMinor, 10000);
-        assert.deepEqual(s.paymentIds, ["P1"]);
+        assert.deepEqual([...s.paymentIds], ["P1"]);
       });
   });
 
@@ -300,7 +300,7 @@ describe("RecordPayment", () => {
         assert.equal(s.status, "fully_paid");
         assert.equal(s.paidMinor, 24500);
         assert.equal(s.outstandingMinor, -500);
-        assert.deepEqual(s.paymentIds, ["P1", "P2"]);
+        assert.deepEqual([...s.paymentIds], ["P1", "P2"]);
       });
   });
 
@@ -372,7 +372,7 @@ describe("CancelBooking", () => {
       .thenState((s: BookingState) => {
         assert.equal(s.status, "cancelled");
         assert.equal(s.paidMinor, 24000);
-        assert.deepEqual(s.paymentIds, ["P1"]);
+        assert.deepEqual([...s.paymentIds], ["P1"]);
       });
   });
 
@@ -409,7 +409,7 @@ describe("booking state after sequences", () => {
         assert.equal(s.status, "booked");
         assert.equal(s.paidMinor, 14000);
         assert.equal(s.outstandingMinor, 10000);
-        assert.deepEqual(s.paymentIds, ["P1", "P2", "P3"]);
+        assert.deepEqual([...s.paymentIds], ["P1", "P2", "P3"]);
         assert.deepEqual(s.price, { amountMinor: 24000, currency: "EUR" });
         assert.equal(s.guestId, "G1");
         assert.equal(s.roomId, "R101");
@@ -433,7 +433,7 @@ describe("booking state after sequences", () => {
     assert.equal(s.price, null);
     assert.equal(s.paidMinor, 0);
     assert.equal(s.outstandingMinor, 0);
-    assert.deepEqual(s.paymentIds, []);
+    assert.deepEqual([...s.paymentIds], []);
   });
 
   it("paying after cancelling is refused and a second cancel too: the stream stays cancelled", () => {

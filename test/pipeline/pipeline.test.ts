@@ -259,6 +259,6 @@ describe("pipeline", () => {
     assert.ok(counts.eventsRead < booking.snapshotEvery, `read ${counts.eventsRead} events`);
     const loaded = await reader.loadState(booking, bookingId);
     assert.equal(loaded.state.paidMinor, 10_000);
-    assert.equal(loaded.state.paymentIds.length, 10_000);
+    assert.equal(loaded.state.paymentIds.size, 10_000);
   });
 });

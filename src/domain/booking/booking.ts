@@ -1,3 +1,6 @@
+// A persistent set: adding a payment shares the rest of the set, and a look-up is O(log n),
+// so a booking's thousandth payment costs what its first did.
+import { OrderedSet } from "immutable";
 import { defineAggregate } from "../../kernel/aggregate.js";
 import type { Money } from "../values/money.js";
 import type { BookingEvent } from "./events.js";
@@ -16,7 +19,8 @@ export interface BookingState {
   readonly paidMinor: number;
   /** Price minus payments; negative when overpaid. */
   readonly outstandingMinor: number;
-  readonly paymentIds: readonly string[];
+  /** In the order they were recorded; a snapshot holds them as a JSON array. */
+  readonly paymentIds: OrderedSet<string>;
 }
 
 /** The booking aggregate: one stream per booking, "booking-<bookingId>". */
@@ -31,7 +35,7 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
     price: null,
     paidMinor: 0,
     outstandingMinor: 0,
-    paymentIds: [],
+    paymentIds: OrderedSet<string>(),
   }),
   evolve(state, event) {
     switch (event.type) {
@@ -45,7 +49,7 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
           ...state,
           paidMinor,
           outstandingMinor: (state.price?.amountMinor ?? 0) - paidMinor,
-          paymentIds: [...state.paymentIds, event.data.paymentId],
+          paymentIds: state.paymentIds.add(event.data.paymentId),
         };
       }
       case "BookingFullyPaid":
@@ -53,5 +57,9 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
       case "BookingCancelled":
         return { ...state, status: "cancelled" };
     }
+  },
+  revive: (json) => {
+    const state = json as Omit<BookingState, "paymentIds"> & { paymentIds: string[] };
+    return { ...state, paymentIds: OrderedSet(state.paymentIds) };
   },
 });

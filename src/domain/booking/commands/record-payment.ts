@@ -48,7 +48,7 @@ export const recordPayment = defineCommand({
   rejections: ["BOOKING_CANCELLED", "CURRENCY_MISMATCH", "PAYMENT_IN_FUTURE"],
   decide(state, { payload: p }, ctx) {
     // A redelivered payment is the same fact again, whatever happened since: a no-op.
-    if (state.paymentIds.includes(p.paymentId)) {
+    if (state.paymentIds.has(p.paymentId)) {
       return accept([], { outstandingMinor: state.outstandingMinor, duplicatePayment: true });
     }
     if (state.status === "cancelled") return reject("BOOKING_CANCELLED", `booking ${p.bookingId} is cancelled`);
