@@ -200,7 +200,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           const metadata = metadataOf(p, tenant, collaborators.clock());
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
-          result = withRevisions({ ...p.base, status: "accepted", revision: loaded.revision, position: 0, events: [], response: decision.response }, events);
+          // Revisions are known before the append; positions only after it (withPositions).
+          const written = events.map((e, i) => ({ id: e.id, type: e.type, revision: loaded.revision + 1 + i, position: 0 }));
+          result = { ...p.base, status: "accepted", revision: loaded.revision + events.length, position: 0, events: written, response: decision.response };
         }
       }
 
@@ -255,17 +257,6 @@ function conflict(p: Prepared, expectedRevision: number, actualRevision: number)
     expectedRevision,
     actualRevision,
     message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
-  };
-}
-
-/** An accepted result's revisions: the stream's new revision and each event's, known before the append. */
-function withRevisions(result: CommandResult, events: readonly NewEvent[]): CommandResult {
-  if (result.status !== "accepted") return result;
-  const before = result.revision;
-  return {
-    ...result,
-    revision: before + events.length,
-    events: events.map((e, i) => ({ id: e.id, type: e.type, revision: before + 1 + i, position: 0 })),
   };
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * Identifies what a request asked for, so a reused request id with a different command is
@@ -6,5 +6,5 @@ import { createHash } from "node:crypto";
  * through two edges (different field spellings) has one fingerprint.
  */
 export function fingerprintOf(type: string, aggregateId: string, payload: unknown): string {
-  return createHash("sha256").update(type).update("\0").update(aggregateId).update("\0").update(JSON.stringify(payload)).digest("base64url");
+  return hash("sha256", `${type}\0${aggregateId}\0${JSON.stringify(payload)}`, "base64url");
 }
