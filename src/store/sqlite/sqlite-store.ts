@@ -277,13 +277,16 @@ function threadWriter(options: SqliteStoreOptions, busyTimeoutMs: number): Write
   };
   worker.on("message", (message: FromWriter) => {
     if (message.kind === "before-commit") {
-      const flag = new Int32Array(handshake!);
+      // 1: commit; 2: the hook threw, so the batch is rolled back (as when it runs inline).
+      let verdict = 1;
       try {
         options.beforeCommit?.(message.appends);
-      } finally {
-        Atomics.store(flag, 0, 1);
-        Atomics.notify(flag, 0);
+      } catch {
+        verdict = 2;
       }
+      const flag = new Int32Array(handshake!);
+      Atomics.store(flag, 0, verdict);
+      Atomics.notify(flag, 0);
       return;
     }
     const w = waiting.get(message.id);

@@ -31,7 +31,8 @@ const commitBatch = createBatchWriter(
     ((appends) => {
       port.postMessage({ kind: "before-commit", appends });
       Atomics.wait(flag, 0, 0);
-      Atomics.store(flag, 0, 0);
+      const verdict = Atomics.exchange(flag, 0, 0);
+      if (verdict !== 1) throw new Error("the beforeCommit hook failed; the batch is rolled back");
     }),
 );
 
