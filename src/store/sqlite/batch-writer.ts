@@ -38,12 +38,14 @@ export function toWriteRequest(request: AppendRequest): WriteRequest {
   };
 }
 
+/** An error as it may cross threads (errors lose their class and code on the way). */
 export function failureOf(error: unknown): WriteFailure {
   const mapped = storeErrorOf(error);
   if (mapped instanceof StoreUnavailableError) return { reason: mapped.reason, message: mapped.message };
   return { message: mapped instanceof Error ? mapped.message : String(mapped) };
 }
 
+/** The error a failure stands for: StoreUnavailableError for the environment, Error for a bug. */
 export function errorOf(failure: WriteFailure): Error {
   return failure.reason ? new StoreUnavailableError(failure.reason, failure.message) : new Error(failure.message);
 }

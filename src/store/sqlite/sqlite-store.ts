@@ -218,7 +218,9 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     useStoreSettings(db, options.synchronous ?? "FULL");
     migrate(db);
-    // From now on this connection only reads, which WAL rarely makes wait; a wait would block the event loop.
+    // From now on this connection only reads a file (the writer thread writes it), which WAL
+    // rarely makes wait, and a wait here would block the event loop. (":memory:" is written
+    // here too, but no other connection can hold its lock.)
     db.pragma(`busy_timeout = ${Math.min(busyTimeoutMs, 20)}`);
     return db;
   } catch (error) {
