@@ -11,8 +11,7 @@ export interface StoreConfig {
 export async function openStore(config: StoreConfig): Promise<EventStore> {
   const url = config.DATABASE_URL;
   if (url.startsWith("file:")) {
-    const path = url.slice("file:".length);
-    return openSqliteStore({ path: path === ":memory:" ? ":memory:" : path, synchronous: config.SQLITE_SYNCHRONOUS });
+    return openSqliteStore({ path: url.slice("file:".length), synchronous: config.SQLITE_SYNCHRONOUS });
   }
   throw new Error(`DATABASE_URL: no store for "${url.split(":")[0]}" URLs in this build`);
 }

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome, type AppendRequest } from "../event-store.js";
+import { STREAM_REVISION_SQL } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 
 /**
@@ -57,7 +58,7 @@ export function errorOf(failure: WriteFailure): Error {
  */
 export function createBatchWriter(db: Database.Database, beforeCommit?: (appends: number) => void) {
   const sql = {
-    revision: db.prepare("SELECT revision FROM events WHERE tenant = ? AND stream_id = ? ORDER BY revision DESC LIMIT 1").pluck(),
+    revision: db.prepare(STREAM_REVISION_SQL).pluck(),
     requestTaken: db.prepare("SELECT 1 FROM requests WHERE tenant = ? AND request_id = ?").pluck(),
     insertEvent: db.prepare("INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     insertRequest: db.prepare(

@@ -43,6 +43,9 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE requests ADD COLUMN positions TEXT NOT NULL DEFAULT '[]';`,
 ];
 
+/** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
+export const STREAM_REVISION_SQL = "SELECT revision FROM events WHERE tenant = ? AND stream_id = ? ORDER BY revision DESC LIMIT 1";
+
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -13,8 +13,8 @@ import {
   type RequestRecord,
   type Snapshot,
 } from "../event-store.js";
-import { createBatchWriter, errorOf, failureOf, toWriteRequest, type WriteFailure, type WriteRequest, type Written } from "./batch-writer.js";
-import { migrate, useStoreSettings } from "./schema.js";
+import { createBatchWriter, errorOf, toWriteRequest, type WriteFailure, type WriteRequest, type Written } from "./batch-writer.js";
+import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
 
@@ -76,7 +76,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(options, busyTimeoutMs);
 
   const sql = {
-    revision: db.prepare("SELECT revision FROM events WHERE tenant = ? AND stream_id = ? ORDER BY revision DESC LIMIT 1").pluck(),
+    revision: db.prepare(STREAM_REVISION_SQL).pluck(),
     readStream: db.prepare(
       "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = ? AND stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?",
     ),
@@ -91,7 +91,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   };
 
   let queue: Pending[] = [];
-  let writing = false;
+  /** The batch out at the writer, settled once its appends are; at most one at a time. */
+  let writing: Promise<void> | undefined;
   let flushScheduled = false;
   let closed = false;
 
@@ -101,12 +102,11 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     if (writing || queue.length === 0) return;
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
     queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-    writing = true;
-    writer.write(batch.map((p) => p.write)).then(
+    writing = writer.write(batch.map((p) => p.write)).then(
       (written) => {
         // The next batch goes to the writer before this one's callers run, so the writer
         // commits it while they do their work.
-        writing = false;
+        writing = undefined;
         flush();
         batch.forEach((p, i) => {
           const w = written[i];
@@ -115,7 +115,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         });
       },
       (error: unknown) => {
-        writing = false;
+        writing = undefined;
         flush();
         for (const p of batch) p.reject(error);
       },
@@ -198,10 +198,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
       if (closed) return;
       closed = true;
       // What was appended before close is still written.
-      while (writing || queue.length > 0) {
-        flush();
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      flush();
+      while (writing) await writing;
       await writer.close();
       db.close();
     },
@@ -249,7 +247,7 @@ function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) =>
       try {
         return commitBatch(batch);
       } catch (error) {
-        throw errorOf(failureOf(error));
+        throw storeErrorOf(error);
       }
     },
     close: async () => undefined,
