@@ -1,4 +1,4 @@
-import { create, fromBinary, isMessage, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -9,6 +9,7 @@ import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { formatSubject } from "./http-server.js";
 import { DEFAULT_LIMITS, effectiveDeadline, wellFormed, withinDeadline, withWellFormedMessage } from "./limits.js";
 import { answerMalformedRequestsAsInvalidArgument } from "./grpc-js-statuses.js";
+import { protobufCodec } from "./protobuf-codec.js";
 import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -109,10 +110,8 @@ function definitionOf(edge: EdgeService): grpc.ServiceDefinition {
       path: `/${edge.service.typeName}/${method.name}`,
       requestStream: false,
       responseStream: false,
-      requestSerialize: (message: unknown) => Buffer.from(toBinary(method.input, message as never)),
+      ...protobufCodec(method.input, method.output),
       requestDeserialize: (bytes: Buffer) => decode(method.input, bytes),
-      responseSerialize: (message: unknown) => Buffer.from(toBinary(method.output, message as never)),
-      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
   }
   return definition as grpc.ServiceDefinition;

@@ -166,13 +166,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     socket.setTimeout(firstBytesTimeoutMs);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    h1.once("error", reject);
-    h1.listen(options.port, options.host, () => {
-      h1.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(h1, options.port, options.host);
   const port = (h1.address() as AddressInfo).port;
 
   let closed: Promise<void> | undefined;
@@ -181,10 +175,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       closing = true;
       // HTTP/1.1 connections whose response finished become idle; close them as they do.
       const idleSweep = setInterval(() => h1.closeIdleConnections(), 25);
-      const deadline = setTimeout(() => {
-        for (const session of sessions) session.destroy();
-        for (const socket of sockets) socket.destroy();
-      }, graceMs);
+      const deadline = forceCloseAfter(graceMs, sessions, sockets);
       // Stops accepting and closes idle HTTP/1.1 connections; calls back once every socket, h1 or h2, is gone.
       h1.close(() => {
         clearInterval(idleSweep);
@@ -198,6 +189,25 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   return { port, close };
+}
+
+/** Listens on host:port; rejects with the listen error (an address in use, say). */
+function listen(server: net.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/** After graceMs, destroys the HTTP/2 sessions and sockets still open (clearTimeout cancels it). */
+function forceCloseAfter(graceMs: number, sessions: Set<http2.ServerHttp2Session>, sockets: Set<net.Socket>): NodeJS.Timeout {
+  return setTimeout(() => {
+    for (const session of sessions) session.destroy();
+    for (const socket of sockets) socket.destroy();
+  }, graceMs);
 }
 
 /**
@@ -222,22 +232,13 @@ async function startTlsServer(options: HttpServerOptions, handler: (req: never, 
   });
   server.on("sessionError", () => {});
   server.on("tlsClientError", () => {});
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   let closed: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
     close: (graceMs = 5000) =>
       (closed ??= new Promise<void>((resolve) => {
-        const deadline = setTimeout(() => {
-          for (const session of sessions) session.destroy();
-          for (const socket of sockets) socket.destroy();
-        }, graceMs);
+        const deadline = forceCloseAfter(graceMs, sessions, sockets);
         server.close(() => {
           clearTimeout(deadline);
           resolve();

@@ -1,10 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { DescFile, DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { protobufCodec } from "./protobuf-codec.js";
 
 type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
@@ -32,10 +33,7 @@ export function addReflection(server: grpc.Server, services: DescService[]): voi
         path: `/${service.typeName}/${name}`,
         requestStream: true,
         responseStream: true,
-        requestSerialize: (msg: Message) => Buffer.from(toBinary(input, msg)),
-        requestDeserialize: (buf: Buffer) => fromBinary(input, buf),
-        responseSerialize: (msg: Message) => Buffer.from(toBinary(output, msg)),
-        responseDeserialize: (buf: Buffer) => fromBinary(output, buf),
+        ...protobufCodec(input, output),
       },
     };
     server.addService(definition, {
