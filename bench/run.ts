@@ -117,24 +117,40 @@ async function grpcScenarios(server: { address: string; pid: number }, plans: re
   const peakMb = processStats(server.pid).peakMb;
   return plans.map(({ name }, i) => {
     const p = pooled[i];
-    const sorted = p.latencies.sort((a, b) => a - b);
-    const row: Scenario = {
-      name,
-      callsPerSec: round((p.calls / p.elapsedMs) * 1000, 0),
-      p50Ms: round(percentile(sorted, 50)),
-      p99Ms: round(percentile(sorted, 99)),
-      maxMs: round(sorted.at(-1) ?? 0),
-      serverCpuUsPerCall: round(p.cpuUs / Math.max(1, p.calls), 1),
-      rssMb: round(peakMb, 1),
-      calls: p.calls,
-      errors: p.errors,
-      generatorCpuPct: round((p.generatorCpuUs / (p.elapsedMs * 1000)) * 100, 0),
-    };
     if (p.errors > 0) process.stderr.write(`${name}: ${p.errors} errors, first: ${p.firstError}\n`);
-    scenarios.push(row);
-    print(row);
-    return row;
+    return record(name, { ...p, latenciesMs: p.latencies, rssMb: peakMb });
   });
+}
+
+/** What one scenario measured, pooled over its windows. */
+interface Measured {
+  readonly calls: number;
+  readonly elapsedMs: number;
+  readonly cpuUs: number;
+  readonly latenciesMs?: number[];
+  readonly rssMb?: number;
+  readonly errors?: number;
+  readonly generatorCpuUs?: number;
+}
+
+/** Makes a measurement a row of the results, prints it and keeps it for results.json. */
+function record(name: string, m: Measured): Scenario {
+  const sorted = (m.latenciesMs ?? []).sort((a, b) => a - b);
+  const row: Scenario = {
+    name,
+    callsPerSec: round((m.calls / m.elapsedMs) * 1000, 0),
+    p50Ms: round(percentile(sorted, 50), 3),
+    p99Ms: round(percentile(sorted, 99), 3),
+    maxMs: round(sorted.at(-1) ?? 0),
+    serverCpuUsPerCall: round(m.cpuUs / Math.max(1, m.calls), 1),
+    rssMb: round(m.rssMb ?? 0, 1),
+    calls: m.calls,
+    errors: m.errors ?? 0,
+    generatorCpuPct: m.generatorCpuUs === undefined ? undefined : round((m.generatorCpuUs / (m.elapsedMs * 1000)) * 100, 0),
+  };
+  scenarios.push(row);
+  print(row);
+  return row;
 }
 
 function print(row: Scenario): void {
@@ -210,39 +226,12 @@ async function inProcessScenario(name: string, database: string, bookings: strin
     await runFor((SECONDS * 1000) / windows, true);
   }
   await app.close();
-  latencies.sort((a, b) => a - b);
-  const row: Scenario = {
-    name,
-    callsPerSec: round((latencies.length / elapsedMs) * 1000, 0),
-    p50Ms: round(percentile(latencies, 50), 3),
-    p99Ms: round(percentile(latencies, 99), 3),
-    maxMs: round(latencies.at(-1) ?? 0),
-    serverCpuUsPerCall: round(cpuUs / latencies.length, 1),
-    rssMb: round(process.memoryUsage().rss / 1048576, 1),
-    calls: latencies.length,
-    errors: 0,
-  };
-  scenarios.push(row);
-  print(row);
-  return row;
+  return record(name, { calls: latencies.length, elapsedMs, cpuUs, latenciesMs: latencies, rssMb: process.memoryUsage().rss / 1048576 });
 }
 
 /** A row for raw appends. */
 function rawRow(name: string, figures: { appends: number; elapsedMs: number; cpuUs: number }): Scenario {
-  const row: Scenario = {
-    name,
-    callsPerSec: round((figures.appends / figures.elapsedMs) * 1000, 0),
-    p50Ms: 0,
-    p99Ms: 0,
-    maxMs: 0,
-    serverCpuUsPerCall: round(figures.cpuUs / figures.appends, 1),
-    rssMb: 0,
-    calls: figures.appends,
-    errors: 0,
-  };
-  scenarios.push(row);
-  print(row);
-  return row;
+  return record(name, { calls: figures.appends, elapsedMs: figures.elapsedMs, cpuUs: figures.cpuUs });
 }
 
 /** RSS of a process that has run 100k, then 1M commands in process (new bookings each). */
