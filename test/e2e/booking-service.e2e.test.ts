@@ -13,7 +13,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/he
 import { PaymentNotificationService } from "../../src/gen/payments/v1/payments_pb.js";
 import { CommandResultSchema, CommandService, CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { failing, grpcJsClient } from "../support/grpc-client.js";
+import { failing, grpcJsClient, type GrpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
@@ -23,11 +23,11 @@ const paidAt = timestampFromDate(new Date("2026-01-15T10:00:00Z"));
 
 describe("booking service over real ports", () => {
   let server: ServerProcess;
-  let booking: ReturnType<typeof grpcJsClient<typeof BookingService>>;
-  let payments: ReturnType<typeof grpcJsClient<typeof PaymentNotificationService>>;
-  let commands: ReturnType<typeof grpcJsClient<typeof CommandService>>;
-  let events: ReturnType<typeof grpcJsClient<typeof EventStoreService>>;
-  let health: ReturnType<typeof grpcJsClient<typeof Health>>;
+  let booking: GrpcJsClient<typeof BookingService>;
+  let payments: GrpcJsClient<typeof PaymentNotificationService>;
+  let commands: GrpcJsClient<typeof CommandService>;
+  let events: GrpcJsClient<typeof EventStoreService>;
+  let health: GrpcJsClient<typeof Health>;
 
   before(async () => {
     server = await startServerProcess();

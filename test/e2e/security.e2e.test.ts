@@ -17,7 +17,7 @@ import { PaymentNotificationService } from "../../src/gen/payments/v1/payments_p
 import { CommandService, CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { hs256Token, outcomeOf, runServerToExit, signedToken, unsignedToken, type Outcome, type TokenSpec } from "../support/auth-helpers.js";
-import { failing, grpcJsClient } from "../support/grpc-client.js";
+import { failing, grpcJsClient, type GrpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
@@ -46,11 +46,11 @@ function assertOutcome(actual: Outcome, code: grpc.status, reason: string | unde
 
 describe("security over real ports (AUTH_MODE=jwt)", () => {
   let server: ServerProcess;
-  let booking: ReturnType<typeof grpcJsClient<typeof BookingService>>;
-  let payments: ReturnType<typeof grpcJsClient<typeof PaymentNotificationService>>;
-  let commands: ReturnType<typeof grpcJsClient<typeof CommandService>>;
-  let events: ReturnType<typeof grpcJsClient<typeof EventStoreService>>;
-  let health: ReturnType<typeof grpcJsClient<typeof Health>>;
+  let booking: GrpcJsClient<typeof BookingService>;
+  let payments: GrpcJsClient<typeof PaymentNotificationService>;
+  let commands: GrpcJsClient<typeof CommandService>;
+  let events: GrpcJsClient<typeof EventStoreService>;
+  let health: GrpcJsClient<typeof Health>;
   let connectBooking: ReturnType<typeof createClient<typeof BookingService>>;
   /** Tenant A: staff with every scope, and a reader. */
   let aAll: Record<string, string>;

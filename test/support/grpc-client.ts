@@ -21,6 +21,9 @@ type Unary<S extends DescService> = {
     : never;
 };
 
+/** What grpcJsClient returns for service S. */
+export type GrpcJsClient<S extends DescService> = Unary<S> & { close(): void };
+
 /**
  * A plain @grpc/grpc-js client for a protobuf-es service (no generated grpc-js stubs
  * needed): each unary method returns a promise, and a failure rejects with a GrpcFailure.
@@ -29,7 +32,7 @@ export function grpcJsClient<S extends DescService>(
   service: S,
   address: string,
   connection: { credentials?: grpc.ChannelCredentials; channelOptions?: grpc.ChannelOptions; deadlineMs?: number } = {},
-): Unary<S> & { close(): void } {
+): GrpcJsClient<S> {
   const definition: grpc.ServiceDefinition = {};
   for (const method of service.methods) {
     (definition as Record<string, grpc.MethodDefinition<unknown, unknown>>)[method.localName] = {
