@@ -76,10 +76,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const access = authorize(command.policy, identity);
       if (access.kind === "denied") return { ...prepared.base, status: "unauthorized", reason: access.reason, message: access.message };
 
-      if (prepared.requestId) {
-        const earlier = await replay(prepared);
-        if (earlier) return earlier;
-      }
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
       return await lanes.run(`${identity.tenant}\0${streamId}`, () =>
         attempt(prepared, streamId, access.kind === "needs-state" ? access.rules : undefined),
@@ -147,6 +143,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     };
   }
 
+  /**
+   * The answer to give when the store has not checked the request id: the earlier call's
+   * result when this is a retry of it, else `result`. Results the store records are checked
+   * there, in the transaction that would record them (`request-taken`), so the common path
+   * of a new request id reads nothing to deduplicate.
+   */
+  async function unlessReplayed(p: Prepared, result: CommandResult): Promise<CommandResult> {
+    return (p.requestId && (await replay(p))) || result;
+  }
+
   /** The stored result of an earlier call with this request id, if any. */
   async function replay(p: Prepared): Promise<CommandResult | undefined> {
     const record = await store.findRequest(p.identity.tenant, p.requestId!);
@@ -179,9 +185,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         continue;
       }
       if (denied) {
-        return { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message: `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}` };
+        const message = `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}`;
+        return unlessReplayed(p, { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message });
       }
-      if (mismatch) return conflict(p, explicit!, loaded.revision);
+      if (mismatch) return unlessReplayed(p, conflict(p, explicit!, loaded.revision));
 
       let result: CommandResult;
       let events: NewEvent[] = [];
@@ -206,21 +213,23 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         }
       }
 
+      const request = p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, result) : undefined;
       const outcome = await store.append({
         tenant,
         streamId,
         expectedRevision: loaded.revision,
         events,
-        request: p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, result) : undefined,
+        request,
         snapshot: events.length > 0 ? snapshotDue(command, loaded.revision, loaded.revision + events.length, newState) : undefined,
       });
       if (outcome.kind === "appended") {
         if (events.length > 0) cache.set(`${tenant}\0${streamId}`, { state: newState, revision: outcome.revision });
-        return withPositions(result, outcome.positions);
+        const answer = withPositions(result, outcome.positions);
+        return request ? answer : unlessReplayed(p, answer);
       }
       if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
-      if (explicit !== undefined) return conflict(p, explicit, outcome.actualRevision);
-      if (retries >= maxRetries) return conflict(p, loaded.revision, outcome.actualRevision);
+      if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+      if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
       verify = true;
       await backoff(retries++);
     }

@@ -70,6 +70,27 @@ describe("pipeline", () => {
     assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 2);
   });
 
+  it("replays a request id when repeating the command would now be answered otherwise, and looks nothing up for a new id", async () => {
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    const app = bookingApp({ store });
+    const bookingId = id();
+    const booked = await app.commands.bookRoom(bookRoomPayload(bookingId), { requestId: "book-1" });
+    const paid = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "pay-1", expectedRevision: 1 });
+    assert.equal(paid.status, "accepted");
+    assert.equal(counts.requestLookups, 0, "a new request id is checked by the append, not looked up first");
+
+    // Booked again, the booking would already exist; paid again at revision 1, it would conflict.
+    const rebooked = await app.commands.bookRoom(bookRoomPayload(bookingId), { requestId: "book-1" });
+    const repaid = await app.commands.recordPayment(paymentPayload(bookingId, "P1"), { requestId: "pay-1", expectedRevision: 1 });
+    // (Through JSON, as stored: a result's undefined fields are not kept.)
+    assert.deepEqual(JSON.parse(JSON.stringify(rebooked)), { ...JSON.parse(JSON.stringify(booked)), replayed: true });
+    assert.deepEqual(JSON.parse(JSON.stringify(repaid)), { ...JSON.parse(JSON.stringify(paid)), replayed: true });
+    // Reused for another payment that would conflict, the id is still refused as reused.
+    const reused = await app.commands.recordPayment(paymentPayload(bookingId, "P2"), { requestId: "pay-1", expectedRevision: 1 });
+    assert.equal(reused.status === "invalid" && reused.reason, "REQUEST_ID_REUSED");
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 2);
+  });
+
   it("replays rejections too", async () => {
     const app = bookingApp();
     const bookingId = id();
