@@ -13,7 +13,7 @@ export interface WrittenEvent {
 }
 
 /** Facts every result carries, whatever its status. */
-interface ResultBase {
+export interface ResultBase {
   readonly commandId: string;
   readonly commandType: string;
   readonly aggregateId: string;
@@ -51,6 +51,17 @@ export type CommandResult = ResultBase &
   );
 
 export type CommandStatus = CommandResult["status"];
+
+/** What a result says beyond the facts every result carries: its status and that status's fields. */
+export type Outcome = CommandResult extends infer R ? (R extends ResultBase ? Omit<R, keyof ResultBase> : never) : never;
+
+/**
+ * A result from the facts every result carries and an outcome. (Object.assign rather than
+ * `{ ...base, status, … }`: see copyWith in aggregate.ts for why spreads stay off hot paths.)
+ */
+export function resultOf(base: ResultBase, outcome: Outcome): CommandResult {
+  return Object.assign({}, base, outcome) as CommandResult;
+}
 
 /** The result of a given status, e.g. `ResultOf<"accepted">`. */
 export type ResultOf<S extends CommandStatus> = Extract<CommandResult, { status: S }>;

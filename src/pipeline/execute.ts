@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 // Time-ordered ids: new events land at the end of the event-id index instead of on a random page.
 import { v7 as uuidv7 } from "uuid";
-import { fold, streamIdOf } from "../kernel/aggregate.js";
+import { copyWith, fold, streamIdOf } from "../kernel/aggregate.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { authorize, type StateRule } from "../kernel/policy.js";
-import { REPLAYABLE, type CommandResult, type ResultOf, type Violation } from "../kernel/result.js";
+import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
@@ -45,7 +45,7 @@ interface Prepared {
   readonly requestId?: string;
   readonly expectedRevision?: number;
   readonly fingerprint: string;
-  readonly base: Omit<CommandResult, "status">;
+  readonly base: ResultBase;
 }
 
 /** Builds the pipeline over a store and a set of commands. */
@@ -74,22 +74,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       const { command, identity } = prepared;
 
       const access = authorize(command.policy, identity);
-      if (access.kind === "denied") return { ...prepared.base, status: "unauthorized", reason: access.reason, message: access.message };
+      if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
       return await lanes.run(`${identity.tenant}\0${streamId}`, () =>
         attempt(prepared, streamId, access.kind === "needs-state" ? access.rules : undefined),
       );
     } catch (error) {
-      if (error instanceof StoreUnavailableError) return { ...base, status: "unavailable", message: error.message };
+      if (error instanceof StoreUnavailableError) return resultOf(base, { status: "unavailable", message: error.message });
       const errorId = randomUUID();
       options.onFailure?.(errorId, error, envelope);
-      return { ...base, status: "failed", errorId };
+      return resultOf(base, { status: "failed", errorId });
     }
   }
 
   /** Validates everything that needs no storage: type, ids, payload. */
-  function prepare(envelope: CommandEnvelope, base: Prepared["base"]): Prepared | CommandResult {
+  function prepare(envelope: CommandEnvelope, base: ResultBase): Prepared | CommandResult {
     const command = commands.get(envelope.type);
     if (!command) {
       return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"`, [
@@ -110,7 +110,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
     const raw = envelope.payload;
     const claimedId = (raw as Record<string, unknown> | null)?.[command.aggregateIdField];
-    if (!base.aggregateId && typeof claimedId === "string") base = { ...base, aggregateId: claimedId.slice(0, 128) };
+    if (!base.aggregateId && typeof claimedId === "string") base = copyWith(base, { aggregateId: claimedId.slice(0, 128) });
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       violations.push({ field: "payload", description: "payload must be an object" });
       return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
@@ -120,7 +120,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const aggregateId = envelope.aggregateId;
     let input = raw;
     if (aggregateId !== undefined && aggregateId !== "") {
-      if (payloadId === undefined) input = { ...raw, [idField]: aggregateId };
+      if (payloadId === undefined) input = copyWith(raw as Record<string, unknown>, { [idField]: aggregateId });
       else if (payloadId !== aggregateId) {
         // payloadId is whatever the caller sent, e.g. {toString: 1}, which String() cannot convert (TypeError).
         violations.push({ field: idField, description: `${idField} ${shown(payloadId)} does not match the aggregate id "${aggregateId.slice(0, 64)}"` });
@@ -139,7 +139,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       requestId: meta.requestId || undefined,
       expectedRevision: expected,
       fingerprint: fingerprintOf(command.type, id, parsed.value),
-      base: { ...base, aggregateId: id },
+      base: copyWith(base, { aggregateId: id }),
     };
   }
 
@@ -162,7 +162,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         { field: "requestId", description: `already used for ${record.commandType} on "${record.aggregateId}" with a different payload` },
       ]);
     }
-    return { ...withPositions(record.result as CommandResult, record.positions), replayed: true };
+    return copyWith(withPositions(record.result as CommandResult, record.positions), { replayed: true });
   }
 
   /** Load, decide, append; reload and retry on a conflict unless a revision was expected. */
@@ -186,7 +186,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
       if (denied) {
         const message = `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}`;
-        return unlessReplayed(p, { ...p.base, status: "unauthorized", reason: "PERMISSION_DENIED", message });
+        return unlessReplayed(p, resultOf(p.base, { status: "unauthorized", reason: "PERMISSION_DENIED", message }));
       }
       if (mismatch) return unlessReplayed(p, conflict(p, explicit!, loaded.revision));
 
@@ -194,22 +194,22 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       let events: NewEvent[] = [];
       let newState = loaded.state;
       if (command.stream === "must-exist" && loaded.revision === 0) {
-        result = { ...p.base, status: "not_found", message: `${command.aggregate.name} "${p.aggregateId}" does not exist` };
+        result = resultOf(p.base, { status: "not_found", message: `${command.aggregate.name} "${p.aggregateId}" does not exist` });
       } else if (command.stream === "must-be-new" && loaded.revision > 0) {
-        result = { ...p.base, status: "already_exists", message: `${command.aggregate.name} "${p.aggregateId}" already exists`, revision: loaded.revision };
+        result = resultOf(p.base, { status: "already_exists", message: `${command.aggregate.name} "${p.aggregateId}" already exists`, revision: loaded.revision });
       } else {
         const decision = settle(
-          command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, { ...collaborators, identity, revision: loaded.revision }),
+          command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, Object.assign({}, collaborators, { identity, revision: loaded.revision })),
         );
         if (decision.kind === "rejection") {
-          result = { ...p.base, status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision };
+          result = resultOf(p.base, { status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision });
         } else {
           const metadata = metadataOf(p, tenant, collaborators.clock());
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
           // Revisions are known before the append; positions only after it (withPositions).
           const written = events.map((e, i) => ({ id: e.id, type: e.type, revision: loaded.revision + 1 + i, position: 0 }));
-          result = { ...p.base, status: "accepted", revision: loaded.revision + events.length, position: 0, events: written, response: decision.response };
+          result = resultOf(p.base, { status: "accepted", revision: loaded.revision + events.length, position: 0, events: written, response: decision.response });
         }
       }
 
@@ -238,8 +238,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   return { execute, commands };
 }
 
-function invalid(base: Prepared["base"], reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {
-  return { ...base, status: "invalid", reason, message, violations };
+function invalid(base: ResultBase, reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {
+  return resultOf(base, { status: "invalid", reason, message, violations });
 }
 
 /** A caller's string as a result may repeat it: at most MAX_REQUEST_ID_LENGTH characters. */
@@ -260,23 +260,21 @@ function summarize(violations: readonly Violation[]): string {
 }
 
 function conflict(p: Prepared, expectedRevision: number, actualRevision: number): CommandResult {
-  return {
-    ...p.base,
+  return resultOf(p.base, {
     status: "conflict",
     expectedRevision,
     actualRevision,
     message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
-  };
+  });
 }
 
 /** Fills in what only the store knows: the global positions of the events written. */
 function withPositions(result: CommandResult, positions: readonly number[]): CommandResult {
   if (result.status !== "accepted" || positions.length === 0) return result;
-  return {
-    ...result,
+  return copyWith(result, {
     position: positions[positions.length - 1],
-    events: result.events.map((e, i) => ({ ...e, position: positions[i] })),
-  };
+    events: result.events.map((e, i) => ({ id: e.id, type: e.type, revision: e.revision, position: positions[i] })),
+  });
 }
 
 function recordOf(p: Prepared, result: CommandResult): Omit<RequestRecord, "positions"> {

@@ -27,7 +27,7 @@ export async function loadState<S>(
 ): Promise<LoadedState<S>> {
   const key = `${tenant}\0${streamId}`;
   const cached = cache?.get(key) as { state: S; revision: number } | undefined;
-  if (cached && !verify) return { ...cached, verified: false };
+  if (cached && !verify) return { state: cached.state, revision: cached.revision, verified: false };
   let base = cached;
   if (!base && aggregate.snapshotEvery > 0) {
     const snapshot = await store.loadSnapshot(tenant, streamId);

@@ -1,7 +1,7 @@
 // A persistent set: adding a payment shares the rest of the set, and a look-up is O(log n),
 // so a booking's thousandth payment costs what its first did.
 import { OrderedSet } from "immutable";
-import { defineAggregate } from "../../kernel/aggregate.js";
+import { copyWith, defineAggregate } from "../../kernel/aggregate.js";
 import type { Money } from "../values/money.js";
 import type { BookingEvent } from "./events.js";
 
@@ -41,21 +41,20 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
     switch (event.type) {
       case "RoomBooked": {
         const { roomId, guestId, checkIn, checkOut, price } = event.data;
-        return { ...state, status: "booked", roomId, guestId, checkIn, checkOut, price, outstandingMinor: price.amountMinor };
+        return copyWith(state, { status: "booked", roomId, guestId, checkIn, checkOut, price, outstandingMinor: price.amountMinor });
       }
       case "PaymentRecorded": {
         const paidMinor = state.paidMinor + event.data.amount.amountMinor;
-        return {
-          ...state,
+        return copyWith(state, {
           paidMinor,
           outstandingMinor: (state.price?.amountMinor ?? 0) - paidMinor,
           paymentIds: state.paymentIds.add(event.data.paymentId),
-        };
+        });
       }
       case "BookingFullyPaid":
-        return { ...state, status: "fully_paid" };
+        return copyWith(state, { status: "fully_paid" });
       case "BookingCancelled":
-        return { ...state, status: "cancelled" };
+        return copyWith(state, { status: "cancelled" });
     }
   },
   revive: (json) => {

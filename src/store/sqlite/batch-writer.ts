@@ -34,7 +34,13 @@ export function toWriteRequest(request: AppendRequest): WriteRequest {
     streamId,
     expectedRevision,
     events: events.map((e) => [e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)] as const),
-    request: record && { ...record, result: JSON.stringify(record.result) },
+    request: record && {
+      requestId: record.requestId,
+      commandType: record.commandType,
+      aggregateId: record.aggregateId,
+      fingerprint: record.fingerprint,
+      result: JSON.stringify(record.result),
+    },
     snapshot: snapshot && { revision: snapshot.revision, version: snapshot.version, state: JSON.stringify(snapshot.state) },
   };
 }
