@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config.js";
+import { copyWith } from "../kernel/copy-with.js";
 import { DEFAULT_TENANT, TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { edgeError } from "./command-error.js";
 import type { Authenticate } from "./grpc-server.js";
@@ -29,7 +30,7 @@ const unauthenticated = (reason: string, message: string) => edgeError(Code.Unau
  * - `mtls`: a verified client certificate is a trusted service: its subject is the caller.
  */
 export function createAuthenticator(config: Config): Authenticate {
-  if (config.AUTH_MODE === "none") return async ({ peerCertificateSubject }) => ({ ...TRUSTED_LOCAL, clientId: peerCertificateSubject });
+  if (config.AUTH_MODE === "none") return async ({ peerCertificateSubject }) => copyWith(TRUSTED_LOCAL, { clientId: peerCertificateSubject });
   if (config.AUTH_MODE === "mtls") {
     const scopes = config.MTLS_SCOPES.split(/\s+/).filter(Boolean);
     return async ({ peerCertificateSubject }) => {

@@ -1,5 +1,6 @@
 /** The kernel: what a domain author writes against. Pure, no I/O. */
-export { copyWith, defineAggregate, fold, streamIdOf, type Aggregate } from "./aggregate.js";
+export { defineAggregate, fold, streamIdOf, type Aggregate } from "./aggregate.js";
+export { copyWith } from "./copy-with.js";
 export { fixedClock, sequentialIds, systemCollaborators, type Collaborators } from "./collaborators.js";
 export { defineCommand, methodName, type AnyCommand, type CommandDefinition, type CommandInput, type DecideContext, type MethodName, type StreamExpectation } from "./command.js";
 export { accept, reject, settle, type Acceptance, type Decision, type Rejection } from "./decision.js";

@@ -57,7 +57,7 @@ export type Outcome = CommandResult extends infer R ? (R extends ResultBase ? Om
 
 /**
  * A result from the facts every result carries and an outcome. (Object.assign rather than
- * `{ ...base, status, … }`: see copyWith in aggregate.ts for why spreads stay off hot paths.)
+ * `{ ...base, status, … }`: see copy-with.ts for why spreads stay off hot paths.)
  */
 export function resultOf(base: ResultBase, outcome: Outcome): CommandResult {
   return Object.assign({}, base, outcome) as CommandResult;

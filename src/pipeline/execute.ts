@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 // Time-ordered ids: new events land at the end of the event-id index instead of on a random page.
 import { v7 as uuidv7 } from "uuid";
-import { copyWith, fold, streamIdOf } from "../kernel/aggregate.js";
+import { fold, streamIdOf } from "../kernel/aggregate.js";
+import { copyWith } from "../kernel/copy-with.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
 import { settle } from "../kernel/decision.js";

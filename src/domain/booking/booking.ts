@@ -1,7 +1,8 @@
 // A persistent set: adding a payment shares the rest of the set, and a look-up is O(log n),
 // so a booking's thousandth payment costs what its first did.
 import { OrderedSet } from "immutable";
-import { copyWith, defineAggregate } from "../../kernel/aggregate.js";
+import { defineAggregate } from "../../kernel/aggregate.js";
+import { copyWith } from "../../kernel/copy-with.js";
 import type { Money } from "../values/money.js";
 import type { BookingEvent } from "./events.js";
 
