@@ -1,10 +1,8 @@
-// A persistent set: adding a payment shares the rest of the set, and a look-up is O(log n),
-// so a booking's thousandth payment costs what its first did.
-import { OrderedSet } from "immutable";
 import { defineAggregate } from "../../kernel/aggregate.js";
 import { copyWith } from "../../kernel/copy-with.js";
 import type { Money } from "../values/money.js";
 import type { BookingEvent } from "./events.js";
+import { PaymentIds } from "./payment-ids.js";
 
 /** Where a booking stands. "none" means the stream has no events yet. */
 export type BookingStatus = "none" | "booked" | "fully_paid" | "cancelled";
@@ -21,7 +19,7 @@ export interface BookingState {
   /** Price minus payments; negative when overpaid. */
   readonly outstandingMinor: number;
   /** In the order they were recorded; a snapshot holds them as a JSON array. */
-  readonly paymentIds: OrderedSet<string>;
+  readonly paymentIds: PaymentIds;
 }
 
 /** The booking aggregate: one stream per booking, "booking-<bookingId>". */
@@ -36,7 +34,7 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
     price: null,
     paidMinor: 0,
     outstandingMinor: 0,
-    paymentIds: OrderedSet<string>(),
+    paymentIds: PaymentIds.none,
   }),
   evolve(state, event) {
     switch (event.type) {
@@ -60,6 +58,6 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
   },
   revive: (json) => {
     const state = json as Omit<BookingState, "paymentIds"> & { paymentIds: string[] };
-    return { ...state, paymentIds: OrderedSet(state.paymentIds) };
+    return { ...state, paymentIds: PaymentIds.of(state.paymentIds) };
   },
 });

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { PaymentIds } from "../../src/domain/booking/payment-ids.js";
+
+/** The ids once each, where each first appeared. */
+const firstSeen = (ids: string[]) => [...new Set(ids)];
+
+describe("a booking's payment ids", () => {
+  it("keep the order they were added in, each id once, added one by one or all at once", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom("P1", "P2", "P3", "P4", "P5", "a", "b", ""), { maxLength: 30 }), (ids) => {
+        const added = ids.reduce((set, id) => set.add(id), PaymentIds.none);
+        assert.deepEqual([...added], firstSeen(ids));
+        assert.deepEqual([...PaymentIds.of(ids)], firstSeen(ids));
+        assert.equal(added.size, firstSeen(ids).length);
+        for (const id of ids) assert.equal(added.has(id), true);
+        assert.equal(added.has("never added"), false);
+      }),
+    );
+  });
+
+  it("are held by a snapshot as a JSON array and come back the same", () => {
+    const ids = PaymentIds.of(["P3", "P1", "P2"]).add("P0").add("P1");
+    const json = JSON.parse(JSON.stringify({ paymentIds: ids })) as { paymentIds: string[] };
+    assert.deepEqual(json.paymentIds, ["P3", "P1", "P2", "P0"]);
+    assert.deepEqual([...PaymentIds.of(json.paymentIds)], ["P3", "P1", "P2", "P0"]);
+  });
+
+  it("leave an earlier value unchanged when an id is added", () => {
+    const before = PaymentIds.of(["P1"]);
+    const after = before.add("P2");
+    assert.deepEqual([[...before], [...after]], [["P1"], ["P1", "P2"]]);
+    assert.equal(after.add("P1"), after, "adding an id already there changes nothing");
+  });
+});
