@@ -121,7 +121,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const aggregateId = envelope.aggregateId;
     let input = raw;
     if (aggregateId !== undefined && aggregateId !== "") {
-      if (payloadId === undefined) input = copyWith(raw as Record<string, unknown>, { [idField]: aggregateId });
+      // A spread, not copyWith: Object.assign would make a caller's "__proto__" key the copy's prototype.
+      if (payloadId === undefined) input = { ...raw, [idField]: aggregateId };
       else if (payloadId !== aggregateId) {
         // payloadId is whatever the caller sent, e.g. {toString: 1}, which String() cannot convert (TypeError).
         violations.push({ field: idField, description: `${idField} ${shown(payloadId)} does not match the aggregate id "${aggregateId.slice(0, 64)}"` });

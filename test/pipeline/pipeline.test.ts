@@ -57,6 +57,17 @@ describe("pipeline", () => {
     assert.equal(filled.status, "accepted");
   });
 
+  it("reads a payload's own fields only: a \"__proto__\" key is data, not a source of fields", async () => {
+    const app = bookingApp();
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const payload = JSON.parse(`{"__proto__": ${JSON.stringify(paymentPayload(bookingId, "P1"))}}`) as Record<string, unknown>;
+    const result = await app.execute({ type: "booking.RecordPayment", aggregateId: bookingId, payload });
+    assert.equal(result.status, "invalid");
+    if (result.status === "invalid") assert.deepEqual(result.violations.map((v) => v.field).sort(), ["amount", "currency", "paidAt", "paymentId"]);
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 1);
+  });
+
   it("replays a request id: the original result, replayed, nothing written", async () => {
     const app = bookingApp();
     const bookingId = id();
