@@ -200,9 +200,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       } else if (command.stream === "must-be-new" && loaded.revision > 0) {
         result = resultOf(p.base, { status: "already_exists", message: `${command.aggregate.name} "${p.aggregateId}" already exists`, revision: loaded.revision });
       } else {
-        const decision = settle(
-          command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, Object.assign({}, collaborators, { identity, revision: loaded.revision })),
-        );
+        // Object.assign, not a spread: see copy-with.ts.
+        const context = Object.assign({}, collaborators, { identity, revision: loaded.revision });
+        const decision = settle(command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, context));
         if (decision.kind === "rejection") {
           result = resultOf(p.base, { status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision });
         } else {
