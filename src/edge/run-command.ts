@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { authorize } from "../kernel/policy.js";
-import type { CommandResult, Violation } from "../kernel/result.js";
+import { resultOf, type CommandResult, type Outcome, type Violation } from "../kernel/result.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "../pipeline/envelope.js";
 import type { CommandResult as CommandResultMessage } from "../gen/switchyard/command/v1/command_pb.js";
 import { commandError } from "./command-error.js";
@@ -74,25 +74,14 @@ export async function runCommand(
  * correlation id are echoed in the error's trailer, so they are bounded: never the
  * caller's megabyte.
  */
-function edgeFailure(
-  type: string,
-  correlationId: string | undefined,
-  outcome: DistributiveOmit<Failure, Base>,
-) {
+function edgeFailure(type: string, correlationId: string | undefined, outcome: Extract<Outcome, { status: "unauthorized" | "invalid" }>) {
   const commandId = randomUUID();
-  return commandError(
-    {
-      commandId,
-      commandType: type.slice(0, MAX_REQUEST_ID_LENGTH),
-      aggregateId: "",
-      correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
-      replayed: false,
-      ...outcome,
-    } as Failure,
-    AS_IS,
-  );
+  const base = {
+    commandId,
+    commandType: type.slice(0, MAX_REQUEST_ID_LENGTH),
+    aggregateId: "",
+    correlationId: (correlationId ?? commandId).slice(0, MAX_REQUEST_ID_LENGTH),
+    replayed: false,
+  };
+  return commandError(resultOf(base, outcome), AS_IS);
 }
-
-type Failure = Extract<CommandResult, { status: "unauthorized" | "invalid" }>;
-type Base = "commandId" | "commandType" | "aggregateId" | "correlationId" | "replayed";
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

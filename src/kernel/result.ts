@@ -59,8 +59,8 @@ export type Outcome = CommandResult extends infer R ? (R extends ResultBase ? Om
  * A result from the facts every result carries and an outcome. (Object.assign rather than
  * `{ ...base, status, … }`: see copy-with.ts for why spreads stay off hot paths.)
  */
-export function resultOf(base: ResultBase, outcome: Outcome): CommandResult {
-  return Object.assign({}, base, outcome) as CommandResult;
+export function resultOf<O extends Outcome>(base: ResultBase, outcome: O): ResultBase & O {
+  return Object.assign({}, base, outcome);
 }
 
 /** The result of a given status, e.g. `ResultOf<"accepted">`. */
