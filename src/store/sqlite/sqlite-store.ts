@@ -32,6 +32,9 @@ export interface SqliteStoreOptions {
   readonly beforeCommit?: (appends: number) => void;
 }
 
+/** The options every connection is opened with, defaults filled in. */
+type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs">;
+
 interface EventRow {
   position: number;
   stream_id: string;
@@ -67,13 +70,17 @@ interface Writer {
  * is written on this thread.
  */
 export function openSqliteStore(options: SqliteStoreOptions): EventStore {
-  const db = openDatabase(options);
+  const opened: Opened = {
+    path: options.path,
+    synchronous: options.synchronous ?? "FULL",
+    busyTimeoutMs: Math.trunc(options.busyTimeoutMs ?? 5000),
+  };
+  const db = openDatabase(opened);
   // Small enough that 64 commands in flight make two batches, which take turns: the writer
   // commits one while this thread prepares the other (measured: ~45% more commands per
   // second than one batch of 64); large enough to share an fsync among many.
   const maxBatch = options.maxBatch ?? 32;
-  const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
-  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(options, busyTimeoutMs);
+  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options.beforeCommit);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -207,14 +214,13 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
 }
 
 /** Opens (creating if needed) and migrates the database, with WAL and the chosen durability. */
-function openDatabase(options: SqliteStoreOptions): Database.Database {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+function openDatabase({ path, synchronous, busyTimeoutMs }: Opened): Database.Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database | undefined;
   try {
-    db = new Database(options.path);
-    const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5000);
+    db = new Database(path);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    useStoreSettings(db, options.synchronous ?? "FULL");
+    useStoreSettings(db, synchronous);
     migrate(db);
     // From now on this connection only reads a file (the writer thread writes it), which WAL
     // rarely makes wait, and a wait here would block the event loop. (":memory:" is written
@@ -223,7 +229,7 @@ function openDatabase(options: SqliteStoreOptions): Database.Database {
     return db;
   } catch (error) {
     db?.close();
-    throw storeErrorOf(error, options.path);
+    throw storeErrorOf(error, path);
   }
 }
 
@@ -261,9 +267,9 @@ type FromWriter =
   | { readonly kind: "before-commit"; readonly appends: number };
 
 /** Writes on a worker thread with its own connection to the file. */
-function threadWriter(options: SqliteStoreOptions, busyTimeoutMs: number): Writer {
-  const handshake = options.beforeCommit ? new SharedArrayBuffer(4) : undefined;
-  const workerData: WriterData = { path: options.path, synchronous: options.synchronous ?? "FULL", busyTimeoutMs, handshake };
+function threadWriter(opened: Opened, beforeCommit?: (appends: number) => void): Writer {
+  const handshake = beforeCommit ? new SharedArrayBuffer(4) : undefined;
+  const workerData: WriterData = { ...opened, handshake };
   const worker = new Worker(new URL("./writer-thread.mjs", import.meta.url), { workerData });
   // The thread keeps the process alive only while a batch is out.
   worker.unref();
@@ -280,7 +286,7 @@ function threadWriter(options: SqliteStoreOptions, busyTimeoutMs: number): Write
       // 1: commit; 2: the hook threw, so the batch is rolled back (as when it runs inline).
       let verdict = 1;
       try {
-        options.beforeCommit?.(message.appends);
+        beforeCommit?.(message.appends);
       } catch {
         verdict = 2;
       }
