@@ -59,4 +59,34 @@ describe("SQLite store: the writer", () => {
       await store.close();
     }
   });
+
+  for (const [maxBatchesOut, expected] of [[1, [1, 3]], [2, [1, 1, 2]]] as const) {
+    it(`keeps at most ${maxBatchesOut} batch(es) out at the writer; later appends wait and share the next transaction`, async () => {
+      const path = join(dir, `out-${randomUUID()}.db`);
+      const batches: number[] = [];
+      const store = openSqliteStore({ path, maxBatchesOut, beforeCommit: (n) => batches.push(n) });
+      const other = new Database(path);
+      const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+      const append = (streamId: string) => store.append({ tenant: "t", streamId, expectedRevision: 0, events: event() });
+      try {
+        await append("warm");
+        batches.length = 0;
+        // Another connection holds the write lock, so the first batch stays out at the writer
+        // (waiting for the lock) while the later appends arrive, each group on a tick of its own.
+        other.exec("BEGIN IMMEDIATE");
+        const appended = [append("a")];
+        await nextTick();
+        appended.push(append("b"));
+        await nextTick();
+        appended.push(append("c"), append("d"));
+        await nextTick();
+        other.exec("COMMIT");
+        for (const outcome of await Promise.all(appended)) assert.equal(outcome.kind, "appended");
+        assert.deepEqual(batches, expected, "the sizes of the batches committed, in order");
+      } finally {
+        other.close();
+        await store.close();
+      }
+    });
+  }
 });
