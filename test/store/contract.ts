@@ -56,6 +56,16 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       assert.equal(await store.streamRevision(T, stream), 3);
     });
 
+    it("stores each event's own metadata, whether events share one metadata object or not", async () => {
+      const stream = fresh();
+      const shared = { ...meta(T), causationId: "shared" };
+      const own = { ...meta(T), causationId: "own" };
+      const typed = (type: string, metadata: NewEvent["metadata"]) => ({ id: randomUUID(), type, data: {}, metadata });
+      await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: [typed("A", shared), typed("B", shared), typed("C", own), typed("D", shared)] });
+      const read = await store.readStream(T, stream);
+      assert.deepEqual(read.map((e) => [e.type, e.metadata.causationId]), [["A", "shared"], ["B", "shared"], ["C", "own"], ["D", "shared"]]);
+    });
+
     it("refuses an append whose expected revision is stale and writes nothing", async () => {
       const stream = fresh();
       await store.append({ tenant: T, streamId: stream, expectedRevision: 0, events: events(T, "A") });

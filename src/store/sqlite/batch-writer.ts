@@ -29,11 +29,17 @@ export type Written = { readonly outcome: AppendOutcome } | { readonly failure: 
 /** Serializes an append's JSON values; throws (before anything is queued) for data JSON cannot hold. */
 export function toWriteRequest(request: AppendRequest): WriteRequest {
   const { tenant, streamId, expectedRevision, events, request: record, snapshot } = request;
+  // A command's events share one metadata object: it is serialized once.
+  let metadata: unknown;
+  let metadataJson = "";
   return {
     tenant,
     streamId,
     expectedRevision,
-    events: events.map((e) => [e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)] as const),
+    events: events.map((e) => {
+      if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(e.metadata)];
+      return [e.id, e.type, JSON.stringify(e.data), metadataJson] as const;
+    }),
     request: record && {
       requestId: record.requestId,
       commandType: record.commandType,
