@@ -15,6 +15,7 @@ import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { createApp } from "./pipeline/app.js";
 import { edgeServices } from "./services/index.js";
 import type { EdgeService } from "./edge/edge-service.js";
+import type { EventStore } from "./store/event-store.js";
 import { openStore } from "./store/open-store.js";
 
 /** A running Switchyard: both ports bound, the store open. */
@@ -25,9 +26,17 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** What a caller may add to the configured service. */
+export interface ServiceExtras {
+  /** More edge services to serve (the benchmark's echo). */
+  readonly services?: readonly EdgeService[];
+  /** An open store to use instead of the one DATABASE_URL names (tests reach its writer thread through it); closed on stop. */
+  readonly store?: EventStore;
+}
+
 /** Opens the store and serves the booking domain on the gRPC and HTTP ports. */
-export async function startService(config: Config, logger: Logger, extra: { services?: readonly EdgeService[] } = {}): Promise<RunningService> {
-  const store = await openStore(config);
+export async function startService(config: Config, logger: Logger, extra: ServiceExtras = {}): Promise<RunningService> {
+  const store = extra.store ?? (await openStore(config));
   const app = createApp({
     store,
     commands: bookingCommands,
@@ -36,7 +45,15 @@ export async function startService(config: Config, logger: Logger, extra: { serv
   const limits = limitsOf(config);
   const services = [...edgeServices(app, limits), ...(extra.services ?? [])];
   const drain = createDrain();
-  const health = new HealthImplementation({ "": "SERVING", ...Object.fromEntries(services.map((s) => [s.service.typeName, "SERVING"])) });
+  const healthNames = ["", ...services.map((s) => s.service.typeName)];
+  const health = new HealthImplementation(Object.fromEntries(healthNames.map((name) => [name, "SERVING"])));
+  // A store that cannot write (its writer thread stopped and is being replaced) makes the
+  // service NOT_SERVING until it can again, so balancers send commands elsewhere meanwhile.
+  const unwatch = store.watchAvailability?.((change) => {
+    if (change.available) logger.info("event store writes again");
+    else logger.error({ reason: change.reason }, "event store cannot write; its writer is being restarted");
+    if (!drain.draining) for (const name of healthNames) health.setStatus(name, change.available ? "SERVING" : "NOT_SERVING");
+  });
   const common = { services, authenticate: createAuthenticator(config), drain, logger };
   const tls = tlsFiles(config);
 
@@ -67,7 +84,8 @@ export async function startService(config: Config, logger: Logger, extra: { serv
     httpPort: httpServer.port,
     stop: () =>
       (stopping ??= (async () => {
-        for (const name of ["", ...services.map((s) => s.service.typeName)]) health.setStatus(name, "NOT_SERVING");
+        unwatch?.();
+        for (const name of healthNames) health.setStatus(name, "NOT_SERVING");
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);

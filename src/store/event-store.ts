@@ -85,7 +85,18 @@ export interface EventStore {
   streamRevision(tenant: string, streamId: string): Promise<number>;
   loadSnapshot(tenant: string, streamId: string): Promise<Snapshot | undefined>;
   findRequest(tenant: string, requestId: string): Promise<RequestRecord | undefined>;
+  /**
+   * Calls `listener` when the store stops being able to write and again when it can; returns
+   * a function that ends the calls. Optional: a store that cannot lose its writer has none.
+   */
+  watchAvailability?(listener: (change: Availability) => void): () => void;
   close(): Promise<void>;
+}
+
+/** A change in whether a store can write; `reason` says why it cannot. */
+export interface Availability {
+  readonly available: boolean;
+  readonly reason?: string;
 }
 
 /** Why the store could not serve a call: the caller may retry later; no data was harmed. */

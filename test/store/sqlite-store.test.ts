@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
+import type { Worker } from "node:worker_threads";
+import { StoreUnavailableError, type Availability } from "../../src/store/event-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { eventStoreContract } from "./contract.js";
 
@@ -89,4 +91,80 @@ describe("SQLite store: the writer", () => {
       }
     });
   }
+});
+
+describe("SQLite store: a writer thread that stops", () => {
+  const event = () => [{ id: randomUUID(), type: "A", data: {}, metadata: { tenant: "t" } as never }];
+
+  it("is replaced: appends fail fast with STORE_WRITER_FAILED meanwhile, listeners hear both changes, and later appends land", { timeout: 10_000 }, async () => {
+    const threads: Worker[] = [];
+    const store = openSqliteStore({ path: join(dir, `restart-${randomUUID()}.db`), onWriterThread: (thread) => threads.push(thread) });
+    const changes: Availability[] = [];
+    const back = new Promise<void>((resolve) =>
+      store.watchAvailability!((change) => {
+        changes.push(change);
+        if (change.available) resolve();
+      }),
+    );
+    try {
+      assert.equal((await store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event() })).kind, "appended");
+      await threads[0].terminate();
+      await assert.rejects(store.append({ tenant: "t", streamId: "s", expectedRevision: 1, events: event() }), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.equal(error.reason, "STORE_WRITER_FAILED");
+        assert.match(error.message, /restarted/);
+        return true;
+      });
+      // The store's restart timer does not keep a process alive; this one does, for 5 s at most.
+      const keepAlive = setTimeout(() => undefined, 5000);
+      await back;
+      clearTimeout(keepAlive);
+      assert.equal(threads.length, 2, "a second writer thread was started");
+      assert.deepEqual(
+        changes.map((c) => c.available),
+        [false, true],
+      );
+      assert.match(changes[0].reason ?? "", /exited with code/);
+      assert.equal((await store.append({ tenant: "t", streamId: "s", expectedRevision: 1, events: event() })).kind, "appended");
+      assert.equal(await store.streamRevision("t", "s"), 2, "only the appends that were acknowledged are in the stream");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("fails the appends out at it as possibly committed, and never leaves one waiting", { timeout: 10_000 }, async () => {
+    const threads: Worker[] = [];
+    const path = join(dir, `inflight-${randomUUID()}.db`);
+    const store = openSqliteStore({ path, onWriterThread: (thread) => threads.push(thread) });
+    const other = new Database(path);
+    try {
+      await store.append({ tenant: "t", streamId: "warm", expectedRevision: 0, events: event() });
+      // The writer waits for another connection's lock, so the append is out at it when it stops.
+      other.exec("BEGIN IMMEDIATE");
+      const out = store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event() });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stopped = threads[0].terminate();
+      other.exec("COMMIT");
+      await stopped;
+      await assert.rejects(out, (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.equal(error.reason, "STORE_WRITER_FAILED");
+        assert.match(error.message, /may or may not have been committed; retry with the same request id/);
+        return true;
+      });
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+
+  it("closes while it waits to be replaced", { timeout: 10_000 }, async () => {
+    const threads: Worker[] = [];
+    const store = openSqliteStore({ path: join(dir, `close-${randomUUID()}.db`), onWriterThread: (thread) => threads.push(thread) });
+    await store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event() });
+    await threads[0].terminate();
+    await store.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(threads.length, 1, "no thread was started after close");
+  });
 });

@@ -25,7 +25,7 @@ export default async function* reliabilityReporter(source) {
   if (target) {
     writeFileSync(
       target,
-      `# Reliability\n\nLatest figures from \`npm test\` (test/reliability and the e2e suites), written by\n\`RELIABILITY_REPORT=docs/reliability.md npm test\`. Each row is a scenario run against real server processes;\n"failures" counts answers the scenario does not allow, "data lost" counts acknowledged commands missing or duplicated afterwards.\n\n${table}\n`,
+      `# Reliability\n\nLatest figures from \`npm test\` (test/reliability and the e2e suites), written by\n\`RELIABILITY_REPORT=docs/reliability.md npm test\`. Each row is a scenario run against a real server on real ports (its own process, or this one where\na test must reach inside to inject the fault);\n"failures" counts answers the scenario does not allow, "data lost" counts acknowledged commands missing or duplicated afterwards.\n\n${table}\n`,
     );
   }
 }

@@ -7,6 +7,7 @@ import {
   pageSize,
   StoreUnavailableError,
   type AppendOutcome,
+  type Availability,
   type EventStore,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -32,6 +33,15 @@ export interface SqliteStoreOptions {
   readonly maxBatchesOut?: number;
   /** Called with the batch size just before COMMIT; tests inject crashes here. */
   readonly beforeCommit?: (appends: number) => void;
+  /** Called with each writer thread as it starts; tests stop it to inject a thread failure. */
+  readonly onWriterThread?: (thread: Worker) => void;
+}
+
+type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread">;
+
+/** Who hears of the store's availability changes. */
+interface AvailabilityListeners {
+  emit(change: Availability): void;
 }
 
 /** The options every connection is opened with, defaults filled in. */
@@ -86,7 +96,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   // while its answer crosses to this thread and the next batch crosses back (measured in
   // process, four pairs: 20.1–21.3k → 21.0–24.3k commands/s at the same CPU per command).
   const maxBatchesOut = options.maxBatchesOut ?? 2;
-  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options.beforeCommit);
+  const listeners = new Set<(change: Availability) => void>();
+  const availability: AvailabilityListeners = { emit: (change) => listeners.forEach((listener) => listener(change)) };
+  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options, availability);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -212,6 +224,10 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         );
       });
     },
+    watchAvailability(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -273,67 +289,131 @@ function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) =>
 
 /** Messages from the writer thread. */
 type FromWriter =
+  | { readonly kind: "ready" }
   | { readonly kind: "written"; readonly id: number; readonly written: Written[] }
   | { readonly kind: "failed"; readonly id: number; readonly failure: WriteFailure }
   | { readonly kind: "before-commit"; readonly appends: number };
 
-/** Writes on a worker thread with its own connection to the file. */
-function threadWriter(opened: Opened, beforeCommit?: (appends: number) => void): Writer {
-  const handshake = beforeCommit ? new SharedArrayBuffer(4) : undefined;
+/** First wait before a writer thread that stopped is replaced; it doubles on each failure in a row. */
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5000;
+
+/**
+ * Writes on a worker thread with its own connection to the file. A thread that stops (an
+ * uncaught error, running out of memory) is replaced after a wait that grows while it keeps
+ * failing: the appends out at it fail with STORE_WRITER_FAILED (whether they were committed
+ * is unknown, as after a lost connection), appends meanwhile fail fast with the same reason,
+ * and `availability` hears when writes stop and when a new thread has opened the file.
+ */
+function threadWriter(opened: Opened, hooks: WriterHooks, availability: AvailabilityListeners): Writer {
+  const handshake = hooks.beforeCommit ? new SharedArrayBuffer(4) : undefined;
   const workerData: WriterData = { ...opened, handshake };
-  const worker = new Worker(new URL("./writer-thread.mjs", import.meta.url), { workerData });
-  // The thread keeps the process alive only while a batch is out.
-  worker.unref();
   const waiting = new Map<number, { resolve: (written: Written[]) => void; reject: (error: unknown) => void }>();
   let next = 0;
-  let stopped: StoreUnavailableError | undefined;
-  const stop = (error: StoreUnavailableError) => {
-    stopped ??= error;
-    for (const w of waiting.values()) w.reject(stopped);
-    waiting.clear();
-  };
-  worker.on("message", (message: FromWriter) => {
-    if (message.kind === "before-commit") {
-      // 1: commit; 2: the hook threw, so the batch is rolled back (as when it runs inline).
-      let verdict = 1;
-      try {
-        beforeCommit?.(message.appends);
-      } catch {
-        verdict = 2;
-      }
-      const flag = new Int32Array(handshake!);
-      Atomics.store(flag, 0, verdict);
-      Atomics.notify(flag, 0);
-      return;
+  let worker: Worker | undefined;
+  /** Why writes fail now: set from a thread's stop until its replacement starts. */
+  let down: StoreUnavailableError | undefined;
+  let failuresInARow = 0;
+  /** Whether listeners were last told that writes fail. */
+  let reportedDown = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+
+  function onMessage(message: FromWriter): void {
+    switch (message.kind) {
+      case "ready":
+        failuresInARow = 0;
+        if (reportedDown) {
+          reportedDown = false;
+          availability.emit({ available: true });
+        }
+        return;
+      case "before-commit":
+        answerBeforeCommit(message.appends);
+        return;
     }
     const w = waiting.get(message.id);
     if (!w) return;
     waiting.delete(message.id);
-    if (waiting.size === 0) worker.unref();
+    if (waiting.size === 0) worker?.unref();
     if (message.kind === "written") w.resolve(message.written);
     else w.reject(errorOf(message.failure));
-  });
-  worker.on("error", (error) => stop(new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread failed: ${error.message}`, { cause: error })));
-  const exited = new Promise<void>((resolve) =>
-    worker.once("exit", () => {
-      stop(new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped"));
-      resolve();
-    }),
-  );
+  }
+
+  /** Runs the test hook on this thread while the writer waits, then tells it to commit (1) or roll back (2). */
+  function answerBeforeCommit(appends: number): void {
+    let verdict = 1;
+    try {
+      hooks.beforeCommit?.(appends);
+    } catch {
+      verdict = 2;
+    }
+    const flag = new Int32Array(handshake!);
+    Atomics.store(flag, 0, verdict);
+    Atomics.notify(flag, 0);
+  }
+
+  function start(): void {
+    down = undefined;
+    const thread = new Worker(new URL("./writer-thread.mjs", import.meta.url), { workerData });
+    // The thread keeps the process alive only while a batch is out.
+    if (waiting.size === 0) thread.unref();
+    let error: Error | undefined;
+    thread.on("message", onMessage);
+    thread.on("error", (thrown) => (error = thrown));
+    thread.once("exit", (code) => {
+      worker = undefined;
+      if (closing) {
+        for (const w of waiting.values()) w.reject(new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped"));
+        waiting.clear();
+        markClosed();
+        return;
+      }
+      const why = error ? error.message : `it exited with code ${code}`;
+      for (const w of waiting.values()) {
+        w.reject(
+          new StoreUnavailableError(
+            "STORE_WRITER_FAILED",
+            `the store's writer thread stopped while this append was out at it (${why}): it may or may not have been committed; retry with the same request id`,
+            { cause: error },
+          ),
+        );
+      }
+      waiting.clear();
+      down = new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread stopped (${why}) and is being restarted; retry shortly`, { cause: error });
+      reportedDown = true;
+      availability.emit({ available: false, reason: why });
+      const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failuresInARow++);
+      restartTimer = setTimeout(start, delay);
+      restartTimer.unref();
+    });
+    worker = thread;
+    hooks.onWriterThread?.(thread);
+  }
+
+  start();
   return {
     write(batch) {
-      if (stopped) return Promise.reject(stopped);
+      if (!worker) return Promise.reject(down ?? new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped"));
       const id = next++;
       worker.ref();
       worker.postMessage({ id, batch } satisfies ToWriter);
       return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
     },
     close() {
-      if (!stopped) {
-        worker.ref();
-        worker.postMessage({ close: true } satisfies ToWriter);
+      if (!closing) {
+        closing = true;
+        clearTimeout(restartTimer);
+        if (worker) {
+          worker.ref();
+          worker.postMessage({ close: true } satisfies ToWriter);
+        } else {
+          markClosed();
+        }
       }
-      return exited;
+      return closed;
     },
   };
 }

@@ -36,6 +36,7 @@ const commitBatch = createBatchWriter(
     }),
 );
 
+port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
   if ("close" in message) {
     db.close();
