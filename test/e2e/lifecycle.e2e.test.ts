@@ -4,12 +4,11 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { grpcJsClient, type GrpcFailure } from "../support/grpc-client.js";
+import { grpcJsClient, watchHealth, type GrpcFailure } from "../support/grpc-client.js";
 import { reliabilityRow } from "../support/reliability.js";
 import { startServerProcess } from "../support/server-process.js";
 
@@ -37,16 +36,8 @@ describe("start-up and shutdown", () => {
   it("drains on SIGTERM under load: health NOT_SERVING, new calls UNAVAILABLE, acknowledged commands durable, exit 0", async (t) => {
     const server = await startServerProcess({ SHUTDOWN_TIMEOUT_MS: "5000" });
     const booking = grpcJsClient(BookingService, server.grpcAddress);
-    const watcher = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure());
-    const statuses: HealthCheckResponse_ServingStatus[] = [];
-    const watch = watcher.makeServerStreamRequest(
-      "/grpc.health.v1.Health/Watch",
-      (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, m as never))),
-      (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
-      { service: "" },
-    );
-    watch.on("data", (m: { status: HealthCheckResponse_ServingStatus }) => statuses.push(m.status));
-    watch.on("error", () => undefined);
+    const health = watchHealth(server.grpcAddress);
+    const statuses = health.statuses;
 
     const acknowledged: string[] = [];
     const outcomes = new Map<string, number>();
@@ -76,7 +67,7 @@ describe("start-up and shutdown", () => {
     const exitCode = await server.stop("SIGTERM");
     await Promise.all(workers);
     booking.close();
-    watcher.close();
+    health.stop();
 
     assert.equal(exitCode, 0);
     assert.ok(afterSignal > 0, `calls after the signal were refused: ${JSON.stringify([...outcomes])}`);

@@ -5,15 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { Worker } from "node:worker_threads";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import pino from "pino";
 import { loadConfig } from "../../src/config.js";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
+import { HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { startService } from "../../src/service.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
-import { grpcJsClient, type GrpcFailure } from "../support/grpc-client.js";
+import { grpcJsClient, watchHealth, type GrpcFailure } from "../support/grpc-client.js";
 import { reliabilityRow } from "../support/reliability.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-writer-restart-"));
@@ -30,16 +29,8 @@ describe("the store's writer thread stops under load", () => {
     const service = await startService(config, logger, { store });
     const address = `127.0.0.1:${service.grpcPort}`;
     const booking = grpcJsClient(BookingService, address);
-    const watcher = new grpc.Client(address, grpc.credentials.createInsecure());
-    const statuses: HealthCheckResponse_ServingStatus[] = [];
-    const watch = watcher.makeServerStreamRequest(
-      "/grpc.health.v1.Health/Watch",
-      (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, m as never))),
-      (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
-      { service: "" },
-    );
-    watch.on("data", (m: { status: HealthCheckResponse_ServingStatus }) => statuses.push(m.status));
-    watch.on("error", () => undefined);
+    const health = watchHealth(address);
+    const statuses = health.statuses;
 
     const acknowledged: string[] = [];
     const unexpected: string[] = [];
@@ -108,8 +99,7 @@ describe("the store's writer thread stops under load", () => {
       );
     } finally {
       stopAt = 0;
-      watch.cancel();
-      watcher.close();
+      health.stop();
       booking.close();
       await service.stop();
     }

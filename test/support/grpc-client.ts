@@ -3,6 +3,7 @@ import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../src/gen/google/rpc/status_pb.js";
+import { HealthCheckRequestSchema, HealthCheckResponseSchema, type HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { CommandResultSchema } from "../../src/gen/switchyard/command/v1/command_pb.js";
 
 /** A gRPC error as a test inspects it, with the rich details decoded. */
@@ -89,4 +90,33 @@ export async function failing(call: Promise<unknown>): Promise<GrpcFailure> {
     return error as GrpcFailure;
   }
   throw new Error("expected the call to fail, it succeeded");
+}
+
+/** A running grpc.health.v1.Health/Watch on the whole server (""). */
+export interface HealthWatch {
+  /** Every status the server sent, in order. */
+  readonly statuses: HealthCheckResponse_ServingStatus[];
+  stop(): void;
+}
+
+/** Watches a server's overall health, collecting each status it sends. */
+export function watchHealth(address: string): HealthWatch {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const statuses: HealthCheckResponse_ServingStatus[] = [];
+  const call = client.makeServerStreamRequest(
+    "/grpc.health.v1.Health/Watch",
+    (m: unknown) => Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, m as never))),
+    (b: Buffer) => fromBinary(HealthCheckResponseSchema, b),
+    { service: "" },
+  );
+  call.on("data", (m: { status: HealthCheckResponse_ServingStatus }) => statuses.push(m.status));
+  // The watch ends with an error when the server goes away or it is stopped; that is expected.
+  call.on("error", () => undefined);
+  return {
+    statuses,
+    stop: () => {
+      call.cancel();
+      client.close();
+    },
+  };
 }
