@@ -383,11 +383,12 @@ function threadWriter(opened: Opened, hooks: WriterHooks, availability: Availabi
       }
       waiting.clear();
       down = new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread stopped (${why}) and is being restarted; retry shortly`, { cause: error });
-      reportedDown = true;
-      availability.emit({ available: false, reason: why });
       const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failuresInARow++);
       restartTimer = setTimeout(start, delay);
       restartTimer.unref();
+      // Told after the restart is scheduled, so a listener that throws cannot prevent it.
+      reportedDown = true;
+      availability.emit({ available: false, reason: why });
     });
     worker = thread;
     hooks.onWriterThread?.(thread);
