@@ -15,6 +15,7 @@ import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { grpcJsClient, watchHealth, type GrpcFailure } from "../support/grpc-client.js";
 import { reliabilityRow } from "../support/reliability.js";
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const dir = mkdtempSync(join(tmpdir(), "switchyard-writer-restart-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,7 +37,8 @@ describe("the store's writer thread stops under load", () => {
     const unexpected: string[] = [];
     let refused = 0;
     let tried = 0;
-    let stopAt = Date.now() + 2000;
+    // The clients run until the second replacement is up.
+    let stopAt = Number.POSITIVE_INFINITY;
     const client = async () => {
       while (Date.now() < stopAt) {
         const bookingId = `B-${randomUUID().slice(0, 12)}`;
@@ -54,20 +56,28 @@ describe("the store's writer thread stops under load", () => {
               break;
             }
             refused++;
-            await new Promise((resolve) => setTimeout(resolve, 20));
+            await sleep(20);
           }
         }
       }
     };
     try {
       const clients = Array.from({ length: 8 }, client);
-      // Stop the writer thread twice while the clients run.
-      for (const wait of [500, 700]) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        await threads[threads.length - 1].terminate();
-      }
-      await Promise.all(clients);
+      // Stop the writer thread twice while the clients run, the second time once the first
+      // replacement is up (a slow machine may take a while to start a thread).
+      const recovery = async (times: number) => {
+        const done = () => lines.filter((l) => l.msg === "event store writes again").length === times && statuses.at(-1) === HealthCheckResponse_ServingStatus.SERVING;
+        for (const giveUp = Date.now() + 10_000; !done() && Date.now() < giveUp; ) await sleep(20);
+      };
+      await sleep(500);
+      await threads[0].terminate();
+      await recovery(1);
+      await sleep(300);
+      await threads[1].terminate();
+      await recovery(2);
+      await sleep(200);
       stopAt = 0;
+      await Promise.all(clients);
 
       assert.deepEqual(unexpected, [], "every call was answered, or refused UNAVAILABLE naming the writer thread");
       assert.ok(acknowledged.length > 0, "commands were acknowledged");

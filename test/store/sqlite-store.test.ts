@@ -115,8 +115,8 @@ describe("SQLite store: a writer thread that stops", () => {
         assert.match(error.message, /restarted/);
         return true;
       });
-      // The store's restart timer does not keep a process alive; this one does, for 5 s at most.
-      const keepAlive = setTimeout(() => undefined, 5000);
+      // The store's restart timer does not keep a process alive; this one does, for 9 s at most.
+      const keepAlive = setTimeout(() => undefined, 9000);
       await back;
       clearTimeout(keepAlive);
       assert.equal(threads.length, 2, "a second writer thread was started");
