@@ -39,11 +39,6 @@ export interface SqliteStoreOptions {
 
 type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread">;
 
-/** Who hears of the store's availability changes. */
-interface AvailabilityListeners {
-  emit(change: Availability): void;
-}
-
 /** The options every connection is opened with, defaults filled in. */
 type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs">;
 
@@ -97,8 +92,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   // process, four pairs: 20.1–21.3k → 21.0–24.3k commands/s at the same CPU per command).
   const maxBatchesOut = options.maxBatchesOut ?? 2;
   const listeners = new Set<(change: Availability) => void>();
-  const availability: AvailabilityListeners = { emit: (change) => listeners.forEach((listener) => listener(change)) };
-  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options, availability);
+  const tell = (change: Availability) => listeners.forEach((listener) => listener(change));
+  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options, tell);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -303,9 +298,9 @@ const RESTART_MAX_MS = 5000;
  * uncaught error, running out of memory) is replaced after a wait that grows while it keeps
  * failing: the appends out at it fail with STORE_WRITER_FAILED (whether they were committed
  * is unknown, as after a lost connection), appends meanwhile fail fast with the same reason,
- * and `availability` hears when writes stop and when a new thread has opened the file.
+ * and `tell` hears when writes stop and when a new thread has opened the file.
  */
-function threadWriter(opened: Opened, hooks: WriterHooks, availability: AvailabilityListeners): Writer {
+function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availability) => void): Writer {
   const handshake = hooks.beforeCommit ? new SharedArrayBuffer(4) : undefined;
   const workerData: WriterData = { ...opened, handshake };
   const waiting = new Map<number, { resolve: (written: Written[]) => void; reject: (error: unknown) => void }>();
@@ -313,9 +308,8 @@ function threadWriter(opened: Opened, hooks: WriterHooks, availability: Availabi
   let worker: Worker | undefined;
   /** Why writes fail now: set from a thread's stop until its replacement starts. */
   let down: StoreUnavailableError | undefined;
+  /** Threads that stopped since one last opened the file; above 0, listeners were told writes fail. */
   let failuresInARow = 0;
-  /** Whether listeners were last told that writes fail. */
-  let reportedDown = false;
   let restartTimer: NodeJS.Timeout | undefined;
   let closing = false;
   let markClosed!: () => void;
@@ -324,10 +318,9 @@ function threadWriter(opened: Opened, hooks: WriterHooks, availability: Availabi
   function onMessage(message: FromWriter): void {
     switch (message.kind) {
       case "ready":
-        failuresInARow = 0;
-        if (reportedDown) {
-          reportedDown = false;
-          availability.emit({ available: true });
+        if (failuresInARow > 0) {
+          failuresInARow = 0;
+          tell({ available: true });
         }
         return;
       case "before-commit":
@@ -387,8 +380,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, availability: Availabi
       restartTimer = setTimeout(start, delay);
       restartTimer.unref();
       // Told after the restart is scheduled, so a listener that throws cannot prevent it.
-      reportedDown = true;
-      availability.emit({ available: false, reason: why });
+      tell({ available: false, reason: why });
     });
     worker = thread;
     hooks.onWriterThread?.(thread);
