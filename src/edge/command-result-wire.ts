@@ -1,0 +1,307 @@
+import { toBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import {
+  CommandResultSchema,
+  type CommandResult,
+  type ValidationError,
+  type WrittenEvent,
+} from "../gen/switchyard/command/v1/command_pb.js";
+
+/**
+ * CommandResult in protobuf's binary form, written by hand: it answers every command RPC, and
+ * protobuf-es's generic writer spends ~5 µs on one (a BinaryWriter with a chunk list per
+ * nested message and a Uint8Array per string, joined at the end) where this takes well under
+ * one (bench/README.md, sixth round). It measures the message first and writes it into one
+ * Buffer of exactly that size.
+ *
+ * The bytes are protobuf-es's own, field for field (a property test compares them with
+ * `toBinary` over random results). Anything this writer does not expect (unknown fields, a
+ * uint64 outside its range) goes to `toBinary`, so odd input behaves exactly as the library's.
+ * A field added to CommandResult must be added here too: the test fails until it is.
+ */
+export function encodeCommandResult(result: CommandResult): Uint8Array {
+  if (result.$unknown !== undefined || !inRange(result)) return toBinary(CommandResultSchema, result);
+  const out = new Writer(Buffer.allocUnsafe(resultSize(result)));
+  writeResult(out, result);
+  return out.bytes;
+}
+
+// Wire types.
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH = 2;
+
+const MAX_UINT64 = 2n ** 64n - 1n;
+
+function inRange(r: CommandResult): boolean {
+  const ok = (v: bigint) => v >= 0n && v <= MAX_UINT64;
+  return (
+    ok(r.revision) &&
+    ok(r.globalPosition) &&
+    (r.expectedRevision === undefined || ok(r.expectedRevision)) &&
+    r.events.every((e) => ok(e.revision) && ok(e.globalPosition) && e.$unknown === undefined) &&
+    r.validationErrors.every((v) => v.$unknown === undefined)
+  );
+}
+
+// ---- sizes -------------------------------------------------------------------------------
+
+function resultSize(r: CommandResult): number {
+  let size = stringField(r.commandId) + stringField(r.commandType) + stringField(r.aggregateId);
+  if (r.status !== 0) size += 1 + int32Size(r.status);
+  size += uint64Field(r.revision) + uint64Field(r.globalPosition);
+  for (const e of r.events) size += delimited(eventSize(e));
+  if (r.response !== undefined) size += delimited(structSize(r.response));
+  for (const v of r.validationErrors) size += delimited(violationSize(v));
+  size += stringField(r.code) + stringField(r.message);
+  if (r.replayed) size += 2;
+  size += stringField(r.correlationId);
+  if (r.expectedRevision !== undefined) size += 1 + uint64Size(r.expectedRevision);
+  return size + stringField(r.errorId);
+}
+
+function eventSize(e: WrittenEvent): number {
+  return stringField(e.id) + stringField(e.type) + uint64Field(e.revision) + uint64Field(e.globalPosition);
+}
+
+function violationSize(v: ValidationError): number {
+  return stringField(v.field) + stringField(v.description);
+}
+
+/** google.protobuf.Struct: one map entry {1: key, 2: Value} per member, the key and value always written. */
+function structSize(object: JsonObject): number {
+  let size = 0;
+  for (const key of Object.keys(object)) size += delimited(entrySize(key, object[key]));
+  return size;
+}
+
+function entrySize(key: string, value: JsonValue): number {
+  return 1 + stringSize(key) + delimited(valueSize(value));
+}
+
+/** google.protobuf.Value: exactly one of null (1), number (2), string (3), bool (4), struct (5), list (6). */
+function valueSize(value: JsonValue): number {
+  switch (typeof value) {
+    case "number":
+      return 9;
+    case "string":
+      return 1 + stringSize(value);
+    case "boolean":
+      return 2;
+    case "object":
+      if (value === null) return 2;
+      return Array.isArray(value) ? delimited(listSize(value)) : delimited(structSize(value));
+    default:
+      // protobuf-es writes a Value with no kind for what JSON cannot hold (undefined, a function).
+      return 0;
+  }
+}
+
+function listSize(values: readonly JsonValue[]): number {
+  let size = 0;
+  for (const v of values) size += delimited(valueSize(v));
+  return size;
+}
+
+/** A tag (one byte: every field number here is below 16), then the length, then `length` bytes. */
+function delimited(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+/** A string field with implicit presence: nothing when empty. */
+function stringField(text: string): number {
+  return text === "" ? 0 : 1 + stringSize(text);
+}
+
+/** A uint64 field with implicit presence: nothing when 0. */
+function uint64Field(n: bigint): number {
+  return n === 0n ? 0 : 1 + uint64Size(n);
+}
+
+function stringSize(text: string): number {
+  const bytes = utf8Length(text);
+  return varintSize(bytes) + bytes;
+}
+
+/** The UTF-8 length: the string's own length when it is ASCII (ids, types, codes), counted in JavaScript. */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, "utf8");
+  return text.length;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function uint64Size(n: bigint): number {
+  if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return varintSize(Number(n));
+  let size = 1;
+  while (n >= 128n) {
+    n >>= 7n;
+    size++;
+  }
+  return size;
+}
+
+/** An int32 is a varint of its 64-bit two's complement: ten bytes when negative. */
+function int32Size(n: number): number {
+  return n < 0 ? 10 : varintSize(n);
+}
+
+// ---- writing -----------------------------------------------------------------------------
+
+class Writer {
+  private at = 0;
+  constructor(readonly bytes: Buffer) {}
+
+  tag(field: number, wireType: number): void {
+    this.bytes[this.at++] = (field << 3) | wireType;
+  }
+
+  varint(n: number): void {
+    while (n >= 128) {
+      this.bytes[this.at++] = (n % 128) | 128;
+      n = Math.floor(n / 128);
+    }
+    this.bytes[this.at++] = n;
+  }
+
+  uint64(n: bigint): void {
+    if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return this.varint(Number(n));
+    while (n >= 128n) {
+      this.bytes[this.at++] = Number(n & 127n) | 128;
+      n >>= 7n;
+    }
+    this.bytes[this.at++] = Number(n);
+  }
+
+  int32(n: number): void {
+    if (n < 0) this.uint64(BigInt.asUintN(64, BigInt(n)));
+    else this.varint(n);
+  }
+
+  string(text: string): void {
+    const length = utf8Length(text);
+    this.varint(length);
+    if (length === text.length) {
+      // ASCII: one byte per character, copied here rather than by a call into C++ (which costs more for short strings).
+      for (let i = 0; i < length; i++) this.bytes[this.at++] = text.charCodeAt(i);
+    } else {
+      this.at += this.bytes.write(text, this.at, length, "utf8");
+    }
+  }
+
+  double(n: number): void {
+    this.at = this.bytes.writeDoubleLE(n, this.at);
+  }
+}
+
+function writeResult(w: Writer, r: CommandResult): void {
+  stringAt(w, 1, r.commandId);
+  stringAt(w, 2, r.commandType);
+  stringAt(w, 3, r.aggregateId);
+  if (r.status !== 0) {
+    w.tag(4, VARINT);
+    w.int32(r.status);
+  }
+  uint64At(w, 5, r.revision);
+  uint64At(w, 6, r.globalPosition);
+  for (const e of r.events) {
+    w.tag(7, LENGTH);
+    w.varint(eventSize(e));
+    stringAt(w, 1, e.id);
+    stringAt(w, 2, e.type);
+    uint64At(w, 3, e.revision);
+    uint64At(w, 4, e.globalPosition);
+  }
+  if (r.response !== undefined) {
+    w.tag(8, LENGTH);
+    w.varint(structSize(r.response));
+    writeStruct(w, r.response);
+  }
+  for (const v of r.validationErrors) {
+    w.tag(9, LENGTH);
+    w.varint(violationSize(v));
+    stringAt(w, 1, v.field);
+    stringAt(w, 2, v.description);
+  }
+  stringAt(w, 10, r.code);
+  stringAt(w, 11, r.message);
+  if (r.replayed) {
+    w.tag(12, VARINT);
+    w.varint(1);
+  }
+  stringAt(w, 13, r.correlationId);
+  // Explicit presence (proto3 optional): written when set, even to 0.
+  if (r.expectedRevision !== undefined) {
+    w.tag(14, VARINT);
+    w.uint64(r.expectedRevision);
+  }
+  stringAt(w, 15, r.errorId);
+}
+
+/** A string field with implicit presence: nothing when empty. */
+function stringAt(w: Writer, field: number, text: string): void {
+  if (text === "") return;
+  w.tag(field, LENGTH);
+  w.string(text);
+}
+
+/** A uint64 field with implicit presence: nothing when 0. */
+function uint64At(w: Writer, field: number, n: bigint): void {
+  if (n === 0n) return;
+  w.tag(field, VARINT);
+  w.uint64(n);
+}
+
+function writeStruct(w: Writer, object: JsonObject): void {
+  for (const key of Object.keys(object)) {
+    const value = object[key];
+    w.tag(1, LENGTH);
+    w.varint(entrySize(key, value));
+    w.tag(1, LENGTH);
+    w.string(key);
+    w.tag(2, LENGTH);
+    w.varint(valueSize(value));
+    writeValue(w, value);
+  }
+}
+
+function writeValue(w: Writer, value: JsonValue): void {
+  switch (typeof value) {
+    case "number":
+      w.tag(2, FIXED64);
+      w.double(value);
+      return;
+    case "string":
+      w.tag(3, LENGTH);
+      w.string(value);
+      return;
+    case "boolean":
+      w.tag(4, VARINT);
+      w.varint(value ? 1 : 0);
+      return;
+    case "object":
+      if (value === null) {
+        w.tag(1, VARINT);
+        w.varint(0);
+      } else if (Array.isArray(value)) {
+        w.tag(6, LENGTH);
+        w.varint(listSize(value));
+        for (const item of value) {
+          w.tag(1, LENGTH);
+          w.varint(valueSize(item));
+          writeValue(w, item);
+        }
+      } else {
+        w.tag(5, LENGTH);
+        w.varint(structSize(value));
+        writeStruct(w, value);
+      }
+      return;
+  }
+}
