@@ -20,6 +20,26 @@ describe("a booking's payment ids", () => {
     );
   });
 
+  it("stay right across the batches in which recent ids go into the map, and every earlier value stays as it was", () => {
+    const limit = PaymentIds.RECENT_LIMIT;
+    // Mostly new ids, some repeated, long enough to cross several batches of `limit`.
+    const id = fc.oneof(fc.integer({ min: 0, max: 400 }).map((n) => `P-${n}`), fc.string({ maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(id, { minLength: limit * 3, maxLength: limit * 5 }), fc.array(id, { maxLength: limit }), (ids, start) => {
+        const versions = [PaymentIds.of(start)];
+        for (const added of ids) versions.push(versions[versions.length - 1].add(added));
+        versions.forEach((version, i) => {
+          const expected = firstSeen([...start, ...ids.slice(0, i)]);
+          assert.deepEqual([...version], expected);
+          assert.equal(version.size, expected.length);
+          for (const known of expected) assert.equal(version.has(known), true);
+          assert.equal(version.has("never added"), false);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("are held by a snapshot as a JSON array and come back the same", () => {
     const ids = PaymentIds.of(["P3", "P1", "P2"]).add("P0").add("P1");
     const json = JSON.parse(JSON.stringify({ paymentIds: ids })) as { paymentIds: string[] };
