@@ -211,23 +211,16 @@ function writeResult(w: Writer, r: CommandResult): void {
   uint64At(w, 5, r.revision);
   uint64At(w, 6, r.globalPosition);
   for (const e of r.events) {
-    w.tag(7, LENGTH);
-    w.varint(eventSize(e));
-    stringAt(w, 1, e.id);
-    stringAt(w, 2, e.type);
-    uint64At(w, 3, e.revision);
-    uint64At(w, 4, e.globalPosition);
+    lengthAt(w, 7, eventSize(e));
+    writeEvent(w, e);
   }
   if (r.response !== undefined) {
-    w.tag(8, LENGTH);
-    w.varint(structSize(r.response));
+    lengthAt(w, 8, structSize(r.response));
     writeStruct(w, r.response);
   }
   for (const v of r.validationErrors) {
-    w.tag(9, LENGTH);
-    w.varint(violationSize(v));
-    stringAt(w, 1, v.field);
-    stringAt(w, 2, v.description);
+    lengthAt(w, 9, violationSize(v));
+    writeViolation(w, v);
   }
   stringAt(w, 10, r.code);
   stringAt(w, 11, r.message);
@@ -242,6 +235,24 @@ function writeResult(w: Writer, r: CommandResult): void {
     w.uint64(r.expectedRevision);
   }
   stringAt(w, 15, r.errorId);
+}
+
+function writeEvent(w: Writer, e: WrittenEvent): void {
+  stringAt(w, 1, e.id);
+  stringAt(w, 2, e.type);
+  uint64At(w, 3, e.revision);
+  uint64At(w, 4, e.globalPosition);
+}
+
+function writeViolation(w: Writer, v: ValidationError): void {
+  stringAt(w, 1, v.field);
+  stringAt(w, 2, v.description);
+}
+
+/** The tag and length of a length-delimited field; its `length` bytes follow. */
+function lengthAt(w: Writer, field: number, length: number): void {
+  w.tag(field, LENGTH);
+  w.varint(length);
 }
 
 /** A string field with implicit presence: nothing when empty. */
@@ -261,12 +272,10 @@ function uint64At(w: Writer, field: number, n: bigint): void {
 function writeStruct(w: Writer, object: JsonObject): void {
   for (const key of Object.keys(object)) {
     const value = object[key];
-    w.tag(1, LENGTH);
-    w.varint(entrySize(key, value));
+    lengthAt(w, 1, entrySize(key, value));
     w.tag(1, LENGTH);
     w.string(key);
-    w.tag(2, LENGTH);
-    w.varint(valueSize(value));
+    lengthAt(w, 2, valueSize(value));
     writeValue(w, value);
   }
 }
@@ -290,16 +299,13 @@ function writeValue(w: Writer, value: JsonValue): void {
         w.tag(1, VARINT);
         w.varint(0);
       } else if (Array.isArray(value)) {
-        w.tag(6, LENGTH);
-        w.varint(listSize(value));
+        lengthAt(w, 6, listSize(value));
         for (const item of value) {
-          w.tag(1, LENGTH);
-          w.varint(valueSize(item));
+          lengthAt(w, 1, valueSize(item));
           writeValue(w, item);
         }
       } else {
-        w.tag(5, LENGTH);
-        w.varint(structSize(value));
+        lengthAt(w, 5, structSize(value));
         writeStruct(w, value);
       }
       return;
