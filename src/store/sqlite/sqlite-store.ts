@@ -289,6 +289,10 @@ type FromWriter =
   | { readonly kind: "failed"; readonly id: number; readonly failure: WriteFailure }
   | { readonly kind: "before-commit"; readonly appends: number };
 
+function writerClosed(): StoreUnavailableError {
+  return new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped");
+}
+
 /** First wait before a writer thread that stopped is replaced; it doubles on each failure in a row. */
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5000;
@@ -348,6 +352,12 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     Atomics.notify(flag, 0);
   }
 
+  /** Fails every append out at the thread that just stopped. */
+  function failWaiting(error: StoreUnavailableError): void {
+    for (const w of waiting.values()) w.reject(error);
+    waiting.clear();
+  }
+
   function start(): void {
     down = undefined;
     const thread = new Worker(new URL("./writer-thread.mjs", import.meta.url), { workerData });
@@ -359,22 +369,18 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     thread.once("exit", (code) => {
       worker = undefined;
       if (closing) {
-        for (const w of waiting.values()) w.reject(new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped"));
-        waiting.clear();
+        failWaiting(writerClosed());
         markClosed();
         return;
       }
       const why = error ? error.message : `it exited with code ${code}`;
-      for (const w of waiting.values()) {
-        w.reject(
-          new StoreUnavailableError(
-            "STORE_WRITER_FAILED",
-            `the store's writer thread stopped while this append was out at it (${why}): it may or may not have been committed; retry with the same request id`,
-            { cause: error },
-          ),
-        );
-      }
-      waiting.clear();
+      failWaiting(
+        new StoreUnavailableError(
+          "STORE_WRITER_FAILED",
+          `the store's writer thread stopped while this append was out at it (${why}): it may or may not have been committed; retry with the same request id`,
+          { cause: error },
+        ),
+      );
       down = new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread stopped (${why}) and is being restarted; retry shortly`, { cause: error });
       const delay = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failuresInARow++);
       restartTimer = setTimeout(start, delay);
@@ -389,7 +395,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
   start();
   return {
     write(batch) {
-      if (!worker) return Promise.reject(down ?? new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped"));
+      if (!worker) return Promise.reject(down ?? writerClosed());
       const id = next++;
       worker.ref();
       worker.postMessage({ id, batch } satisfies ToWriter);
