@@ -22,13 +22,15 @@ describe("the service's log output", () => {
 
   it("writes the lines still gathered when the process exits (a crash's last lines are kept)", () => {
     const script = [
-      'import { createLogger } from "./src/logger.ts";',
+      `import { createLogger } from ${JSON.stringify(new URL("../../src/logger.ts", import.meta.url).href)};`,
       "const logger = createLogger('info');",
       "logger.info('first');",
       "logger.fatal('last words');",
       "process.exit(3);",
     ].join("\n");
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    // Run from the project's root, where `--import tsx` resolves, wherever the tests were started.
+    const root = new URL("../..", import.meta.url);
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", cwd: root });
     assert.equal(child.status, 3, child.stderr);
     const messages = child.stdout.trimEnd().split("\n").map((line) => (JSON.parse(line) as { msg: string }).msg);
     assert.deepEqual(messages, ["first", "last words"]);
