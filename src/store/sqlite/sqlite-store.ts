@@ -14,7 +14,17 @@ import {
   type RequestRecord,
   type Snapshot,
 } from "../event-store.js";
-import { createBatchWriter, errorOf, toWriteRequest, type WriteFailure, type WriteRequest, type Written } from "./batch-writer.js";
+import {
+  createBatchWriter,
+  errorOf,
+  fromWire,
+  toWire,
+  writtenFromWire,
+  type WireAppend,
+  type WireWritten,
+  type WriteFailure,
+  type Written,
+} from "./batch-writer.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
@@ -53,14 +63,14 @@ interface EventRow {
 }
 
 interface Pending {
-  readonly write: WriteRequest;
+  readonly write: WireAppend;
   readonly resolve: (outcome: AppendOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
 /** Where batches are committed. */
 interface Writer {
-  write(batch: WriteRequest[]): Promise<Written[]>;
+  write(batch: WireAppend[]): Promise<Written[]>;
   close(): Promise<void>;
 }
 
@@ -166,9 +176,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   return {
     append(request) {
       if (closed) return Promise.reject(new StoreUnavailableError("STORE_CLOSED", "the event store is closed"));
-      let write: WriteRequest;
+      let write: WireAppend;
       try {
-        write = toWriteRequest(request);
+        write = toWire(request);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -273,7 +283,7 @@ function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) =>
   return {
     write: async (batch) => {
       try {
-        return commitBatch(batch);
+        return commitBatch(batch.map(fromWire));
       } catch (error) {
         throw storeErrorOf(error);
       }
@@ -285,7 +295,7 @@ function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) =>
 /** Messages from the writer thread. */
 type FromWriter =
   | { readonly kind: "ready" }
-  | { readonly kind: "written"; readonly id: number; readonly written: Written[] }
+  | { readonly kind: "written"; readonly id: number; readonly written: WireWritten }
   | { readonly kind: "failed"; readonly id: number; readonly failure: WriteFailure }
   | { readonly kind: "before-commit"; readonly appends: number };
 
@@ -335,7 +345,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     if (!w) return;
     waiting.delete(message.id);
     if (waiting.size === 0) worker?.unref();
-    if (message.kind === "written") w.resolve(message.written);
+    if (message.kind === "written") w.resolve(writtenFromWire(message.written));
     else w.reject(errorOf(message.failure));
   }
 

@@ -2,7 +2,7 @@
 // message, so BEGIN, the inserts, COMMIT and its fsync never block the main thread's event loop.
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
-import { createBatchWriter, failureOf, type WriteRequest } from "./batch-writer.js";
+import { createBatchWriter, failureOf, fromWire, writtenToWire, type WireAppend } from "./batch-writer.js";
 import { useStoreSettings } from "./schema.js";
 
 /** What the main thread gives the writer thread. */
@@ -15,7 +15,7 @@ export interface WriterData {
 }
 
 /** Messages from the main thread. */
-export type ToWriter = { readonly id: number; readonly batch: WriteRequest[] } | { readonly close: true };
+export type ToWriter = { readonly id: number; readonly batch: WireAppend[] } | { readonly close: true };
 
 const port = parentPort!;
 const data = workerData as WriterData;
@@ -43,7 +43,7 @@ port.on("message", (message: ToWriter) => {
     process.exit(0);
   }
   try {
-    port.postMessage({ kind: "written", id: message.id, written: commitBatch(message.batch) });
+    port.postMessage({ kind: "written", id: message.id, written: writtenToWire(commitBatch(message.batch.map(fromWire))) });
   } catch (error) {
     port.postMessage({ kind: "failed", id: message.id, failure: failureOf(error) });
   }
