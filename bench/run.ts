@@ -17,6 +17,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const ROUNDS = 3;
 /** Bookings the RecordPayment scenarios (and the raw ceiling's appends) are spread over. */
 const BOOKINGS = 1000;
+/** Extra Node or V8 options for the service process, to measure a setting (`BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=64"`). */
+const SERVER_NODE_OPTIONS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
 
 /** One row of the results table. */
@@ -52,7 +54,7 @@ function processStats(pid: number): { cpuUs: number; rssMb: number; peakMb: numb
 
 /** Starts the bench server on a database file and waits for its ports. */
 async function startServer(database: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "bench-server.ts")], {
+  const child = spawn(process.execPath, [...SERVER_NODE_OPTIONS, "--import", "tsx", join(HERE, "bench-server.ts")], {
     env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${database}`, SQLITE_SYNCHRONOUS: "FULL", LOG_LEVEL: "info" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -324,6 +326,7 @@ async function main() {
         {
           when: new Date().toISOString(),
           secondsPerScenario: SECONDS,
+          serverNodeOptions: SERVER_NODE_OPTIONS,
           generatorCapacityPerSec,
           scenarios: scenarios.map(({ name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct }) => ({
             name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct,
