@@ -15,7 +15,7 @@ import { StoreUnavailableError, type EventStore, type NewEvent, type RequestReco
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { loadState } from "./load-state.js";
-import { createStateCache } from "./state-cache.js";
+import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
 
 /** How a pipeline is built. */
@@ -78,7 +78,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
-      return await lanes.run(`${identity.tenant}\0${streamId}`, () =>
+      return await lanes.run(streamKey(identity.tenant, streamId), () =>
         attempt(prepared, streamId, access.kind === "needs-state" ? access.rules : undefined),
       );
     } catch (error) {
@@ -225,7 +225,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         snapshot: events.length > 0 ? snapshotDue(command, loaded.revision, loaded.revision + events.length, newState) : undefined,
       });
       if (outcome.kind === "appended") {
-        if (events.length > 0) cache.set(`${tenant}\0${streamId}`, { state: newState, revision: outcome.revision });
+        if (events.length > 0) cache.set(streamKey(tenant, streamId), { state: newState, revision: outcome.revision });
         const answer = withPositions(result, outcome.positions);
         return request ? answer : unlessReplayed(p, answer);
       }

@@ -1,7 +1,7 @@
 import type { Aggregate } from "../kernel/aggregate.js";
 import type { DomainEvent } from "../kernel/events.js";
 import { MAX_PAGE, type EventStore } from "../store/event-store.js";
-import type { StateCache } from "./state-cache.js";
+import { streamKey, type StateCache } from "./state-cache.js";
 
 /** A folded state and the revision it reflects (0 for a stream that does not exist). */
 export interface LoadedState<S> {
@@ -25,7 +25,7 @@ export async function loadState<S>(
   cache?: StateCache,
   verify = true,
 ): Promise<LoadedState<S>> {
-  const key = `${tenant}\0${streamId}`;
+  const key = streamKey(tenant, streamId);
   const cached = cache?.get(key) as { state: S; revision: number } | undefined;
   if (cached && !verify) return { state: cached.state, revision: cached.revision, verified: false };
   let base = cached;

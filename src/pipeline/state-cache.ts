@@ -1,3 +1,8 @@
+/** The key of a tenant's stream, in the state cache and the stream lanes. */
+export function streamKey(tenant: string, streamId: string): string {
+  return `${tenant}\0${streamId}`;
+}
+
 /** A state folded up to a revision. */
 export interface CachedState {
   readonly state: unknown;
