@@ -59,6 +59,10 @@ describe("what crosses to the SQLite writer thread", () => {
     );
   });
 
+  it("an answer with an outcome code it does not know is refused, not read as a failure", () => {
+    assert.throws(() => writtenFromWire([0, 3, 1, 17, 9, 1]), /unknown outcome code at 4: 9/);
+  });
+
   it("data JSON cannot hold fails before anything is queued", () => {
     const request: AppendRequest = {
       tenant: "t",

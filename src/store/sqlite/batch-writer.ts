@@ -113,11 +113,14 @@ export function writtenFromWire(wire: WireWritten): Written[] {
       case 2:
         written.push({ outcome: { kind: "request-taken" } });
         break;
-      default: {
+      case 3: {
         const reason = wire[i] as string;
         written.push({ failure: reason ? { reason, message: wire[i + 1] as string } : { message: wire[i + 1] as string } });
         i += 2;
+        break;
       }
+      default:
+        throw new Error(`the writer's answer holds an unknown outcome code at ${i - 1}: ${String(wire[i - 1])}`);
     }
   }
   return written;

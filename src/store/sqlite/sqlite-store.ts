@@ -345,8 +345,14 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     if (!w) return;
     waiting.delete(message.id);
     if (waiting.size === 0) worker?.unref();
-    if (message.kind === "written") w.resolve(writtenFromWire(message.written));
-    else w.reject(errorOf(message.failure));
+    if (message.kind === "failed") w.reject(errorOf(message.failure));
+    else {
+      try {
+        w.resolve(writtenFromWire(message.written));
+      } catch (error) {
+        w.reject(error); // an answer this thread cannot read: a bug, failed here rather than crashing the process
+      }
+    }
   }
 
   /** Runs the test hook on this thread while the writer waits, then tells it to commit (1) or roll back (2). */
