@@ -19,7 +19,7 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .default("file:./data/switchyard.db")
-    .refine((url) => /^(file:.+|postgres(ql)?:\/\/.+)$/.test(url), "DATABASE_URL must be file:<path>, file::memory: or postgres://…"),
+    .refine((url) => /^file:.+$/.test(url), "DATABASE_URL must be file:<path> or file::memory: (this build has no PostgreSQL store)"),
   SQLITE_SYNCHRONOUS: z.enum(["FULL", "NORMAL"], { error: "SQLITE_SYNCHRONOUS must be FULL or NORMAL" }).default("FULL"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
     error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

@@ -21,9 +21,10 @@ describe("start-up and shutdown", () => {
     ["HTTP_PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],
+    ["DATABASE_URL", "postgres://switchyard@127.0.0.1:5432/events"],
     ["SQLITE_SYNCHRONOUS", "OFF"],
   ] as const) {
-    it(`refuses to start with a bad ${name} and names it`, async () => {
+    it(`refuses to start with ${name}=${value} and names it`, async () => {
       const failure = await run(process.execPath, ["--import", "tsx", MAIN], { env: { ...process.env, [name]: value }, timeout: 20_000 }).then(
         () => assert.fail("the server started"),
         (error: { code: number; stderr: string }) => error,
