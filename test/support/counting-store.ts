@@ -21,6 +21,7 @@ export function countingStore(inner: EventStore) {
       counts.requestLookups++;
       return inner.findRequest(tenant, requestId);
     },
+    watchAvailability: inner.watchAvailability && ((listener) => inner.watchAvailability!(listener)),
     close: () => inner.close(),
   };
   return { store, counts };
