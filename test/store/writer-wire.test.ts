@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { fromWire, toWire, writtenFromWire, writtenToWire, type Written } from "../../src/store/sqlite/batch-writer.js";
+import type { Written } from "../../src/store/sqlite/batch-writer.js";
+import { fromWire, toWire, writtenFromWire, writtenToWire } from "../../src/store/sqlite/writer-wire.js";
 import type { AppendRequest } from "../../src/store/event-store.js";
 import type { EventMetadata } from "../../src/kernel/events.js";
 

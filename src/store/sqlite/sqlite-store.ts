@@ -14,20 +14,11 @@ import {
   type RequestRecord,
   type Snapshot,
 } from "../event-store.js";
-import {
-  createBatchWriter,
-  errorOf,
-  fromWire,
-  toWire,
-  writtenFromWire,
-  type WireAppend,
-  type WireWritten,
-  type WriteFailure,
-  type Written,
-} from "./batch-writer.js";
+import { createBatchWriter, errorOf, type WriteFailure, type Written } from "./batch-writer.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
+import { fromWire, toWire, writtenFromWire, type WireAppend, type WireWritten } from "./writer-wire.js";
 
 /** How the SQLite store is opened. */
 export interface SqliteStoreOptions {

@@ -2,7 +2,8 @@
 // message, so BEGIN, the inserts, COMMIT and its fsync never block the main thread's event loop.
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
-import { createBatchWriter, failureOf, fromWire, writtenToWire, type WireAppend } from "./batch-writer.js";
+import { createBatchWriter, failureOf } from "./batch-writer.js";
+import { fromWire, writtenToWire, type WireAppend } from "./writer-wire.js";
 import { useStoreSettings } from "./schema.js";
 
 /** What the main thread gives the writer thread. */
