@@ -652,6 +652,7 @@ describe("bad input on both ports", () => {
   let storedBefore: StoredRows;
   let serverStderr = "";
   let rssBaseline = 0;
+  let rssWarmUpPeak = 0;
   const rssAfter: Record<string, number> = {};
   const tallies = { "gRPC port": newTally(), "HTTP port": newTally() };
   const seconds: Record<string, number> = {};
@@ -711,13 +712,29 @@ describe("bad input on both ports", () => {
     // grown to its working size. Without the oversized ones the first 4 MiB bodies came after the
     // baseline, and the allocator's growth from them (not a leak: it stays flat over 3× as many
     // calls) was counted against the server.
+    // The baseline is the most the process held during the warm-up, not what it held after it:
+    // how much of its high-water mark the allocator keeps after a burst of 4 MiB bodies varies
+    // from run to run (227 to 353 MiB settled after the same test has been seen), so a
+    // settled figure compared with a settled figure failed about one run in twenty with no leak.
+    // This catches gross leaks (a body or a buffer kept per call). A few KB a call is below what
+    // RSS can tell from the allocator's noise here, with either baseline: 5 KB kept per handled
+    // call passed both, 20 KB failed. The benchmark's RSS check (1M against 100k commands) is the
+    // fine one.
     const scratch = { "gRPC port": newTally(), "HTTP port": newTally() };
-    await fuzz(grpcPort, SEED + 1, WARM_UP_CALLS, scratch["gRPC port"]);
-    await runCases(grpcPort, oversizedCases().filter((c) => !c.json), scratch["gRPC port"]);
-    await fuzz(httpPort, SEED + 2, WARM_UP_CALLS, scratch["HTTP port"]);
-    await runCases(httpPort, oversizedCases(), scratch["HTTP port"]);
+    const sampling = setInterval(() => {
+      if (server.child.exitCode === null) rssWarmUpPeak = Math.max(rssWarmUpPeak, rssKb(server.child.pid!));
+    }, 100);
+    try {
+      await fuzz(grpcPort, SEED + 1, WARM_UP_CALLS, scratch["gRPC port"]);
+      await runCases(grpcPort, oversizedCases().filter((c) => !c.json), scratch["gRPC port"]);
+      await fuzz(httpPort, SEED + 2, WARM_UP_CALLS, scratch["HTTP port"]);
+      await runCases(httpPort, oversizedCases(), scratch["HTTP port"]);
+    } finally {
+      clearInterval(sampling);
+    }
     await new Promise((resolve) => setTimeout(resolve, 3000));
     rssBaseline = rssKb(server.child.pid!);
+    rssWarmUpPeak = Math.max(rssWarmUpPeak, rssBaseline);
     storedBefore = readStore(server.databasePath);
   });
 
@@ -751,9 +768,9 @@ describe("bad input on both ports", () => {
     } finally {
       health.close();
     }
-    // Memory: back within 20% of the warmed-up baseline once the server has had a moment.
+    // Memory: back within 20% of the most the warm-up needed, once the server has had a moment.
     let rssFinal = rssKb(server.child.pid!);
-    for (let waited = 0; rssFinal > rssBaseline * 1.2 && waited < 20_000; waited += 500) {
+    for (let waited = 0; rssFinal > rssWarmUpPeak * 1.2 && waited < 20_000; waited += 500) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       rssFinal = rssKb(server.child.pid!);
     }
@@ -795,7 +812,7 @@ describe("bad input on both ports", () => {
           dataLost: name === "gRPC port" ? lost : 0,
           note:
             `seed ${SEED}; ${seconds[name]?.toFixed(1)} s; ${(tally.bytesSent / 1e6).toFixed(0)} MB sent; codes: ${codes}` +
-            `; RSS ${Math.round(rssBaseline / 1024)} MiB warmed up → ${Math.round(rssAfter[name] / 1024)} MiB after → ${Math.round(rssFinal / 1024)} MiB settled` +
+            `; RSS ${Math.round(rssWarmUpPeak / 1024)} MiB at most in the warm-up, ${Math.round(rssBaseline / 1024)} MiB after it → ${Math.round(rssAfter[name] / 1024)} MiB after → ${Math.round(rssFinal / 1024)} MiB settled` +
             (name === "gRPC port" ? `; store: ${newEvents.length} new events all from accepted calls, ${invalidCommands} INVALID_ARGUMENT commands wrote nothing` : ""),
         }),
       );
@@ -804,6 +821,6 @@ describe("bad input on both ports", () => {
     assert.equal(lost, 0, "every event of an accepted command is stored");
     assert.deepEqual(failures.map((l) => `${l.msg}: ${JSON.stringify(l.err ?? l).slice(0, 200)}`), [], "no handler or command failure logged");
     assert.ok(invalidCommands > 1000, `the fuzz reached the command validation (${invalidCommands} INVALID_ARGUMENT commands)`);
-    assert.ok(rssFinal <= rssBaseline * 1.2, `RSS ${rssFinal} kB settles within 20% of the warmed-up ${rssBaseline} kB`);
+    assert.ok(rssFinal <= rssWarmUpPeak * 1.2, `RSS ${rssFinal} kB settles within 20% of the ${rssWarmUpPeak} kB the warm-up needed at most`);
   });
 });
