@@ -53,10 +53,10 @@ it("two servers on one SQLite file: paid totals equal the acknowledged payments,
 
   // Each client has its own connection, half to each server; amounts differ so a lost or
   // doubled payment shows in the totals. The clients go in rounds: each sends its i-th payment
-  // and all wait for the round to finish. Without the rounds, a server that is quicker off the
-  // mark (warm, or holding the write lock back to back) can finish its half before the other
-  // starts, and the two never contend; in a round both servers always have payments to the
-  // same bookings in flight at once.
+  // and all wait for the round to finish. Without the rounds, the server that served the set-up
+  // could finish its half before the other (cold: its first call took ~150 ms against ~9) had
+  // answered one, and the two never contended; in a round both servers always have payments to
+  // the same bookings in flight at once.
   const payments: Tracked[] = [];
   const via = new Map<string, number>();
   const connections = Array.from({ length: CLIENTS }, (_, k) => clientsFor(k % 2 === 0 ? leftAddress : rightAddress, { ownConnection: true }));
