@@ -20,7 +20,8 @@ import {
  */
 export function encodeCommandResult(result: CommandResult): Uint8Array {
   if (result.$unknown !== undefined || !inRange(result)) return toBinary(CommandResultSchema, result);
-  const out = new Writer(Buffer.allocUnsafe(resultSize(result)));
+  const lengths: number[] = [];
+  const out = new Writer(Buffer.allocUnsafe(resultSize(result, lengths)), lengths);
   writeResult(out, result);
   return out.bytes;
 }
@@ -45,14 +46,28 @@ function isUint64(n: bigint): boolean {
 }
 
 // ---- sizes -------------------------------------------------------------------------------
+//
+// Measuring walks the message once, in the order writing will, and pushes the length of every
+// length-delimited part onto `lengths` as it goes (a part's slot is taken before its insides
+// are measured, so the list is in writing order); the writer then takes them off in turn
+// instead of measuring each part again.
 
-function resultSize(r: CommandResult): number {
+/** Takes the next slot of `lengths` for a part whose length `measure` then fills in; returns the part's whole size. */
+function part(lengths: number[], measure: (lengths: number[]) => number): number {
+  const slot = lengths.push(0) - 1;
+  const length = measure(lengths);
+  lengths[slot] = length;
+  return delimited(length);
+}
+
+function resultSize(r: CommandResult, lengths: number[]): number {
   let size = stringField(r.commandId) + stringField(r.commandType) + stringField(r.aggregateId);
   if (r.status !== 0) size += 1 + int32Size(r.status);
   size += uint64Field(r.revision) + uint64Field(r.globalPosition);
-  for (const e of r.events) size += delimited(eventSize(e));
-  if (r.response !== undefined) size += delimited(structSize(r.response));
-  for (const v of r.validationErrors) size += delimited(violationSize(v));
+  for (const e of r.events) size += part(lengths, () => eventSize(e));
+  const response = r.response;
+  if (response !== undefined) size += part(lengths, (l) => structSize(response, l));
+  for (const v of r.validationErrors) size += part(lengths, () => violationSize(v));
   size += stringField(r.code) + stringField(r.message);
   if (r.replayed) size += 2;
   size += stringField(r.correlationId);
@@ -69,18 +84,14 @@ function violationSize(v: ValidationError): number {
 }
 
 /** google.protobuf.Struct: one map entry {1: key, 2: Value} per member, the key and value always written. */
-function structSize(object: JsonObject): number {
+function structSize(object: JsonObject, lengths: number[]): number {
   let size = 0;
-  for (const key of Object.keys(object)) size += delimited(entrySize(key, object[key]));
+  for (const key of Object.keys(object)) size += part(lengths, (l) => 1 + stringSize(key) + part(l, (ll) => valueSize(object[key], ll)));
   return size;
 }
 
-function entrySize(key: string, value: JsonValue): number {
-  return 1 + stringSize(key) + delimited(valueSize(value));
-}
-
 /** google.protobuf.Value: exactly one of null (1), number (2), string (3), bool (4), struct (5), list (6). */
-function valueSize(value: JsonValue): number {
+function valueSize(value: JsonValue, lengths: number[]): number {
   switch (typeof value) {
     case "number":
       return 9;
@@ -90,16 +101,16 @@ function valueSize(value: JsonValue): number {
       return 2;
     case "object":
       if (value === null) return 2;
-      return Array.isArray(value) ? delimited(listSize(value)) : delimited(structSize(value));
+      return Array.isArray(value) ? part(lengths, (l) => listSize(value, l)) : part(lengths, (l) => structSize(value, l));
     default:
       // protobuf-es writes a Value with no kind for what JSON cannot hold (undefined, a function).
       return 0;
   }
 }
 
-function listSize(values: readonly JsonValue[]): number {
+function listSize(values: readonly JsonValue[], lengths: number[]): number {
   let size = 0;
-  for (const v of values) size += delimited(valueSize(v));
+  for (const v of values) size += part(lengths, (l) => valueSize(v, l));
   return size;
 }
 
@@ -157,7 +168,18 @@ function int32Size(n: number): number {
 
 class Writer {
   private at = 0;
-  constructor(readonly bytes: Buffer) {}
+  private part = 0;
+  constructor(
+    readonly bytes: Buffer,
+    /** The lengths of the length-delimited parts, in writing order (from the measuring). */
+    private readonly lengths: readonly number[],
+  ) {}
+
+  /** The tag of the next length-delimited part and its length, as measured; its bytes follow. */
+  lengthOf(field: number): void {
+    this.tag(field, LENGTH);
+    this.varint(this.lengths[this.part++]);
+  }
 
   tag(field: number, wireType: number): void {
     this.bytes[this.at++] = (field << 3) | wireType;
@@ -212,15 +234,15 @@ function writeResult(w: Writer, r: CommandResult): void {
   uint64At(w, 5, r.revision);
   uint64At(w, 6, r.globalPosition);
   for (const e of r.events) {
-    lengthAt(w, 7, eventSize(e));
+    w.lengthOf(7);
     writeEvent(w, e);
   }
   if (r.response !== undefined) {
-    lengthAt(w, 8, structSize(r.response));
+    w.lengthOf(8);
     writeStruct(w, r.response);
   }
   for (const v of r.validationErrors) {
-    lengthAt(w, 9, violationSize(v));
+    w.lengthOf(9);
     writeViolation(w, v);
   }
   stringAt(w, 10, r.code);
@@ -250,12 +272,6 @@ function writeViolation(w: Writer, v: ValidationError): void {
   stringAt(w, 2, v.description);
 }
 
-/** The tag and length of a length-delimited field; its `length` bytes follow. */
-function lengthAt(w: Writer, field: number, length: number): void {
-  w.tag(field, LENGTH);
-  w.varint(length);
-}
-
 /** A string field with implicit presence: nothing when empty. */
 function stringAt(w: Writer, field: number, text: string): void {
   if (text === "") return;
@@ -272,12 +288,11 @@ function uint64At(w: Writer, field: number, n: bigint): void {
 
 function writeStruct(w: Writer, object: JsonObject): void {
   for (const key of Object.keys(object)) {
-    const value = object[key];
-    lengthAt(w, 1, entrySize(key, value));
+    w.lengthOf(1);
     w.tag(1, LENGTH);
     w.string(key);
-    lengthAt(w, 2, valueSize(value));
-    writeValue(w, value);
+    w.lengthOf(2);
+    writeValue(w, object[key]);
   }
 }
 
@@ -300,13 +315,13 @@ function writeValue(w: Writer, value: JsonValue): void {
         w.tag(1, VARINT);
         w.varint(0);
       } else if (Array.isArray(value)) {
-        lengthAt(w, 6, listSize(value));
+        w.lengthOf(6);
         for (const item of value) {
-          lengthAt(w, 1, valueSize(item));
+          w.lengthOf(1);
           writeValue(w, item);
         }
       } else {
-        lengthAt(w, 5, structSize(value));
+        w.lengthOf(5);
         writeStruct(w, value);
       }
       return;

@@ -80,6 +80,15 @@ describe("CommandResult wire encoding", () => {
     assert.deepEqual(decoded, message);
   });
 
+  it("writes a deeply nested response as protobuf-es does (each part measured once, its length used in writing order)", () => {
+    let inner: JsonObject = { leaf: [1, "two", null, { last: true }] };
+    for (let depth = 0; depth < 40; depth++) inner = { depth, list: [inner, `level ${depth}`], [`k${depth}`]: { v: depth % 2 === 0 } };
+    const message = create(CommandResultSchema, { commandId: "c", events: [create(WrittenEventSchema, { id: "e", revision: 1n })] });
+    message.response = inner;
+    message.validationErrors = [create(ValidationErrorSchema, { field: "f", description: "after the response" })];
+    assert.deepEqual(Buffer.from(encodeCommandResult(message)), Buffer.from(toBinary(CommandResultSchema, message)));
+  });
+
   it("leaves what it does not expect to protobuf-es: a uint64 out of range fails the same way", () => {
     const message = create(CommandResultSchema, { commandId: "c", revision: -1n });
     assert.throws(() => toBinary(CommandResultSchema, message));
