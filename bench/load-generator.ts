@@ -1,11 +1,12 @@
 // One load-generator process: drives one RPC at a fixed number of calls in flight for a fixed
-// time over HTTP/2, a unique request id per call, and prints its figures as one JSON line.
+// time over HTTP/2, a unique request id per call (request-ids.ts), and prints its figures as one JSON line.
 // Its own CPU use is reported so a run can show the generator was not the limit.
 import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { StringValueSchema, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import http2 from "node:http2";
 import { BookRoomRequestSchema, RecordPaymentRequestSchema } from "../src/gen/booking/v1/booking_pb.js";
 import { randomUUID } from "node:crypto";
+import { requestIdOf } from "./request-ids.js";
 
 /** What to drive. */
 export interface LoadPlan {
@@ -49,7 +50,7 @@ function rpcOf(plan: LoadPlan): { path: string; input: DescMessage; request: (n:
           checkOut: "2030-01-03",
           amount: "200.00",
           currency: "EUR",
-          requestId: `book-${tag}-${n}`,
+          requestId: requestIdOf(`book-${tag}`, n),
         }),
       };
     case "recordPayment": {
@@ -63,7 +64,7 @@ function rpcOf(plan: LoadPlan): { path: string; input: DescMessage; request: (n:
           amount: "0.01",
           currency: "EUR",
           paidAt,
-          requestId: `pay-${tag}-${n}`,
+          requestId: requestIdOf(`pay-${tag}`, n),
         }),
       };
     }

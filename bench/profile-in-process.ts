@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { requestIdOf } from "./request-ids.js";
 
 // DB=<file> runs on (and grows) a database kept between runs; by default a new one is made and removed.
 const dir = process.env.DB ? undefined : mkdtempSync(join(tmpdir(), "switchyard-profile-"));
@@ -21,7 +22,7 @@ await Promise.all(
   Array.from({ length: 64 }, async () => {
     while (performance.now() < end) {
       const i = n++;
-      await app.commands.recordPayment({ bookingId: bookings[i % 1000], paymentId: `P-${tag}-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" }, { requestId: `r-${tag}-${i}` });
+      await app.commands.recordPayment({ bookingId: bookings[i % 1000], paymentId: `P-${tag}-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" }, { requestId: requestIdOf(`r-${tag}`, i) });
     }
   }),
 );

@@ -3,6 +3,7 @@
 import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
+import { requestIdOf } from "./request-ids.js";
 
 const [database, totalText] = process.argv.slice(2);
 const total = Number(totalText);
@@ -19,7 +20,7 @@ await Promise.all(
       const result = await app.execute({
         type: "booking.BookRoom",
         payload: { bookingId: `M-${i}`, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
-        metadata: { requestId: `m-${i}` },
+        metadata: { requestId: requestIdOf("m", i) },
       });
       if (result.status !== "accepted") throw new Error(`command ${i}: ${result.status}`);
       done++;

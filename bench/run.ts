@@ -8,6 +8,7 @@ import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { openRawCeiling } from "./raw-sqlite.js";
+import { REQUEST_IDS, requestIdOf } from "./request-ids.js";
 import type { LoadFigures, LoadPlan } from "./load-generator.js";
 
 const run = promisify(execFile);
@@ -209,7 +210,7 @@ async function inProcessScenario(name: string, database: string, bookings: strin
           const result = await app.execute({
             type: "booking.RecordPayment",
             payload: { bookingId: bookings[i % bookings.length], paymentId: `${tag}-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" },
-            metadata: { requestId: `${tag}-${i}` },
+            metadata: { requestId: requestIdOf(tag, i) },
           });
           if (result.status !== "accepted") throw new Error(`in-process command ${result.status}`);
           if (measured) latencies.push(performance.now() - sent);
@@ -245,7 +246,7 @@ async function rssScenario(database: string, total: number) {
 }
 
 async function main() {
-  process.stdout.write(`Switchyard benchmark: ${SECONDS} s per scenario, synchronous=FULL, 2 cores\n\n`);
+  process.stdout.write(`Switchyard benchmark: ${SECONDS} s per scenario, synchronous=FULL, ${REQUEST_IDS} request ids, 2 cores\n\n`);
 
   const database = join(dir, "e2e.db");
   const bookings = await seedBookings(database, "B", BOOKINGS);
@@ -327,6 +328,7 @@ async function main() {
           when: new Date().toISOString(),
           secondsPerScenario: SECONDS,
           serverNodeOptions: SERVER_NODE_OPTIONS,
+          requestIds: REQUEST_IDS,
           generatorCapacityPerSec,
           scenarios: scenarios.map(({ name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct }) => ({
             name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct,
