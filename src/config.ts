@@ -20,6 +20,12 @@ const schema = z.object({
     .string()
     .default("file:./data/switchyard.db")
     .refine((url) => /^file:.+$/.test(url), "DATABASE_URL must be file:<path> or file::memory: (this build has no PostgreSQL store)"),
+  // How long the answer to a request id is kept for retries (after it, the id counts as new); 0 keeps every one.
+  REQUEST_RETENTION_S: z.coerce
+    .number({ error: "REQUEST_RETENTION_S must be a number of seconds" })
+    .int("REQUEST_RETENTION_S must be a whole number of seconds")
+    .min(0, "REQUEST_RETENTION_S must be 0 (keep every request record) or more")
+    .default(24 * 60 * 60),
   SQLITE_SYNCHRONOUS: z.enum(["FULL", "NORMAL"], { error: "SQLITE_SYNCHRONOUS must be FULL or NORMAL" }).default("FULL"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
     error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

@@ -5,13 +5,18 @@ import { openSqliteStore } from "./sqlite/sqlite-store.js";
 export interface StoreConfig {
   readonly DATABASE_URL: string;
   readonly SQLITE_SYNCHRONOUS: "FULL" | "NORMAL";
+  readonly REQUEST_RETENTION_S: number;
 }
 
 /** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite. */
 export async function openStore(config: StoreConfig): Promise<EventStore> {
   const url = config.DATABASE_URL;
   if (url.startsWith("file:")) {
-    return openSqliteStore({ path: url.slice("file:".length), synchronous: config.SQLITE_SYNCHRONOUS });
+    return openSqliteStore({
+      path: url.slice("file:".length),
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
+    });
   }
   throw new Error(`DATABASE_URL: no store for "${url.split(":")[0]}" URLs in this build`);
 }

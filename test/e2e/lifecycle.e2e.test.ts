@@ -23,6 +23,8 @@ describe("start-up and shutdown", () => {
     ["DATABASE_URL", "mysql://x"],
     ["DATABASE_URL", "postgres://switchyard@127.0.0.1:5432/events"],
     ["SQLITE_SYNCHRONOUS", "OFF"],
+    ["REQUEST_RETENTION_S", "-1"],
+    ["REQUEST_RETENTION_S", "1d"],
   ] as const) {
     it(`refuses to start with ${name}=${value} and names it`, async () => {
       const failure = await run(process.execPath, ["--import", "tsx", MAIN], { env: { ...process.env, [name]: value }, timeout: 20_000 }).then(
@@ -96,6 +98,34 @@ describe("start-up and shutdown", () => {
     } finally {
       events.close();
       await again.dispose();
+      await server.dispose();
+    }
+  });
+
+  it("answers a retry from the stored result within REQUEST_RETENTION_S, and runs it again after", async () => {
+    const server = await startServerProcess({ REQUEST_RETENTION_S: "1" });
+    const booking = grpcJsClient(BookingService, server.grpcAddress);
+    try {
+      const bookingId = `B-${randomUUID().slice(0, 12)}`;
+      const request = { bookingId, roomId: "R", guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: randomUUID() };
+      const first = await booking.bookRoom(request);
+      const retry = await booking.bookRoom(request);
+      assert.equal(retry.commandId, first.commandId, "inside the window: the first answer, replayed");
+      assert.equal(retry.replayed, true);
+
+      // The record expires after 1 s and the writer prunes once a second: gone within ~2 s.
+      let late: GrpcFailure | undefined;
+      for (const end = Date.now() + 10_000; !late && Date.now() < end; ) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        late = await booking.bookRoom(request).then(
+          () => undefined,
+          (error: GrpcFailure) => error,
+        );
+      }
+      assert.ok(late, "after the window the retry ran again instead of being replayed");
+      assert.equal(late.code, grpc.status.ALREADY_EXISTS, "the domain refuses a second booking of the same id");
+    } finally {
+      booking.close();
       await server.dispose();
     }
   });

@@ -15,6 +15,7 @@ import {
   type Snapshot,
 } from "../event-store.js";
 import { createBatchWriter, errorOf, type WriteFailure, type Written } from "./batch-writer.js";
+import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
@@ -28,6 +29,12 @@ export interface SqliteStoreOptions {
   readonly synchronous?: "FULL" | "NORMAL";
   /** How long a writer waits for another process's write lock, in ms. */
   readonly busyTimeoutMs?: number;
+  /**
+   * How long a request record is kept, in ms: a retry with the same request id within it
+   * gets the first answer back; after it, the id may be taken as new. Undefined or 0 keeps
+   * every record (the requests table then grows with every command).
+   */
+  readonly requestRetentionMs?: number;
   /** Most appends committed together in one transaction. */
   readonly maxBatch?: number;
   /** Most batches sent to the writer and not yet answered; more wait in the queue. */
@@ -41,7 +48,7 @@ export interface SqliteStoreOptions {
 type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread">;
 
 /** The options every connection is opened with, defaults filled in. */
-type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs">;
+type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs" | "requestRetentionMs">;
 
 interface EventRow {
   position: number;
@@ -82,6 +89,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     path: options.path,
     synchronous: options.synchronous ?? "FULL",
     busyTimeoutMs: Math.trunc(options.busyTimeoutMs ?? 5000),
+    requestRetentionMs: options.requestRetentionMs || undefined,
   };
   const db = openDatabase(opened);
   // Small enough that 64 commands in flight make two batches, which take turns: the writer
@@ -94,7 +102,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   const maxBatchesOut = options.maxBatchesOut ?? 2;
   const listeners = new Set<(change: Availability) => void>();
   const tell = (change: Availability) => listeners.forEach((listener) => listener(change));
-  const writer = options.path === ":memory:" ? inlineWriter(db, options.beforeCommit) : threadWriter(opened, options, tell);
+  const writer = options.path === ":memory:" ? inlineWriter(db, opened.requestRetentionMs, options.beforeCommit) : threadWriter(opened, options, tell);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -269,8 +277,9 @@ function toRecorded(row: EventRow): RecordedEvent {
 }
 
 /** Writes on this thread: for ":memory:", which no other connection can see. */
-function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) => void): Writer {
+function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, beforeCommit?: (appends: number) => void): Writer {
   const commitBatch = createBatchWriter(db, beforeCommit);
+  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs) : undefined;
   return {
     write: async (batch) => {
       try {
@@ -279,7 +288,7 @@ function inlineWriter(db: Database.Database, beforeCommit?: (appends: number) =>
         throw storeErrorOf(error);
       }
     },
-    close: async () => undefined,
+    close: async () => stopPruning?.(),
   };
 }
 

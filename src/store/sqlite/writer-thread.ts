@@ -3,6 +3,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { createBatchWriter, failureOf } from "./batch-writer.js";
+import { startRequestPruner } from "./request-pruner.js";
 import { fromWire, writtenToWire, type WireAppend } from "./writer-wire.js";
 import { useStoreSettings } from "./schema.js";
 
@@ -11,6 +12,8 @@ export interface WriterData {
   readonly path: string;
   readonly synchronous: "FULL" | "NORMAL";
   readonly busyTimeoutMs: number;
+  /** Request records older than this are deleted between batches; undefined keeps them all. */
+  readonly requestRetentionMs?: number;
   /** Set when the store has a beforeCommit hook: the thread waits on it for the main thread to run the hook. */
   readonly handshake?: SharedArrayBuffer;
 }
@@ -36,6 +39,8 @@ const commitBatch = createBatchWriter(
       if (verdict !== 1) throw new Error("the beforeCommit hook failed; the batch is rolled back");
     }),
 );
+
+if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs);
 
 port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
