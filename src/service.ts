@@ -37,6 +37,14 @@ export interface ServiceExtras {
 /** Opens the store and serves the booking domain on the gRPC and HTTP ports. */
 export async function startService(config: Config, logger: Logger, extra: ServiceExtras = {}): Promise<RunningService> {
   const store = extra.store ?? (await openStore(config));
+  // Serve once commands can be written: a fresh writer thread takes ~0.25 s to start, which
+  // the first commands would otherwise wait out.
+  try {
+    await store.ready?.();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = createApp({
     store,
     commands: bookingCommands,

@@ -90,6 +90,12 @@ export interface EventStore {
    * a function that ends the calls. Optional: a store that cannot lose its writer has none.
    */
   watchAvailability?(listener: (change: Availability) => void): () => void;
+  /**
+   * Resolves once the store can write (the SQLite store's writer thread has opened the
+   * file), and rejects when it cannot start. Appends made before then wait; a service waits
+   * for it before it says it is serving. Optional: a store that is ready when opened has none.
+   */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 

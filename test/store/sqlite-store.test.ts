@@ -39,6 +39,17 @@ describe("SQLite store: the writer", () => {
     });
   }
 
+  it("is ready once its writer thread has opened the file, and says so when the thread stops before that", async () => {
+    const store = openSqliteStore({ path: join(dir, `ready-${randomUUID()}.db`) });
+    await store.ready!();
+    assert.equal((await store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event() })).kind, "appended");
+    await store.close();
+
+    const doomed = openSqliteStore({ path: join(dir, `ready-${randomUUID()}.db`), onWriterThread: (thread) => void thread.terminate() });
+    await assert.rejects(doomed.ready!(), (error: unknown) => error instanceof StoreUnavailableError && error.reason === "STORE_WRITER_FAILED");
+    await doomed.close();
+  });
+
   it("waits for another connection's write lock off this thread: its timers keep firing, then the append lands", async () => {
     const path = join(dir, `lock-${randomUUID()}.db`);
     const store = openSqliteStore({ path });

@@ -22,6 +22,7 @@ export function countingStore(inner: EventStore) {
       return inner.findRequest(tenant, requestId);
     },
     watchAvailability: inner.watchAvailability && ((listener) => inner.watchAvailability!(listener)),
+    ready: inner.ready && (() => inner.ready!()),
     close: () => inner.close(),
   };
   return { store, counts };

@@ -69,6 +69,8 @@ interface Pending {
 /** Where batches are committed. */
 interface Writer {
   write(batch: WireAppend[]): Promise<Written[]>;
+  /** Settles once the writer first can write, or first fails to start. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -228,6 +230,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         );
       });
     },
+    ready: () => writer.ready,
     watchAvailability(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -288,6 +291,7 @@ function inlineWriter(db: Database.Database, requestRetentionMs: number | undefi
         throw storeErrorOf(error);
       }
     },
+    ready: Promise.resolve(),
     close: async () => stopPruning?.(),
   };
 }
@@ -328,10 +332,17 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
   let closing = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  let started = false;
+  let markStarted!: () => void;
+  let failedToStart!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => ([markStarted, failedToStart] = [resolve, reject]));
+  ready.catch(() => undefined); // read by whoever waits for it; unread, a failed start is not a crash
 
   function onMessage(message: FromWriter): void {
     switch (message.kind) {
       case "ready":
+        started = true;
+        markStarted();
         if (failuresInARow > 0) {
           failuresInARow = 0;
           tell({ available: true });
@@ -386,10 +397,12 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
       worker = undefined;
       if (closing) {
         failWaiting(writerClosed());
+        if (!started) failedToStart(writerClosed());
         markClosed();
         return;
       }
       const why = error ? error.message : `it exited with code ${code}`;
+      if (!started) failedToStart(new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread did not start (${why})`, { cause: error }));
       failWaiting(
         new StoreUnavailableError(
           "STORE_WRITER_FAILED",
@@ -410,6 +423,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
 
   start();
   return {
+    ready,
     write(batch) {
       if (!worker) return Promise.reject(down ?? writerClosed());
       const id = next++;
