@@ -36,7 +36,14 @@ export interface ServiceExtras {
 
 /** Opens the store and serves the booking domain on the gRPC and HTTP ports. */
 export async function startService(config: Config, logger: Logger, extra: ServiceExtras = {}): Promise<RunningService> {
-  const store = extra.store ?? (await openStore(config));
+  const store =
+    extra.store ??
+    (await openStore(config, {
+      onPruningFailure: (failure) => {
+        if (failure) logger.error({ reason: failure }, "expired request records cannot be deleted; they are kept until they can");
+        else logger.info("expired request records are deleted again");
+      },
+    }));
   // Serve once commands can be written: a fresh writer thread takes ~0.25 s to start, which
   // the first commands would otherwise wait out.
   try {

@@ -8,14 +8,21 @@ export interface StoreConfig {
   readonly REQUEST_RETENTION_S: number;
 }
 
+/** What a store tells its opener while it runs. */
+export interface StoreEvents {
+  /** Deleting expired request records started failing (why), or works again (undefined). */
+  readonly onPruningFailure?: (failure: string | undefined) => void;
+}
+
 /** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite. */
-export async function openStore(config: StoreConfig): Promise<EventStore> {
+export async function openStore(config: StoreConfig, events: StoreEvents = {}): Promise<EventStore> {
   const url = config.DATABASE_URL;
   if (url.startsWith("file:")) {
     return openSqliteStore({
       path: url.slice("file:".length),
       synchronous: config.SQLITE_SYNCHRONOUS,
       requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
+      onPruningFailure: events.onPruningFailure,
     });
   }
   throw new Error(`DATABASE_URL: no store for "${url.split(":")[0]}" URLs in this build`);

@@ -95,6 +95,29 @@ describe("request retention: the store", () => {
     });
   }
 
+  it("says when pruning starts failing (another connection holds the write lock) and when it works again", async () => {
+    const path = join(dir, `${randomUUID()}.db`);
+    const heard: Array<string | undefined> = [];
+    const store = openSqliteStore({ path, requestRetentionMs: 50, busyTimeoutMs: 100, onPruningFailure: (failure) => heard.push(failure) });
+    const other = new Database(path);
+    try {
+      await appendWithRequest(store, "s1", "req-1");
+      other.exec("BEGIN IMMEDIATE");
+      await eventually("a failure report", async () => heard.length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // more failing turns: told once
+      assert.equal(heard.length, 1, `one report for the run of failures: ${JSON.stringify(heard)}`);
+      assert.match(heard[0]!, /locked|busy/i);
+      other.exec("ROLLBACK");
+      await eventually("the recovery report", async () => heard.length > 1);
+      assert.deepEqual(heard.slice(1), [undefined]);
+      assert.equal(await store.findRequest("t", "req-1"), undefined, "the record went once the lock was free");
+    } finally {
+      if (other.inTransaction) other.exec("ROLLBACK");
+      other.close();
+      await store.close();
+    }
+  });
+
   it("keeps every record when no retention is given", async () => {
     const store = openSqliteStore({ path: join(dir, `${randomUUID()}.db`) });
     try {

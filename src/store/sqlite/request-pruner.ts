@@ -35,17 +35,23 @@ export function requestPruner(db: Database.Database): (cutoff: string, limit?: n
  * after 10 ms instead, so a backlog is worked off without holding the write lock for long.
  * Runs on the connection that writes the batches, between them. A prune that fails (the
  * lock held by another process past busy_timeout, a disk error) is tried again at the next
- * turn: the records it missed are still answered, only kept longer. Returns a stop function.
+ * turn: the records it missed are still answered, only kept longer. `onFailure` hears the
+ * first failure of a run of them, and `undefined` once a prune succeeds again. Returns a
+ * stop function.
  */
-export function startRequestPruner(db: Database.Database, retentionMs: number): () => void {
+export function startRequestPruner(db: Database.Database, retentionMs: number, onFailure?: (message: string | undefined) => void): () => void {
   const prune = requestPruner(db);
+  let failing = false;
   let timer: NodeJS.Timeout;
   const turn = () => {
     let deleted = 0;
     try {
       deleted = prune(new Date(Date.now() - retentionMs).toISOString());
-    } catch {
-      // Tried again at the next turn; see above.
+      if (failing) onFailure?.(undefined);
+      failing = false;
+    } catch (error) {
+      if (!failing) onFailure?.(error instanceof Error ? error.message : String(error));
+      failing = true;
     }
     timer = setTimeout(turn, deleted === PRUNE_CHUNK ? BEHIND_MS : IDLE_MS).unref();
   };

@@ -35,6 +35,8 @@ export interface SqliteStoreOptions {
    * every record (the requests table then grows with every command).
    */
   readonly requestRetentionMs?: number;
+  /** Told when deleting expired request records starts failing (with why) and when it works again (undefined). */
+  readonly onPruningFailure?: (failure: string | undefined) => void;
   /** Most appends committed together in one transaction. */
   readonly maxBatch?: number;
   /** Most batches sent to the writer and not yet answered; more wait in the queue. */
@@ -45,7 +47,7 @@ export interface SqliteStoreOptions {
   readonly onWriterThread?: (thread: Worker) => void;
 }
 
-type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread">;
+type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread" | "onPruningFailure">;
 
 /** The options every connection is opened with, defaults filled in. */
 type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs" | "requestRetentionMs">;
@@ -104,7 +106,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   const maxBatchesOut = options.maxBatchesOut ?? 2;
   const listeners = new Set<(change: Availability) => void>();
   const tell = (change: Availability) => listeners.forEach((listener) => listener(change));
-  const writer = options.path === ":memory:" ? inlineWriter(db, opened.requestRetentionMs, options.beforeCommit) : threadWriter(opened, options, tell);
+  const writer = options.path === ":memory:" ? inlineWriter(db, opened.requestRetentionMs, options) : threadWriter(opened, options, tell);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -280,9 +282,9 @@ function toRecorded(row: EventRow): RecordedEvent {
 }
 
 /** Writes on this thread: for ":memory:", which no other connection can see. */
-function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, beforeCommit?: (appends: number) => void): Writer {
-  const commitBatch = createBatchWriter(db, beforeCommit);
-  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs) : undefined;
+function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, hooks: WriterHooks): Writer {
+  const commitBatch = createBatchWriter(db, hooks.beforeCommit);
+  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, hooks.onPruningFailure) : undefined;
   return {
     write: async (batch) => {
       try {
@@ -301,7 +303,8 @@ type FromWriter =
   | { readonly kind: "ready" }
   | { readonly kind: "written"; readonly id: number; readonly written: WireWritten }
   | { readonly kind: "failed"; readonly id: number; readonly failure: WriteFailure }
-  | { readonly kind: "before-commit"; readonly appends: number };
+  | { readonly kind: "before-commit"; readonly appends: number }
+  | { readonly kind: "pruning"; readonly failure: string | undefined };
 
 function writerClosed(): StoreUnavailableError {
   return new StoreUnavailableError("STORE_CLOSED", "the event store's writer has stopped");
@@ -350,6 +353,9 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
         return;
       case "before-commit":
         answerBeforeCommit(message.appends);
+        return;
+      case "pruning":
+        hooks.onPruningFailure?.(message.failure);
         return;
     }
     const w = waiting.get(message.id);

@@ -40,7 +40,7 @@ const commitBatch = createBatchWriter(
     }),
 );
 
-if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs);
+if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs, (failure) => port.postMessage({ kind: "pruning", failure }));
 
 port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
