@@ -229,9 +229,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         const answer = withPositions(result, outcome.positions);
         return request ? answer : unlessReplayed(p, answer);
       }
-      if (outcome.kind === "request-taken") return (await replay(p)) ?? conflict(p, loaded.revision, loaded.revision);
-      if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
-      if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
+      if (outcome.kind === "request-taken") {
+        const replayed = await replay(p);
+        if (replayed) return replayed;
+        // Its record expired and was deleted after the append saw it: the id is free again.
+        if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
+      } else {
+        if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+        if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
+      }
       verify = true;
       await backoff(retries++);
     }

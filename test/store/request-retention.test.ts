@@ -131,6 +131,24 @@ describe("request retention: the store", () => {
 });
 
 describe("request retention: a retry after the window", () => {
+  it("runs as new when its record is deleted between the append's check and the look-up of the stored answer", async () => {
+    const inner = openSqliteStore({ path: ":memory:" });
+    let taken = 1; // the first append finds the id taken, as if its record were deleted just after
+    const store: EventStore = {
+      ...inner,
+      append: (request) => (request.request && taken-- > 0 ? Promise.resolve({ kind: "request-taken" }) : inner.append(request)),
+      close: () => inner.close(),
+    };
+    const app = bookingApp({ store });
+    try {
+      const result = await app.commands.bookRoom(bookRoomPayload("B-1"), { requestId: "book-B-1" });
+      assert.equal(result.status, "accepted", `a retry of the append, not ${result.status}`);
+      assert.equal(await inner.streamRevision("default", "booking-B-1"), 1, "written once");
+    } finally {
+      await app.close();
+    }
+  });
+
   it("is executed as a new command, and the domain's own rules still refuse a second booking", async () => {
     const app = bookingApp({ store: openSqliteStore({ path: ":memory:", requestRetentionMs: 100 }) });
     try {
