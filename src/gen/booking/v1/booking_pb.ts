@@ -64,7 +64,8 @@ export type BookRoomRequest = Message<"booking.v1.BookRoomRequest"> & {
   currency: string;
 
   /**
-   * Idempotency key (AIP-155).
+   * Idempotency key (AIP-155; best a random UUID per command): a retry with the same id within
+   * the service's retention window (24 h by default) returns the original result.
    *
    * @generated from field: string request_id = 8;
    */

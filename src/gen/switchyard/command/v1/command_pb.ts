@@ -209,7 +209,9 @@ export type ExecuteRequest = Message<"switchyard.command.v1.ExecuteRequest"> & {
   payload?: JsonObject | undefined;
 
   /**
-   * Idempotency key (AIP-155): a retry with the same id returns the original result.
+   * Idempotency key (AIP-155; best a random UUID per command): a retry with the same id within
+   * the service's retention window (REQUEST_RETENTION_S, 24 h by default) returns the
+   * original result; after it, the id counts as new.
    *
    * @generated from field: string request_id = 4;
    */
