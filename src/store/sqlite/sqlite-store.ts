@@ -335,7 +335,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
   let closing = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  let started = false;
+  // Settled by the first thread's "ready" or by its exit before that; later calls do nothing.
   let markStarted!: () => void;
   let failedToStart!: (error: Error) => void;
   const ready = new Promise<void>((resolve, reject) => ([markStarted, failedToStart] = [resolve, reject]));
@@ -344,7 +344,6 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
   function onMessage(message: FromWriter): void {
     switch (message.kind) {
       case "ready":
-        started = true;
         markStarted();
         if (failuresInARow > 0) {
           failuresInARow = 0;
@@ -403,12 +402,12 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
       worker = undefined;
       if (closing) {
         failWaiting(writerClosed());
-        if (!started) failedToStart(writerClosed());
+        failedToStart(writerClosed());
         markClosed();
         return;
       }
       const why = error ? error.message : `it exited with code ${code}`;
-      if (!started) failedToStart(new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread did not start (${why})`, { cause: error }));
+      failedToStart(new StoreUnavailableError("STORE_WRITER_FAILED", `the store's writer thread did not start (${why})`, { cause: error }));
       failWaiting(
         new StoreUnavailableError(
           "STORE_WRITER_FAILED",
