@@ -19,7 +19,8 @@ export function requestPruner(db: Database.Database): (cutoff: string, limit?: n
   return (cutoff, limit = PRUNE_CHUNK) => {
     let last: number | undefined;
     let expired = 0;
-    for (const [seq, createdAt] of oldest.all(limit) as Array<[number, string]>) {
+    // Iterated, not .all(): the break stops SQLite at the first record kept.
+    for (const [seq, createdAt] of oldest.iterate(limit) as IterableIterator<[number, string]>) {
       if (createdAt >= cutoff) break;
       last = seq;
       expired++;
