@@ -4,11 +4,13 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { grpcJsClient, watchHealth, type GrpcFailure } from "../support/grpc-client.js";
+import { eventually } from "../support/eventually.js";
 import { reliabilityRow } from "../support/reliability.js";
 import { startServerProcess } from "../support/server-process.js";
 
@@ -66,7 +68,7 @@ describe("start-up and shutdown", () => {
     const workers = Array.from({ length: 16 }, worker);
     // Signal once the load runs: a fresh server's first calls (and this client's) are slow,
     // and on a loaded machine took longer than a fixed 500 ms once.
-    for (const end = Date.now() + 10_000; acknowledged.length < 16 && Date.now() < end; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const end = Date.now() + 10_000; acknowledged.length < 16 && Date.now() < end; ) await sleep(20);
     if (acknowledged.length < 16) {
       await server.dispose(); // the workers end on UNAVAILABLE instead of loading the rest of the suite
       await Promise.allSettled(workers);
@@ -74,7 +76,7 @@ describe("start-up and shutdown", () => {
       health.stop();
       assert.fail(`the load did not start within 10 s (${acknowledged.length} acknowledged)`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     signalled = true;
     const exitCode = await server.stop("SIGTERM");
     await Promise.all(workers);
@@ -124,15 +126,14 @@ describe("start-up and shutdown", () => {
 
       // The record expires after 1 s and the writer prunes once a second: gone within ~2 s.
       let late: GrpcFailure | undefined;
-      for (const end = Date.now() + 10_000; !late && Date.now() < end; ) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
+      await eventually("after the window, the retry running again instead of being replayed", async () => {
         late = await booking.bookRoom(request).then(
           () => undefined,
           (error: GrpcFailure) => error,
         );
-      }
-      assert.ok(late, "after the window the retry ran again instead of being replayed");
-      assert.equal(late.code, grpc.status.ALREADY_EXISTS, "the domain refuses a second booking of the same id");
+        return late !== undefined;
+      }, 10_000);
+      assert.equal(late!.code, grpc.status.ALREADY_EXISTS, "the domain refuses a second booking of the same id");
     } finally {
       booking.close();
       await server.dispose();

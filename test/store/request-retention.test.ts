@@ -7,12 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import type { EventStore } from "../../src/store/event-store.js";
 import { requestPruner } from "../../src/store/sqlite/request-pruner.js";
 import { migrate } from "../../src/store/sqlite/schema.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload } from "../support/booking-app.js";
+import { eventually } from "../support/eventually.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-retention-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,15 +40,6 @@ const appendWithRequest = (store: EventStore, streamId: string, requestId: strin
     events: [{ id: randomUUID(), type: "A", data: {}, metadata: { tenant: "t" } as never }],
     request: { requestId, commandType: "c", aggregateId: streamId, fingerprint: "f", result: { status: "accepted" } },
   });
-
-/** Polls until `check` holds, or fails after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 8000) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("request retention: one prune", () => {
   it("deletes the records made before the cutoff, oldest first, and keeps the rest", () => {
@@ -104,7 +97,7 @@ describe("request retention: the store", () => {
       await appendWithRequest(store, "s1", "req-1");
       other.exec("BEGIN IMMEDIATE");
       await eventually("a failure report", async () => heard.length > 0);
-      await new Promise((resolve) => setTimeout(resolve, 1500)); // more failing turns: told once
+      await sleep(1500); // more failing turns: told once
       assert.equal(heard.length, 1, `one report for the run of failures: ${JSON.stringify(heard)}`);
       assert.match(heard[0]!, /locked|busy/i);
       other.exec("ROLLBACK");
@@ -122,7 +115,7 @@ describe("request retention: the store", () => {
     const store = openSqliteStore({ path: join(dir, `${randomUUID()}.db`) });
     try {
       await appendWithRequest(store, "s1", "req-1");
-      await new Promise((resolve) => setTimeout(resolve, 1500)); // past the first prune turn, had there been a pruner
+      await sleep(1500); // past the first prune turn, had there been a pruner
       assert.ok(await store.findRequest("t", "req-1"));
     } finally {
       await store.close();
