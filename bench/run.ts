@@ -1,6 +1,6 @@
 // `npm run bench`: Switchyard against the ceilings of its own parts, in one run. See bench/README.md.
-import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,7 +9,8 @@ import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { openRawCeiling } from "./raw-sqlite.js";
 import { REQUEST_IDS, requestIdOf } from "./request-ids.js";
-import type { LoadFigures, LoadPlan } from "./load-generator.js";
+import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
+import type { LoadPlan } from "./load-generator.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -43,50 +44,6 @@ function percentile(sorted: number[], p: number): number {
 }
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
-/** utime+stime of a process in µs, and its RSS and peak RSS in MB, from /proc. */
-function processStats(pid: number): { cpuUs: number; rssMb: number; peakMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { cpuUs: (ticks * 1e6) / 100, rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
-}
-
-/** Starts the bench server on a database file and waits for its ports. */
-async function startServer(database: string) {
-  const child = spawn(process.execPath, [...SERVER_NODE_OPTIONS, "--import", "tsx", join(HERE, "bench-server.ts")], {
-    env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${database}`, SQLITE_SYNCHRONOUS: "FULL", LOG_LEVEL: "info" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = "";
-    child.stderr!.on("data", (chunk) => {
-      text += chunk;
-      const match = /"grpcPort":(\d+)/.exec(text);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`bench server exited ${code}: ${text}`)));
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    address: `127.0.0.1:${port}`,
-    pid: child.pid!,
-    stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
-
-/** Runs the load generator in its own process. */
-async function generate(plan: LoadPlan): Promise<LoadFigures> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", join(HERE, "load-generator.ts"), JSON.stringify(plan)], {
-    maxBuffer: 512 * 1024 * 1024,
-  });
-  return JSON.parse(stdout) as LoadFigures;
-}
-
 /** A gRPC scenario to measure: its row name and what the generator drives. */
 interface GrpcPlan {
   readonly name: string;
@@ -99,7 +56,7 @@ interface GrpcPlan {
  * windows and each one's windows are pooled, so a drift in this machine's speed during the
  * run (it is shared and noisy) touches both sides of the ratio alike.
  */
-async function grpcScenarios(server: { address: string; pid: number }, plans: readonly GrpcPlan[]): Promise<Scenario[]> {
+async function grpcScenarios(server: BenchServer, plans: readonly GrpcPlan[]): Promise<Scenario[]> {
   for (const { plan } of plans) await generate({ ...plan, address: server.address, durationMs: 1500 });
   const pooled = plans.map(() => ({ calls: 0, errors: 0, elapsedMs: 0, cpuUs: 0, generatorCpuUs: 0, latencies: [] as number[], firstError: "" }));
   for (let round = 0; round < ROUNDS; round++) {
@@ -160,19 +117,6 @@ function print(row: Scenario): void {
   process.stdout.write(
     `${row.name.padEnd(44)} ${String(row.callsPerSec).padStart(8)}/s  p50 ${String(row.p50Ms).padStart(6)} ms  p99 ${String(row.p99Ms).padStart(6)} ms  max ${String(row.maxMs).padStart(7)} ms  cpu ${String(row.serverCpuUsPerCall).padStart(6)} µs/call  rss ${String(row.rssMb).padStart(6)} MB${row.generatorCpuPct !== undefined ? `  gen cpu ${row.generatorCpuPct}%` : ""}${row.errors ? `  ERRORS ${row.errors}` : ""}\n`,
   );
-}
-
-/** Books `count` rooms in process so payment scenarios have bookings to pay into. */
-async function seedBookings(database: string, prefix: string, count: number): Promise<string[]> {
-  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
-  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  await Promise.all(
-    ids.map((bookingId) =>
-      app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" }),
-    ),
-  );
-  await app.close();
-  return ids;
 }
 
 /** A stream of `events` events: a booking with events-1 payments. */
@@ -252,7 +196,7 @@ async function main() {
   const bookings = await seedBookings(database, "B", BOOKINGS);
   await seedLongStream(database, "LONG", 10_000);
   await seedLongStream(database, "SHORT", 1);
-  const server = await startServer(database);
+  const server = await startServer(database, { nodeOptions: SERVER_NODE_OPTIONS });
   try {
     const [echo64, pay64] = await grpcScenarios(server, [
       { name: "echo ceiling, 64 in flight", plan: { rpc: "echo", inFlight: 64 } },
