@@ -20,7 +20,7 @@ describe("a booking's payment ids", () => {
     );
   });
 
-  it("stay right across the batches in which recent ids go into the map, and every earlier value stays as it was", () => {
+  it("stay right across the batches in which recent ids go into the set, and every earlier value stays as it was", () => {
     const limit = PaymentIds.RECENT_LIMIT;
     // Mostly new ids, some repeated, long enough to cross several batches of `limit`.
     const id = fc.oneof(fc.integer({ min: 0, max: 400 }).map((n) => `P-${n}`), fc.string({ maxLength: 3 }));
@@ -37,6 +37,32 @@ describe("a booking's payment ids", () => {
         });
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("keep each value's own ids when an earlier value is added to again, as after an append that was dropped", () => {
+    // Values share one array of ids in order; adding to a value that is no longer the newest
+    // must not show it the ids its dropped successors added, nor show them its own.
+    const id = fc.oneof(fc.integer({ min: 0, max: 60 }).map((n) => `P-${n}`), fc.constantFrom("", "a"));
+    const step = fc.tuple(fc.nat(), id);
+    fc.assert(
+      fc.property(fc.array(id, { maxLength: 40 }), fc.array(step, { minLength: 1, maxLength: PaymentIds.RECENT_LIMIT * 4 }), (start, steps) => {
+        const versions = [PaymentIds.of(start)];
+        const expected = [firstSeen(start)];
+        for (const [pick, added] of steps) {
+          const from = pick % versions.length;
+          versions.push(versions[from].add(added));
+          expected.push(firstSeen([...expected[from], added]));
+        }
+        const everyId = new Set([...start, ...steps.map(([, added]) => added)]);
+        versions.forEach((version, i) => {
+          assert.deepEqual([...version], expected[i]);
+          assert.deepEqual(version.toJSON(), expected[i]);
+          assert.equal(version.size, expected[i].length);
+          for (const known of everyId) assert.equal(version.has(known), expected[i].includes(known), `value ${i} has ${JSON.stringify(known)}`);
+        });
+      }),
+      { numRuns: 300 },
     );
   });
 

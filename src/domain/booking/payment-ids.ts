@@ -1,88 +1,81 @@
-import { Map as ImmutableMap } from "immutable";
-
-/** One id added since the map was last brought up to date; newest first. */
-interface Recent {
-  readonly id: string;
-  readonly next: Recent | undefined;
-}
+import { Set as ImmutableSet } from "immutable";
 
 /**
- * The payment ids a booking has recorded, in the order they were recorded: a persistent map
- * from each id to its place in that order, plus the last few ids added, kept in a short list
- * in front of it. Adding one shares everything else and a look-up is O(log n), so a booking's
- * thousandth payment costs what its first did.
+ * The payment ids a booking has recorded, in the order they were recorded. Values are
+ * persistent: `add` returns a new one and leaves the old one as it was. Adding, looking up
+ * and listing cost the same on a booking's thousandth payment as on its first, apart from
+ * the list's own length.
  *
- * Why the short list: adding to the map copies its path, ~1.2 KB per add on a set of 50–2,000.
- * The cache keeps each booking's latest state until its next command, long enough for V8 to
- * promote it to the old generation, so each payment left that much for the major collections
- * to sweep. An add now makes one list cell, and every RECENT_LIMIT adds the list goes into
- * the map in one batch: 0.6–0.75 KB per add in all, nearly all of it in that batch. Over gRPC
- * (RecordPayment, 64 in flight, six pairs) what a call leaves promoted fell from 2.9–5.9 KB
- * to 1.3–3.0 KB (bench/README.md, sixth round).
- *
- * Why not immutable's OrderedSet: it keeps the order in a second structure (a list beside
- * the map), which doubles what each add allocates. The order is only needed to list the ids,
- * which sorts them (O(n log n), rare).
+ * Two structures, each for one use:
+ * - The order is one plain array shared by a value and the values made from it, each of
+ *   which reads only its first `count` entries. `add` on the newest value pushes onto the
+ *   array; `add` on an older one (whose successor was dropped, e.g. after a conflicting
+ *   append) copies its own part first. Listing the ids, which every snapshot does, is then a
+ *   slice: on a booking of 10,000 payments, a snapshot's JSON took ~8 ms when the order
+ *   was read back out of a map and sorted, once every 100 events (bench/README.md,
+ *   eleventh round).
+ * - Look-ups use a persistent set. Adding to it copies its path, ~1.2 KB per add on a set of
+ *   50–2,000; the cache keeps each booking's latest state until its next command, long
+ *   enough for V8 to promote it, so each payment left that much for the major collections.
+ *   So the newest ids (at most RECENT_LIMIT, the array's last entries) stay out of the set
+ *   and `has` reads them in the array; they go into the set in one batch (sixth round).
  */
 export class PaymentIds implements Iterable<string> {
-  /** Most ids kept in the list before they go into the map; `has` reads at most this many. */
+  /** Most ids kept out of the set; `has` reads at most this many array entries. */
   static readonly RECENT_LIMIT = 32;
 
-  static readonly none = new PaymentIds(ImmutableMap(), undefined, 0);
+  static readonly none = new PaymentIds(ImmutableSet(), 0, [], 0);
 
   /** The ids in the order given; a repeated id keeps its first place. */
   static of(ids: Iterable<string>): PaymentIds {
-    return new PaymentIds(
-      ImmutableMap<string, number>().withMutations((order) => {
-        for (const id of ids) if (!order.has(id)) order.set(id, order.size);
-      }),
-      undefined,
-      0,
-    );
+    const inOrder: string[] = [];
+    const known = ImmutableSet<string>().withMutations((set) => {
+      for (const id of ids) {
+        if (set.has(id)) continue;
+        set.add(id);
+        inOrder.push(id);
+      }
+    });
+    return new PaymentIds(known, 0, inOrder, inOrder.length);
   }
 
   private constructor(
-    private readonly order: ImmutableMap<string, number>,
-    private readonly recent: Recent | undefined,
+    /** Every id of this value but the last `recentCount`. */
+    private readonly known: ImmutableSet<string>,
     private readonly recentCount: number,
+    /** This value's ids are the first `count` entries; later values may have pushed more. */
+    private readonly inOrder: string[],
+    private readonly count: number,
   ) {}
 
   get size(): number {
-    return this.order.size + this.recentCount;
+    return this.count;
   }
 
   has(id: string): boolean {
-    for (let r = this.recent; r !== undefined; r = r.next) if (r.id === id) return true;
-    return this.order.has(id);
+    for (let i = this.count - this.recentCount; i < this.count; i++) if (this.inOrder[i] === id) return true;
+    return this.known.has(id);
   }
 
-  /** These ids and `id` after them (the same ids when `id` is among them already). */
+  /** These ids and `id` after them (the same value when `id` is among them already). */
   add(id: string): PaymentIds {
     if (this.has(id)) return this;
-    if (this.recentCount < PaymentIds.RECENT_LIMIT) return new PaymentIds(this.order, { id, next: this.recent }, this.recentCount + 1);
-    const order = this.order.withMutations((map) => {
-      for (const recent of this.recentOldestFirst()) map.set(recent, map.size);
-      map.set(id, map.size);
+    const inOrder = this.inOrder.length === this.count ? this.inOrder : this.inOrder.slice(0, this.count);
+    inOrder.push(id);
+    const count = this.count + 1;
+    if (this.recentCount < PaymentIds.RECENT_LIMIT) return new PaymentIds(this.known, this.recentCount + 1, inOrder, count);
+    const known = this.known.withMutations((set) => {
+      for (let i = count - 1 - this.recentCount; i < count; i++) set.add(inOrder[i]);
     });
-    return new PaymentIds(order, undefined, 0);
+    return new PaymentIds(known, 0, inOrder, count);
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return [...this.order]
-      .sort((a, b) => a[1] - b[1])
-      .map(([id]) => id)
-      .concat(this.recentOldestFirst())
-      [Symbol.iterator]();
+    return this.toJSON()[Symbol.iterator]();
   }
 
   /** A snapshot holds the ids as a JSON array, in order. */
   toJSON(): string[] {
-    return [...this];
-  }
-
-  private recentOldestFirst(): string[] {
-    const ids: string[] = [];
-    for (let r = this.recent; r !== undefined; r = r.next) ids.push(r.id);
-    return ids.reverse();
+    return this.inOrder.slice(0, this.count);
   }
 }
