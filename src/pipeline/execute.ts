@@ -172,12 +172,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const { command, identity } = p;
     const tenant = identity.tenant;
     const explicit = p.expectedRevision;
-    // The first round decides on the cached state without reading the store: the append's
-    // revision guard catches a state another process has moved on, and later rounds verify.
+    // The first round decides on the cached state without reading the store, and a command
+    // whose stream must be new on an empty stream when none is cached: the append's revision
+    // guard catches a state another process has moved on or a stream that exists, and later
+    // rounds verify.
     let verify = false;
     let retries = 0;
     for (;;) {
-      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify);
+      const assumeNew = command.stream === "must-be-new";
+      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew);
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
       const mismatch = explicit !== undefined && explicit !== loaded.revision;
@@ -236,6 +239,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
       } else {
         if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+        if (assumeNew && !loaded.verified && loaded.revision === 0) {
+          // The stream was only assumed new, and exists: read it, without counting a retry.
+          verify = true;
+          continue;
+        }
         if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
       }
       verify = true;

@@ -12,10 +12,12 @@ export interface LoadedState<S> {
 }
 
 /**
- * Loads an aggregate. A cached state is returned as it is unless `verify` is set (the
- * caller's append is guarded by the revision, so a stale cache costs a retry, never a lost
- * update). Otherwise: the cached state or the snapshot, then only the events after it,
- * folded with evolve. A snapshot of another version is ignored.
+ * Loads an aggregate. Unless `verify` is set, what the caller's append (guarded by the
+ * revision) would catch anyway is not read: a cached state is returned as it is, and with
+ * `assumeNew` a stream that is not cached is taken to be empty, so a stale cache or a stream
+ * that exists after all costs a retry, never a lost update. Otherwise: the cached state or
+ * the snapshot, then only the events after it, folded with evolve. A snapshot of another
+ * version is ignored.
  */
 export async function loadState<S>(
   store: EventStore,
@@ -24,10 +26,14 @@ export async function loadState<S>(
   streamId: string,
   cache?: StateCache,
   verify = true,
+  assumeNew = false,
 ): Promise<LoadedState<S>> {
   const key = streamKey(tenant, streamId);
   const cached = cache?.get(key) as { state: S; revision: number } | undefined;
-  if (cached && !verify) return { state: cached.state, revision: cached.revision, verified: false };
+  if (!verify) {
+    if (cached) return { state: cached.state, revision: cached.revision, verified: false };
+    if (assumeNew) return { state: aggregate.initialState(), revision: 0, verified: false };
+  }
   let base = cached;
   if (!base && aggregate.snapshotEvery > 0) {
     const snapshot = await store.loadSnapshot(tenant, streamId);

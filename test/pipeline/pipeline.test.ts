@@ -216,6 +216,27 @@ describe("pipeline", () => {
     assert.equal(twice.status, "already_exists");
   });
 
+  it("books a new booking without reading its stream; the append finds one that exists, without spending a retry", async () => {
+    const store = openSqliteStore({ path: ":memory:" });
+    const { store: counted, counts } = countingStore(store);
+    const app = bookingApp({ store: counted, maxRetries: 0 });
+    const fresh = await app.commands.bookRoom(bookRoomPayload(id()));
+    assert.equal(fresh.status, "accepted");
+    assert.deepEqual([counts.streamReads, counts.snapshotReads, counts.appends], [0, 0, 1], "decided on an empty stream, then appended");
+
+    // Booked through another app on the same store: this app has nothing of it cached.
+    const bookingId = id();
+    const first = await bookingApp({ store }).commands.bookRoom(bookRoomPayload(bookingId), { requestId: "book-1" });
+    const again = await app.commands.bookRoom(bookRoomPayload(bookingId));
+    assert.equal(again.status, "already_exists", "the revision guard caught the assumption; the retry budget of 0 was not spent on it");
+    if (again.status === "already_exists") assert.equal(again.revision, 1);
+    const retried = await bookingApp({ store, maxRetries: 0 }).commands.bookRoom(bookRoomPayload(bookingId), { requestId: "book-1" });
+    assert.equal(retried.status, "accepted");
+    assert.equal(retried.replayed, true);
+    if (retried.status === "accepted" && first.status === "accepted") assert.deepEqual(retried.events, first.events);
+    assert.equal((await store.readStream("default", `booking-${bookingId}`)).length, 1, "nothing written twice");
+  });
+
   it("emits BookingFullyPaid with the payment in one command, and a repeated payment id writes nothing", async () => {
     const app = bookingApp();
     const bookingId = id();

@@ -1,8 +1,8 @@
 import type { EventStore } from "../../src/store/event-store.js";
 
-/** Wraps a store and counts appends, stream reads (and the events they return) and request look-ups; everything else passes through. */
+/** Wraps a store and counts appends, stream and snapshot reads (and the events they return) and request look-ups; everything else passes through. */
 export function countingStore(inner: EventStore) {
-  const counts = { eventsRead: 0, streamReads: 0, appends: 0, requestLookups: 0 };
+  const counts = { eventsRead: 0, streamReads: 0, snapshotReads: 0, appends: 0, requestLookups: 0 };
   const store: EventStore = {
     append: (request) => {
       counts.appends++;
@@ -16,7 +16,10 @@ export function countingStore(inner: EventStore) {
     },
     readAll: (tenant, options) => inner.readAll(tenant, options),
     streamRevision: (tenant, streamId) => inner.streamRevision(tenant, streamId),
-    loadSnapshot: (tenant, streamId) => inner.loadSnapshot(tenant, streamId),
+    loadSnapshot: (tenant, streamId) => {
+      counts.snapshotReads++;
+      return inner.loadSnapshot(tenant, streamId);
+    },
     findRequest: (tenant, requestId) => {
       counts.requestLookups++;
       return inner.findRequest(tenant, requestId);
