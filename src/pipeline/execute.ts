@@ -176,10 +176,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // whose stream must be new on an empty stream when none is cached: the append's revision
     // guard catches a state another process has moved on or a stream that exists, and later
     // rounds verify.
+    const assumeNew = command.stream === "must-be-new";
     let verify = false;
     let retries = 0;
     for (;;) {
-      const assumeNew = command.stream === "must-be-new";
       const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew);
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
