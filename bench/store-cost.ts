@@ -30,12 +30,13 @@ async function main() {
   const real = await startServer(join(dir, "real.db"));
   const free = await startServer(join(dir, "free.db"), { env: { BENCH_FREE_APPENDS: "1" } });
   try {
-    const cases: Case[] = [
-      { name: "echo", server: real, rpc: "echo" },
-      { name: "RecordPayment", server: real, rpc: "recordPayment" },
-      { name: "echo, free-append server", server: free, rpc: "echo" },
-      { name: "RecordPayment, free appends", server: free, rpc: "recordPayment" },
-    ].map((c) => ({ ...c, rpc: c.rpc as Case["rpc"], calls: 0, elapsedMs: 0, main: 0, busiest: 0, rest: 0 }));
+    const measured = (name: string, server: BenchServer, rpc: Case["rpc"]): Case => ({ name, server, rpc, calls: 0, elapsedMs: 0, main: 0, busiest: 0, rest: 0 });
+    const cases = [
+      measured("echo", real, "echo"),
+      measured("RecordPayment", real, "recordPayment"),
+      measured("echo, free-append server", free, "echo"),
+      measured("RecordPayment, free appends", free, "recordPayment"),
+    ];
     const plan = (c: Case, durationMs: number) => ({ rpc: c.rpc, inFlight: 64, bookings, address: c.server.address, durationMs });
     for (const c of cases) await generate(plan(c, 1500));
     for (let round = 0; round < ROUNDS; round++) {
