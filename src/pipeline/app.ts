@@ -8,7 +8,7 @@ import type { CommandResult } from "../kernel/result.js";
 import type { EventStore } from "../store/event-store.js";
 import type { CommandEnvelope, CommandMetadata } from "./envelope.js";
 import { createPipeline, type PipelineOptions } from "./execute.js";
-import { loadState, type LoadedState } from "./load-state.js";
+import type { LoadedState } from "./load-state.js";
 
 /** Options of one typed in-process call; the payload is the first argument. */
 export interface CallOptions extends CommandMetadata {
@@ -26,7 +26,10 @@ export interface App<Cs extends readonly AnyCommand[]> {
   readonly commands: CommandMethods<Cs>;
   /** Every registered command, keyed by type. */
   readonly registry: ReadonlyMap<string, AnyCommand>;
-  /** Current state of one aggregate, for queries. Revision 0 means it does not exist. */
+  /**
+   * Current state of one aggregate, for queries. Revision 0 means it does not exist. It reads
+   * the events after the state the commands' cache holds, so another process's writes show.
+   */
   loadState<S>(aggregate: Aggregate<S, DomainEvent>, aggregateId: string, tenant?: string): Promise<LoadedState<S>>;
   readonly store: EventStore;
   close(): Promise<void>;
@@ -44,8 +47,7 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     execute: pipeline.execute,
     commands: methods as CommandMethods<Cs>,
     registry: pipeline.commands,
-    loadState: (aggregate, aggregateId, tenant = DEFAULT_TENANT) =>
-      loadState(options.store, aggregate, tenant, streamIdOf(aggregate, aggregateId)),
+    loadState: (aggregate, aggregateId, tenant = DEFAULT_TENANT) => pipeline.loadState(aggregate, tenant, streamIdOf(aggregate, aggregateId)),
     store: options.store,
     close: () => options.store.close(),
   };

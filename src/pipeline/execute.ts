@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 // Time-ordered ids: new events land at the end of the event-id index instead of on a random page.
 import { v7 as uuidv7 } from "uuid";
-import { fold, streamIdOf } from "../kernel/aggregate.js";
+import { fold, streamIdOf, type Aggregate } from "../kernel/aggregate.js";
 import { copyWith } from "../kernel/copy-with.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
@@ -14,7 +14,7 @@ import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
-import { loadState } from "./load-state.js";
+import { loadState, type LoadedState } from "./load-state.js";
 import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
 
@@ -34,6 +34,11 @@ export interface PipelineOptions {
 /** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
 export interface Pipeline {
   execute(envelope: CommandEnvelope): Promise<CommandResult>;
+  /**
+   * A stream's current state, for queries: the cached state brought up to date with the
+   * events after it (one read, usually empty), or loaded and then cached.
+   */
+  loadState<S>(aggregate: Aggregate<S, DomainEvent>, tenant: string, streamId: string): Promise<LoadedState<S>>;
   readonly commands: ReadonlyMap<string, AnyCommand>;
 }
 
@@ -251,7 +256,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   }
 
-  return { execute, commands };
+  return {
+    execute,
+    loadState: (aggregate, tenant, streamId) => loadState(store, aggregate, tenant, streamId, cache),
+    commands,
+  };
 }
 
 function invalid(base: ResultBase, reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {

@@ -314,4 +314,26 @@ describe("pipeline", () => {
     assert.equal(loaded.state.paidMinor, 10_000);
     assert.equal(loaded.state.paymentIds.size, 10_000);
   });
+
+  it("answers a query from the commands' cached state and the events after it, another process's included", async () => {
+    const inner = openSqliteStore({ path: ":memory:" });
+    const { store, counts } = countingStore(inner);
+    const app = bookingApp({ store });
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId, "99999.00"));
+    for (let i = 0; i < 150; i++) await app.commands.recordPayment(paymentPayload(bookingId, `A${i}`, "1.00"));
+    const other = bookingApp({ store: inner });
+    for (const paymentId of ["B0", "B1"]) await other.commands.recordPayment(paymentPayload(bookingId, paymentId, "1.00"));
+    const before = { ...counts };
+    const { state, revision } = await app.loadState(booking, bookingId);
+    assert.equal(revision, 153);
+    assert.deepEqual([state.paidMinor, [...state.paymentIds].slice(-3)], [15_200, ["A149", "B0", "B1"]]);
+    assert.deepEqual(
+      [counts.snapshotReads - before.snapshotReads, counts.streamReads - before.streamReads, counts.eventsRead - before.eventsRead],
+      [0, 1, 2],
+      "one read, of the two events the other app wrote",
+    );
+    const next = await app.commands.recordPayment(paymentPayload(bookingId, "A150", "1.00"));
+    assert.equal(next.status === "accepted" && next.revision, 154, "the query left the cache up to date: no conflict, no retry");
+  });
 });
