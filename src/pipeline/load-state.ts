@@ -48,6 +48,8 @@ export async function loadState<S>(
     if (events.length > 0) revision = events[events.length - 1].revision;
     if (events.length < MAX_PAGE) break;
   }
-  cache?.set(key, { state, revision });
+  // A stream that does not exist is not cached: queries and commands for ids that were
+  // never used would push out the states of streams that are.
+  if (revision > 0) cache?.set(key, { state, revision });
   return { state, revision, verified: true };
 }

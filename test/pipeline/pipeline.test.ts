@@ -336,4 +336,16 @@ describe("pipeline", () => {
     const next = await app.commands.recordPayment(paymentPayload(bookingId, "A150", "1.00"));
     assert.equal(next.status === "accepted" && next.revision, 154, "the query left the cache up to date: no conflict, no retry");
   });
+
+  it("does not cache streams that do not exist: queries for unknown ids leave the cached states alone", async () => {
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    const app = bookingApp({ store, stateCacheSize: 1 });
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    for (let i = 0; i < 5; i++) assert.equal((await app.loadState(booking, id("unknown"))).revision, 0);
+    const before = counts.streamReads + counts.snapshotReads;
+    const paid = await app.commands.recordPayment(paymentPayload(bookingId, "P1"));
+    assert.equal(paid.status, "accepted");
+    assert.equal(counts.streamReads + counts.snapshotReads - before, 0, "decided on the booking's cached state, which the unknown ids did not push out");
+  });
 });
