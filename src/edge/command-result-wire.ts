@@ -86,8 +86,13 @@ function violationSize(v: ValidationError): number {
 /** google.protobuf.Struct: one map entry {1: key, 2: Value} per member, the key and value always written. */
 function structSize(object: JsonObject, lengths: number[]): number {
   let size = 0;
-  for (const key of Object.keys(object)) size += part(lengths, (l) => 1 + stringSize(key) + part(l, (ll) => valueSize(object[key], ll)));
+  for (const key of Object.keys(object)) size += part(lengths, (l) => entrySize(key, object[key], l));
   return size;
+}
+
+/** One Struct map entry: the key (field 1) and its Value (field 2). */
+function entrySize(key: string, value: JsonValue, lengths: number[]): number {
+  return 1 + stringSize(key) + part(lengths, (l) => valueSize(value, l));
 }
 
 /** google.protobuf.Value: exactly one of null (1), number (2), string (3), bool (4), struct (5), list (6). */
