@@ -56,15 +56,15 @@ async function main() {
       }
     }
     const perCall = (us: number, c: Case) => (us / c.calls).toFixed(1).padStart(7);
+    const total = (c: Case) => c.main + c.busiest + c.rest;
     process.stdout.write(`server CPU µs per call, 64 in flight, ${SECONDS} s each in ${ROUNDS} windows\n\n`);
     process.stdout.write(`${"".padEnd(30)} ${"calls/s".padStart(8)} ${"total".padStart(7)} ${"main".padStart(7)} ${"busiest".padStart(7)} ${"rest".padStart(7)}\n`);
     for (const c of cases) {
-      const total = c.main + c.busiest + c.rest;
       process.stdout.write(
-        `${c.name.padEnd(30)} ${String(Math.round((c.calls / c.elapsedMs) * 1000)).padStart(8)} ${perCall(total, c)} ${perCall(c.main, c)} ${perCall(c.busiest, c)} ${perCall(c.rest, c)}\n`,
+        `${c.name.padEnd(30)} ${String(Math.round((c.calls / c.elapsedMs) * 1000)).padStart(8)} ${perCall(total(c), c)} ${perCall(c.main, c)} ${perCall(c.busiest, c)} ${perCall(c.rest, c)}\n`,
       );
     }
-    const ratio = (a: Case, b: Case) => ((a.main + a.busiest + a.rest) / a.calls / ((b.main + b.busiest + b.rest) / b.calls)).toFixed(2);
+    const ratio = (a: Case, b: Case) => (total(a) / a.calls / (total(b) / b.calls)).toFixed(2);
     process.stdout.write(`\nRecordPayment / echo: ${ratio(cases[1], cases[0])} as served; ${ratio(cases[3], cases[2])} with free appends\n`);
   } finally {
     await Promise.all([real.stop(), free.stop()]);
