@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { createBatchWriter, failureOf } from "./batch-writer.js";
 import { startRequestPruner } from "./request-pruner.js";
+import { turnTaking } from "./turn-taking.js";
 import { fromWire, writtenToWire, type WireAppend } from "./writer-wire.js";
 import { useStoreSettings } from "./schema.js";
 
@@ -42,6 +43,9 @@ const commitBatch = createBatchWriter(
 
 if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs, (failure) => port.postMessage({ kind: "pruning", failure }));
 
+// Another process on the same file gets its turns at the write lock (turn-taking.ts).
+const makeWay = turnTaking(db);
+
 port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
   if ("close" in message) {
@@ -49,6 +53,7 @@ port.on("message", (message: ToWriter) => {
     process.exit(0);
   }
   try {
+    makeWay();
     port.postMessage({ kind: "written", id: message.id, written: writtenToWire(commitBatch(message.batch.map(fromWire))) });
   } catch (error) {
     port.postMessage({ kind: "failed", id: message.id, failure: failureOf(error) });

@@ -1,0 +1,46 @@
+import type Database from "better-sqlite3";
+
+/** How long after another connection's last commit this writer keeps leaving it gaps. */
+const SHARED_FOR_MS = 1000;
+/** While sharing, a gap at most this often... */
+const GAP_EVERY_MS = 20;
+/** ...this long, with the write lock free. */
+const GAP_MS = 2;
+
+/**
+ * SQLite's write lock is not fair: a connection that waits for it polls, sleeping 1 ms, then
+ * longer (up to 100 ms), and a writer that takes the lock again as soon as it commits almost
+ * always wins. Under steady load this writer would leave another process on the same file
+ * only the turns its own pauses happen to give. So, once another connection is seen to have
+ * committed (`PRAGMA data_version` moves), this writer leaves the lock free for GAP_MS before
+ * a batch, at most every GAP_EVERY_MS, until SHARED_FOR_MS pass with no commit but its own.
+ * A writer alone on its file reads the pragma once a batch and never waits.
+ *
+ * Returns the function to call before each batch; it blocks the calling (writer) thread.
+ * `clock` and `pause` are there for tests.
+ */
+export function turnTaking(db: Database.Database, clock = () => performance.now(), pause = blockFor): () => void {
+  const dataVersion = db.prepare("PRAGMA data_version").pluck();
+  let version = dataVersion.get();
+  let othersCommittedAt = -Infinity;
+  let lastGapAt = -Infinity;
+  return () => {
+    const now = clock();
+    const current = dataVersion.get();
+    if (current !== version) {
+      version = current;
+      othersCommittedAt = now;
+    }
+    if (now - othersCommittedAt < SHARED_FOR_MS && now - lastGapAt >= GAP_EVERY_MS) {
+      pause(GAP_MS);
+      lastGapAt = clock();
+    }
+  };
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` (the writer thread has nothing else to do meanwhile). */
+function blockFor(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
