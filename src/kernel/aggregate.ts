@@ -9,7 +9,10 @@ export interface Aggregate<S, E extends DomainEvent = DomainEvent> {
   readonly name: string;
   initialState(): S;
   evolve(state: S, event: E): S;
-  /** Snapshot every this many events; 0 turns snapshots off. */
+  /**
+   * Snapshot every this many events, or a multiple of it once a snapshot is large (the
+   * pipeline spaces them by their size: execute.ts); 0 turns snapshots off.
+   */
   readonly snapshotEvery: number;
   /** Bump when the state's shape changes, so older snapshots are ignored. */
   readonly snapshotVersion: number;

@@ -9,6 +9,8 @@ export interface LoadedState<S> {
   readonly revision: number;
   /** False when the state came from the cache unchecked: another process may have moved on. */
   readonly verified: boolean;
+  /** The size of the stream's last snapshot, when the cache knows it. */
+  readonly snapshotSize?: number;
 }
 
 /**
@@ -29,9 +31,9 @@ export async function loadState<S>(
   assumeNew = false,
 ): Promise<LoadedState<S>> {
   const key = streamKey(tenant, streamId);
-  const cached = cache?.get(key) as { state: S; revision: number } | undefined;
+  const cached = cache?.get(key) as { state: S; revision: number; snapshotSize?: number } | undefined;
   if (!verify) {
-    if (cached) return { state: cached.state, revision: cached.revision, verified: false };
+    if (cached) return { state: cached.state, revision: cached.revision, verified: false, snapshotSize: cached.snapshotSize };
     if (assumeNew) return { state: aggregate.initialState(), revision: 0, verified: false };
   }
   let base = cached;
@@ -50,6 +52,7 @@ export async function loadState<S>(
   }
   // A stream that does not exist is not cached: queries and commands for ids that were
   // never used would push out the states of streams that are.
-  if (revision > 0) cache?.set(key, { state, revision });
-  return { state, revision, verified: true };
+  const snapshotSize = cached?.snapshotSize;
+  if (revision > 0) cache?.set(key, { state, revision, snapshotSize });
+  return { state, revision, verified: true, snapshotSize };
 }

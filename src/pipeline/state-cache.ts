@@ -7,6 +7,8 @@ export function streamKey(tenant: string, streamId: string): string {
 export interface CachedState {
   readonly state: unknown;
   readonly revision: number;
+  /** The size of the stream's last snapshot this process saved, when it saved one (execute.ts spaces snapshots by it). */
+  readonly snapshotSize?: number;
 }
 
 /**

@@ -12,6 +12,11 @@ export interface NewEvent {
 export interface Appended {
   readonly revision: number;
   readonly positions: readonly number[];
+  /**
+   * The length of the JSON the append's snapshot was saved as, when it saved one. The
+   * pipeline spaces a stream's snapshots by it; a store that cannot tell leaves it out.
+   */
+  readonly snapshotSize?: number;
 }
 
 /** The stored answer to a request id, kept in the same transaction as its events. */

@@ -315,6 +315,51 @@ describe("pipeline", () => {
     assert.equal(loaded.state.paymentIds.size, 10_000);
   });
 
+  it("spaces the snapshots of a state that grows with its stream by their size, and keeps a small state's interval", async () => {
+    // Each Noted event adds its text to the state: 1,000 characters a note, so the state's
+    // JSON passes 512 characters an event of a 10-event interval from the first snapshot on.
+    const ledger = defineAggregate({
+      name: "ledger",
+      snapshotEvery: 10,
+      initialState: () => ({ notes: [] as string[] }),
+      evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
+    });
+    const note = defineCommand({
+      type: "ledger.Note",
+      aggregate: ledger,
+      payload: z.object({ ledgerId: z.string(), size: z.number() }),
+      aggregateIdField: "ledgerId",
+      stream: "any",
+      policy: { scopes: [] },
+      rejections: [],
+      decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
+    });
+    const inner = openSqliteStore({ path: ":memory:" });
+    const snapshotsAt = new Map<string, number[]>();
+    const store = {
+      ...inner,
+      append: (request: Parameters<typeof inner.append>[0]) => {
+        if (request.snapshot) snapshotsAt.set(request.streamId, [...(snapshotsAt.get(request.streamId) ?? []), request.snapshot.revision]);
+        return inner.append(request);
+      },
+    };
+    const app = createApp({ store, commands: [note] });
+    for (let i = 0; i < 200; i++) {
+      assert.equal((await app.commands.note({ ledgerId: "big", size: 1000 })).status, "accepted");
+      assert.equal((await app.commands.note({ ledgerId: "small", size: 1 })).status, "accepted");
+    }
+    // The big state: unknown size at 10, then each snapshot's size sets the next spacing, the
+    // interval doubled until it holds the size at 512 characters an event. At revision r its
+    // JSON is ~1,005 r characters: 10,050 at 10 asks for 20, 20,100 at 20 for 40, and so on
+    // to 160,800 at 160, which asks for 320.
+    assert.deepEqual(snapshotsAt.get("ledger-big"), [10, 20, 40, 80, 160]);
+    assert.deepEqual(snapshotsAt.get("ledger-small"), Array.from({ length: 20 }, (_, i) => (i + 1) * 10));
+    // A process with nothing cached still loads the big ledger whole, from its last snapshot.
+    const reader = createApp({ store: inner, commands: [note], stateCacheSize: 0 });
+    const { state, revision } = await reader.loadState(ledger, "big");
+    assert.deepEqual([revision, state.notes.length], [200, 200]);
+  });
+
   it("answers a query from the commands' cached state and the events after it, another process's included", async () => {
     const inner = openSqliteStore({ path: ":memory:" });
     const { store, counts } = countingStore(inner);

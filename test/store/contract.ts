@@ -198,7 +198,7 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
     it("saves and loads snapshots in the append's transaction", async () => {
       const stream = fresh();
       assert.equal(await store.loadSnapshot(T, stream), undefined);
-      await store.append({
+      const outcome = await store.append({
         tenant: T,
         streamId: stream,
         expectedRevision: 0,
@@ -206,6 +206,10 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
         snapshot: { revision: 2, version: 3, state: { count: 2 } },
       });
       assert.deepEqual(await store.loadSnapshot(T, stream), { revision: 2, version: 3, state: { count: 2 } });
+      // The size the pipeline spaces snapshots by: the length of the JSON saved.
+      assert.equal(outcome.kind === "appended" && outcome.snapshotSize, JSON.stringify({ count: 2 }).length);
+      const without = await store.append({ tenant: T, streamId: stream, expectedRevision: 2, events: events(T, "C") });
+      assert.equal(without.kind === "appended" && without.snapshotSize, undefined);
     });
 
     it("commits appends sent together independently: a conflict or a taken request id does not touch the others", async () => {

@@ -186,7 +186,11 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         return Promise.reject(error);
       }
       return new Promise<AppendOutcome>((resolve, reject) => {
-        queue.push({ write, resolve, reject });
+        // toWire put the snapshot's JSON last.
+        const snapshotSize = request.snapshot ? (write[write.length - 1] as string).length : undefined;
+        const settle =
+          snapshotSize === undefined ? resolve : (outcome: AppendOutcome) => resolve(outcome.kind === "appended" ? { ...outcome, snapshotSize } : outcome);
+        queue.push({ write, resolve: settle, reject });
         scheduleFlush();
       });
     },
