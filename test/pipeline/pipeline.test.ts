@@ -350,8 +350,8 @@ describe("pipeline", () => {
     }
     // The big state: unknown size at 10, then each snapshot's size sets the next spacing, the
     // interval doubled until it holds the size at 512 characters an event. At revision r its
-    // JSON is ~1,005 r characters: 10,050 at 10 asks for 20, 20,100 at 20 for 40, and so on
-    // to 160,800 at 160, which asks for 320.
+    // JSON is ~1,003 r characters: ~10,030 at 10 asks for 20, ~20,060 at 20 for 40, and so on
+    // to ~160,480 at 160, which asks for 320.
     assert.deepEqual(snapshotsAt.get("ledger-big"), [10, 20, 40, 80, 160]);
     assert.deepEqual(snapshotsAt.get("ledger-small"), Array.from({ length: 20 }, (_, i) => (i + 1) * 10));
     // A process with nothing cached still loads the big ledger whole, from its last snapshot.
