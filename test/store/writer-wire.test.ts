@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { Written } from "../../src/store/sqlite/batch-writer.js";
-import { fromWire, toWire, writtenFromWire, writtenToWire } from "../../src/store/sqlite/writer-wire.js";
+import { fromWire, snapshotSizeOf, toWire, writtenFromWire, writtenToWire } from "../../src/store/sqlite/writer-wire.js";
 import type { AppendRequest } from "../../src/store/event-store.js";
 import type { EventMetadata } from "../../src/kernel/events.js";
 
@@ -37,7 +37,9 @@ describe("what crosses to the SQLite writer thread", () => {
   it("an append arrives with every field, its JSON values serialized", () => {
     fc.assert(
       fc.property(appendRequest, (request) => {
-        assert.deepEqual(fromWire(toWire(request)), {
+        const wire = toWire(request);
+        assert.equal(snapshotSizeOf(wire), request.snapshot && JSON.stringify(request.snapshot.state).length, "the snapshot's JSON length, read off the wire");
+        assert.deepEqual(fromWire(wire), {
           tenant: request.tenant,
           streamId: request.streamId,
           expectedRevision: request.expectedRevision,

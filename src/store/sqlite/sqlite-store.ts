@@ -19,7 +19,7 @@ import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
-import { fromWire, toWire, writtenFromWire, type WireAppend, type WireWritten } from "./writer-wire.js";
+import { fromWire, snapshotSizeOf, toWire, writtenFromWire, type WireAppend, type WireWritten } from "./writer-wire.js";
 
 /** How the SQLite store is opened. */
 export interface SqliteStoreOptions {
@@ -186,8 +186,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         return Promise.reject(error);
       }
       return new Promise<AppendOutcome>((resolve, reject) => {
-        // toWire put the snapshot's JSON last.
-        const snapshotSize = request.snapshot ? (write[write.length - 1] as string).length : undefined;
+        const snapshotSize = snapshotSizeOf(write);
         const settle =
           snapshotSize === undefined ? resolve : (outcome: AppendOutcome) => resolve(outcome.kind === "appended" ? { ...outcome, snapshotSize } : outcome);
         queue.push({ write, resolve: settle, reject });

@@ -38,6 +38,12 @@ export function toWire(request: AppendRequest): WireAppend {
   return wire;
 }
 
+/** The length of the snapshot's JSON in a wire form, undefined when it has none (the last entry is then the 0 flag). */
+export function snapshotSizeOf(wire: WireAppend): number | undefined {
+  const last = wire[wire.length - 1];
+  return typeof last === "string" ? last.length : undefined;
+}
+
 /** The append a wire form holds (on the writer's side). */
 export function fromWire(wire: WireAppend): WriteRequest {
   const s = (i: number) => wire[i] as string;
