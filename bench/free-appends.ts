@@ -1,3 +1,4 @@
+import { streamKey } from "../src/pipeline/state-cache.js";
 import type { AppendOutcome, EventStore } from "../src/store/event-store.js";
 
 /**
@@ -14,7 +15,7 @@ export function withFreeAppends(store: EventStore): EventStore {
     append(request) {
       return new Promise<AppendOutcome>((resolve) =>
         setImmediate(() => {
-          const key = `${request.tenant}\u0000${request.streamId}`;
+          const key = streamKey(request.tenant, request.streamId);
           const actual = revisions.get(key) ?? request.expectedRevision;
           if (actual !== request.expectedRevision) return resolve({ kind: "conflict", actualRevision: actual });
           const revision = actual + request.events.length;

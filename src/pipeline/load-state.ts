@@ -1,7 +1,7 @@
 import type { Aggregate } from "../kernel/aggregate.js";
 import type { DomainEvent } from "../kernel/events.js";
 import { MAX_PAGE, type EventStore } from "../store/event-store.js";
-import { streamKey, type StateCache } from "./state-cache.js";
+import { streamKey, type CachedState, type StateCache } from "./state-cache.js";
 
 /** A folded state and the revision it reflects (0 for a stream that does not exist). */
 export interface LoadedState<S> {
@@ -31,7 +31,7 @@ export async function loadState<S>(
   assumeNew = false,
 ): Promise<LoadedState<S>> {
   const key = streamKey(tenant, streamId);
-  const cached = cache?.get(key) as { state: S; revision: number; snapshotSize?: number } | undefined;
+  const cached = cache?.get(key) as (CachedState & { state: S }) | undefined;
   if (!verify) {
     if (cached) return { state: cached.state, revision: cached.revision, verified: false, snapshotSize: cached.snapshotSize };
     if (assumeNew) return { state: aggregate.initialState(), revision: 0, verified: false };
