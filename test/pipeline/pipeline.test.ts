@@ -335,14 +335,7 @@ describe("pipeline", () => {
       decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
     });
     const inner = openSqliteStore({ path: ":memory:" });
-    const snapshotsAt = new Map<string, number[]>();
-    const store = {
-      ...inner,
-      append: (request: Parameters<typeof inner.append>[0]) => {
-        if (request.snapshot) snapshotsAt.set(request.streamId, [...(snapshotsAt.get(request.streamId) ?? []), request.snapshot.revision]);
-        return inner.append(request);
-      },
-    };
+    const { store, snapshotsSaved } = countingStore(inner);
     const app = createApp({ store, commands: [note] });
     for (let i = 0; i < 200; i++) {
       assert.equal((await app.commands.note({ ledgerId: "big", size: 1000 })).status, "accepted");
@@ -352,8 +345,8 @@ describe("pipeline", () => {
     // interval doubled until it holds the size at 512 characters an event. At revision r its
     // JSON is ~1,003 r characters: ~10,030 at 10 asks for 20, ~20,060 at 20 for 40, and so on
     // to ~160,480 at 160, which asks for 320.
-    assert.deepEqual(snapshotsAt.get("ledger-big"), [10, 20, 40, 80, 160]);
-    assert.deepEqual(snapshotsAt.get("ledger-small"), Array.from({ length: 20 }, (_, i) => (i + 1) * 10));
+    assert.deepEqual(snapshotsSaved.get("ledger-big"), [10, 20, 40, 80, 160]);
+    assert.deepEqual(snapshotsSaved.get("ledger-small"), Array.from({ length: 20 }, (_, i) => (i + 1) * 10));
     // A process with nothing cached still loads the big ledger whole, from its last snapshot.
     const reader = createApp({ store: inner, commands: [note], stateCacheSize: 0 });
     const { state, revision } = await reader.loadState(ledger, "big");
