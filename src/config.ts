@@ -26,6 +26,11 @@ const schema = z.object({
     .int("REQUEST_RETENTION_S must be a whole number of seconds")
     .min(0, "REQUEST_RETENTION_S must be 0 (keep every request record) or more")
     .default(24 * 60 * 60),
+  // The most the commands' state cache holds, in MB of its states' JSON (a state takes a few times that in memory); 0 turns it off.
+  STATE_CACHE_MB: z.coerce
+    .number({ error: "STATE_CACHE_MB must be a number of megabytes" })
+    .min(0, "STATE_CACHE_MB must be 0 (no cache) or more")
+    .default(16),
   SQLITE_SYNCHRONOUS: z.enum(["FULL", "NORMAL"], { error: "SQLITE_SYNCHRONOUS must be FULL or NORMAL" }).default("FULL"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
     error: "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent",

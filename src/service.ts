@@ -55,6 +55,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   const app = createApp({
     store,
     commands: bookingCommands,
+    stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
   });
   const limits = limitsOf(config);

@@ -25,8 +25,10 @@ export interface PipelineOptions {
   readonly collaborators?: Collaborators;
   /** Reloads after a revision conflict when no expected revision was given. */
   readonly maxRetries?: number;
-  /** Folded states kept in memory; 0 turns the cache off. */
+  /** Folded states kept in memory (10,000 by default); 0 turns the cache off. */
   readonly stateCacheSize?: number;
+  /** The most the cached states weigh, in characters of their JSON (state-cache.ts; 16 Mi by default). */
+  readonly stateCacheChars?: number;
   /** Told about every unexpected failure with the id the caller sees. */
   readonly onFailure?: (errorId: string, error: unknown, envelope: CommandEnvelope) => void;
 }
@@ -59,7 +61,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const { store } = options;
   const collaborators = options.collaborators ?? systemCollaborators;
   const maxRetries = options.maxRetries ?? 5;
-  const cache = createStateCache(options.stateCacheSize ?? 10_000);
+  const cache = createStateCache({ maxEntries: options.stateCacheSize ?? 10_000, maxChars: options.stateCacheChars ?? 16 * 2 ** 20 });
   const lanes = createStreamLanes();
   const commands = new Map(options.commands.map((c) => [c.type, c]));
 
@@ -334,7 +336,7 @@ const SNAPSHOT_SIZE_PER_EVENT = 512;
 /**
  * A snapshot when the append from `before` to `after` crosses a multiple of the spacing: the
  * aggregate's snapshotEvery, doubled while the stream's last snapshot (`lastSize`, when this
- * process saved it) is more than SNAPSHOT_SIZE_PER_EVENT per event of it. A state that grows
+ * process saved or loaded it) is more than SNAPSHOT_SIZE_PER_EVENT per event of it. A state that grows
  * with its stream, as a booking's payment ids do, is then saved less often as it grows,
  * instead of costing every command more (bench/README.md, twelfth round).
  */

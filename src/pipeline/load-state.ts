@@ -9,7 +9,7 @@ export interface LoadedState<S> {
   readonly revision: number;
   /** False when the state came from the cache unchecked: another process may have moved on. */
   readonly verified: boolean;
-  /** The size of the stream's last snapshot, when the cache knows it. */
+  /** The JSON length of the stream's last snapshot, when this process saved or loaded it. */
   readonly snapshotSize?: number;
 }
 
@@ -40,7 +40,8 @@ export async function loadState<S>(
   if (!base && aggregate.snapshotEvery > 0) {
     const snapshot = await store.loadSnapshot(tenant, streamId);
     if (snapshot && snapshot.version === aggregate.snapshotVersion) {
-      base = { state: aggregate.revive ? aggregate.revive(snapshot.state) : (snapshot.state as S), revision: snapshot.revision };
+      const state = aggregate.revive ? aggregate.revive(snapshot.state) : (snapshot.state as S);
+      base = { state, revision: snapshot.revision, snapshotSize: snapshot.size };
     }
   }
   let { state, revision } = base ?? { state: aggregate.initialState(), revision: 0 };
@@ -52,7 +53,7 @@ export async function loadState<S>(
   }
   // A stream that does not exist is not cached: queries and commands for ids that were
   // never used would push out the states of streams that are.
-  const snapshotSize = cached?.snapshotSize;
+  const snapshotSize = base?.snapshotSize;
   if (revision > 0) cache?.set(key, { state, revision, snapshotSize });
   return { state, revision, verified: true, snapshotSize };
 }

@@ -38,6 +38,8 @@ export interface Snapshot {
   /** The aggregate's snapshotVersion when it was taken. */
   readonly version: number;
   readonly state: unknown;
+  /** On a loaded snapshot, the length of the JSON it was saved as, when the store can tell. */
+  readonly size?: number;
 }
 
 /**

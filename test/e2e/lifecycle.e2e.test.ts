@@ -27,6 +27,7 @@ describe("start-up and shutdown", () => {
     ["SQLITE_SYNCHRONOUS", "OFF"],
     ["REQUEST_RETENTION_S", "-1"],
     ["REQUEST_RETENTION_S", "1d"],
+    ["STATE_CACHE_MB", "-1"],
   ] as const) {
     it(`refuses to start with ${name}=${value} and names it`, async () => {
       const failure = await run(process.execPath, ["--import", "tsx", MAIN], { env: { ...process.env, [name]: value }, timeout: 20_000 }).then(

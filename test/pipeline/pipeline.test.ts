@@ -351,6 +351,48 @@ describe("pipeline", () => {
     const reader = createApp({ store: inner, commands: [note], stateCacheSize: 0 });
     const { state, revision } = await reader.loadState(ledger, "big");
     assert.deepEqual([revision, state.notes.length], [200, 200]);
+    // A new process goes on with the spacing of the snapshot it loads (~160,480 characters at
+    // 160: every 320), instead of saving the whole state again at 210.
+    const resumed = countingStore(inner);
+    const next = createApp({ store: resumed.store, commands: [note] });
+    for (let i = 0; i < 20; i++) assert.equal((await next.commands.note({ ledgerId: "big", size: 1000 })).status, "accepted");
+    assert.equal(resumed.snapshotsSaved.get("ledger-big"), undefined);
+  });
+
+  it("weighs the cached states by their snapshots: one heavier than the budget is loaded every time, the light ones stay", async () => {
+    const ledger = defineAggregate({
+      name: "ledger",
+      snapshotEvery: 10,
+      initialState: () => ({ notes: [] as string[] }),
+      evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
+    });
+    const note = defineCommand({
+      type: "ledger.Note",
+      aggregate: ledger,
+      payload: z.object({ ledgerId: z.string(), size: z.number() }),
+      aggregateIdField: "ledgerId",
+      stream: "any",
+      policy: { scopes: [] },
+      rejections: [],
+      decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
+    });
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    // 15,000 characters: the big ledger's snapshot at 10 (~10,030) fits, the one at 20 (~20,060) does not.
+    const app = createApp({ store, commands: [note], stateCacheChars: 15_000 });
+    const reads = () => counts.snapshotReads + counts.streamReads;
+    for (let i = 0; i < 10; i++) await app.commands.note({ ledgerId: "big", size: 1000 });
+    await app.commands.note({ ledgerId: "small", size: 1 });
+    let before = reads();
+    await app.commands.note({ ledgerId: "big", size: 1000 });
+    assert.equal(reads() - before, 0, "at 10 events the big ledger is cached");
+    for (let i = 0; i < 9; i++) await app.commands.note({ ledgerId: "big", size: 1000 });
+    before = reads();
+    const result = await app.commands.note({ ledgerId: "big", size: 1000 });
+    assert.equal(result.status === "accepted" && result.revision, 21);
+    assert.equal(counts.snapshotReads + counts.streamReads - before, 2, "past the budget it is read again: its snapshot, then the events after it");
+    before = reads();
+    await app.commands.note({ ledgerId: "small", size: 1 });
+    assert.equal(reads() - before, 0, "the small ledger stayed cached");
   });
 
   it("answers a query from the commands' cached state and the events after it, another process's included", async () => {

@@ -214,7 +214,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     loadSnapshot(tenant, streamId) {
       return read(() => {
         const row = sql.snapshot.get(tenant, streamId) as { revision: number; version: number; state: string } | undefined;
-        return row && ({ revision: row.revision, version: row.version, state: JSON.parse(row.state) } satisfies Snapshot);
+        return row && ({ revision: row.revision, version: row.version, state: JSON.parse(row.state), size: row.state.length } satisfies Snapshot);
       });
     },
     findRequest(tenant, requestId) {
