@@ -14,6 +14,24 @@ import { countingStore } from "../support/counting-store.js";
 
 const id = (prefix = "B") => `${prefix}-${randomUUID().slice(0, 8)}`;
 
+/** A state that grows with its stream: each Noted event adds its text, `size` characters of it. Snapshots every 10 events. */
+const ledger = defineAggregate({
+  name: "ledger",
+  snapshotEvery: 10,
+  initialState: () => ({ notes: [] as string[] }),
+  evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
+});
+const note = defineCommand({
+  type: "ledger.Note",
+  aggregate: ledger,
+  payload: z.object({ ledgerId: z.string(), size: z.number() }),
+  aggregateIdField: "ledgerId",
+  stream: "any",
+  policy: { scopes: [] },
+  rejections: [],
+  decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
+});
+
 describe("pipeline", () => {
   it("books a room in process and reports revision, position and events", async () => {
     const app = bookingApp();
@@ -316,24 +334,8 @@ describe("pipeline", () => {
   });
 
   it("spaces the snapshots of a state that grows with its stream by their size, and keeps a small state's interval", async () => {
-    // Each Noted event adds its text to the state: 1,000 characters a note, so the state's
-    // JSON passes 512 characters an event of a 10-event interval from the first snapshot on.
-    const ledger = defineAggregate({
-      name: "ledger",
-      snapshotEvery: 10,
-      initialState: () => ({ notes: [] as string[] }),
-      evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
-    });
-    const note = defineCommand({
-      type: "ledger.Note",
-      aggregate: ledger,
-      payload: z.object({ ledgerId: z.string(), size: z.number() }),
-      aggregateIdField: "ledgerId",
-      stream: "any",
-      policy: { scopes: [] },
-      rejections: [],
-      decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
-    });
+    // 1,000 characters a note: the big ledger's JSON passes 512 characters an event of the
+    // 10-event interval from the first snapshot on.
     const inner = openSqliteStore({ path: ":memory:" });
     const { store, snapshotsSaved } = countingStore(inner);
     const app = createApp({ store, commands: [note] });
@@ -360,22 +362,6 @@ describe("pipeline", () => {
   });
 
   it("weighs the cached states by their snapshots: one heavier than the budget is loaded every time, the light ones stay", async () => {
-    const ledger = defineAggregate({
-      name: "ledger",
-      snapshotEvery: 10,
-      initialState: () => ({ notes: [] as string[] }),
-      evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
-    });
-    const note = defineCommand({
-      type: "ledger.Note",
-      aggregate: ledger,
-      payload: z.object({ ledgerId: z.string(), size: z.number() }),
-      aggregateIdField: "ledgerId",
-      stream: "any",
-      policy: { scopes: [] },
-      rejections: [],
-      decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
-    });
     const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
     // 15,000 characters: the big ledger's snapshot at 10 (~10,030) fits, the one at 20 (~20,060) does not.
     const app = createApp({ store, commands: [note], stateCacheChars: 15_000 });
@@ -389,7 +375,7 @@ describe("pipeline", () => {
     before = reads();
     const result = await app.commands.note({ ledgerId: "big", size: 1000 });
     assert.equal(result.status === "accepted" && result.revision, 21);
-    assert.equal(counts.snapshotReads + counts.streamReads - before, 2, "past the budget it is read again: its snapshot, then the events after it");
+    assert.equal(reads() - before, 2, "past the budget it is read again: its snapshot, then the events after it");
     before = reads();
     await app.commands.note({ ledgerId: "small", size: 1 });
     assert.equal(reads() - before, 0, "the small ledger stayed cached");
