@@ -3,7 +3,7 @@
 // nothing (free-appends.ts). Echo and RecordPayment at 64 in flight on each, taking turns
 // window by window, with each thread's CPU per call from /proc: the main thread, the busiest
 // other thread (the store's writer, in the real service), and the rest (V8's GC helpers,
-// libuv's pool). See bench/README.md, tenth round.
+// libuv's pool). See bench/HISTORY.md, tenth round.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

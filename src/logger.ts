@@ -12,7 +12,7 @@ export function createLogger(level: string): Logger {
  * Gathers the lines logged during one turn of the event loop and writes them to `out` as one
  * string when the turn ends, and at process exit (so a crash's last lines are kept).
  *
- * Written here because neither of sonic-boom's modes suits a line per RPC (measured, bench/README.md,
+ * Written here because neither of sonic-boom's modes suits a line per RPC (measured, bench/HISTORY.md,
  * sixth round): its asynchronous mode appends each line to a growing string and measures the
  * whole string again, ~7–11 KB of garbage per line under load; its synchronous mode makes one
  * write system call per line. This keeps pino's ~2.7 KB per line and one write per turn, and

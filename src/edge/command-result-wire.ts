@@ -10,7 +10,7 @@ import {
  * CommandResult in protobuf's binary form, written by hand: it answers every command RPC, and
  * protobuf-es's generic writer spends 5–7 µs on a RecordPayment's (a BinaryWriter with a chunk
  * list per nested message and a Uint8Array per string, joined at the end) where this takes
- * 2.3–2.8 µs (bench/README.md, sixth round). It measures the message first and writes it into
+ * 2.3–2.8 µs (bench/HISTORY.md, sixth round). It measures the message first and writes it into
  * one pooled Buffer of exactly that size.
  *
  * The bytes are protobuf-es's own, field for field (a property test compares them with

@@ -338,7 +338,7 @@ const SNAPSHOT_SIZE_PER_EVENT = 512;
  * aggregate's snapshotEvery, doubled while the stream's last snapshot (`lastSize`, when this
  * process saved or loaded it) is more than SNAPSHOT_SIZE_PER_EVENT per event of it. A state that grows
  * with its stream, as a booking's payment ids do, is then saved less often as it grows,
- * instead of costing every command more (bench/README.md, twelfth round).
+ * instead of costing every command more (bench/HISTORY.md, twelfth round).
  */
 function snapshotDue(aggregate: AnyCommand["aggregate"], before: number, after: number, state: unknown, lastSize: number | undefined) {
   const every = aggregate.snapshotEvery;

@@ -12,7 +12,7 @@ import { Set as ImmutableSet } from "immutable";
  *   array; `add` on an older one (whose successor was dropped, e.g. after a conflicting
  *   append) copies its own part first. Listing the ids, which every snapshot does, is then a
  *   slice: on a booking of 10,000 payments, a snapshot's JSON took ~8 ms when the order
- *   was read back out of a map and sorted, once every 100 events (bench/README.md,
+ *   was read back out of a map and sorted, once every 100 events (bench/HISTORY.md,
  *   eleventh round).
  * - Look-ups use a persistent set. Adding to it copies its path, ~1.2 KB per add on a set of
  *   50–2,000; the cache keeps each booking's latest state until its next command, long

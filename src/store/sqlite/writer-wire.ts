@@ -6,7 +6,7 @@ import type { Written, WriteRequest } from "./batch-writer.js";
  * the WriteRequest and Written objects the writer works with. postMessage's structured clone
  * writes out every property name of every object it copies, and builds every object again on
  * the other side. A batch of 32 RecordPayment appends and its answer cost 5.8–7.7 µs an
- * append as objects, 2.8–4.5 µs as flat arrays (both threads together; bench/README.md,
+ * append as objects, 2.8–4.5 µs as flat arrays (both threads together; bench/HISTORY.md,
  * seventh round).
  */
 
