@@ -38,7 +38,11 @@ export interface Snapshot {
   /** The aggregate's snapshotVersion when it was taken. */
   readonly version: number;
   readonly state: unknown;
-  /** On a loaded snapshot, the length of the JSON it was saved as, when the store can tell. */
+}
+
+/** A snapshot as the store gives it back. */
+export interface StoredSnapshot extends Snapshot {
+  /** The length of the JSON it was saved as, when the store can tell. */
   readonly size?: number;
 }
 
@@ -90,7 +94,7 @@ export interface EventStore {
   readAll(tenant: string, options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Current revision of a stream; 0 when it does not exist. */
   streamRevision(tenant: string, streamId: string): Promise<number>;
-  loadSnapshot(tenant: string, streamId: string): Promise<Snapshot | undefined>;
+  loadSnapshot(tenant: string, streamId: string): Promise<StoredSnapshot | undefined>;
   findRequest(tenant: string, requestId: string): Promise<RequestRecord | undefined>;
   /**
    * Calls `listener` when the store stops being able to write and again when it can; returns

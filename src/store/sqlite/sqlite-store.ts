@@ -12,7 +12,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RequestRecord,
-  type Snapshot,
+  type StoredSnapshot,
 } from "../event-store.js";
 import { createBatchWriter, errorOf, type WriteFailure, type Written } from "./batch-writer.js";
 import { startRequestPruner } from "./request-pruner.js";
@@ -214,7 +214,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     loadSnapshot(tenant, streamId) {
       return read(() => {
         const row = sql.snapshot.get(tenant, streamId) as { revision: number; version: number; state: string } | undefined;
-        return row && ({ revision: row.revision, version: row.version, state: JSON.parse(row.state), size: row.state.length } satisfies Snapshot);
+        return row && ({ revision: row.revision, version: row.version, state: JSON.parse(row.state), size: row.state.length } satisfies StoredSnapshot);
       });
     },
     findRequest(tenant, requestId) {
