@@ -9,14 +9,21 @@ export interface RequestLimits {
   readonly maxPayloadFields: number;
   /** Longest a call may run; a longer client deadline, or none, is cut to this. */
   readonly maxDeadlineMs: number;
+  /** Largest message either port receives or the gRPC port sends (MAX_MESSAGE_BYTES); reads page below it. */
+  readonly maxMessageBytes: number;
 }
 
 /** The configuration's defaults, for code that builds services without a configuration (tests). */
-export const DEFAULT_LIMITS: RequestLimits = { maxPayloadDepth: 32, maxPayloadFields: 10_000, maxDeadlineMs: 30_000 };
+export const DEFAULT_LIMITS: RequestLimits = { maxPayloadDepth: 32, maxPayloadFields: 10_000, maxDeadlineMs: 30_000, maxMessageBytes: 4 * 1024 * 1024 };
 
 /** The limits a configuration sets. */
-export function limitsOf(config: { MAX_PAYLOAD_DEPTH: number; MAX_PAYLOAD_FIELDS: number; MAX_DEADLINE_MS: number }): RequestLimits {
-  return { maxPayloadDepth: config.MAX_PAYLOAD_DEPTH, maxPayloadFields: config.MAX_PAYLOAD_FIELDS, maxDeadlineMs: config.MAX_DEADLINE_MS };
+export function limitsOf(config: { MAX_PAYLOAD_DEPTH: number; MAX_PAYLOAD_FIELDS: number; MAX_DEADLINE_MS: number; MAX_MESSAGE_BYTES: number }): RequestLimits {
+  return {
+    maxPayloadDepth: config.MAX_PAYLOAD_DEPTH,
+    maxPayloadFields: config.MAX_PAYLOAD_FIELDS,
+    maxDeadlineMs: config.MAX_DEADLINE_MS,
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+  };
 }
 
 /**

@@ -26,6 +26,6 @@ export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, 
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
     commandServiceV1(app, EDGE_ROUTES, limits),
-    eventStoreServiceV1(app.store, [SCOPES.read]),
+    eventStoreServiceV1(app.store, [SCOPES.read], limits.maxMessageBytes),
   ] as EdgeService[];
 }

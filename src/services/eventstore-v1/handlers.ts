@@ -1,7 +1,8 @@
-import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { create, toBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { RecordedEvent } from "../../kernel/events.js";
-import { EventStoreService } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { EventSchema, EventStoreService, type Event } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { DEFAULT_LIMITS } from "../../edge/limits.js";
 import { badRequest } from "../../edge/command-error.js";
 import { edgeService } from "../../edge/edge-service.js";
 import { requireScope } from "../../edge/query-access.js";
@@ -11,12 +12,18 @@ import type { EventStore } from "../../store/event-store.js";
 const MAX_NAME = 200;
 /** Most event types one ReadAll may filter on. */
 const MAX_EVENT_TYPES = 100;
+/** Bytes a response spends besides its events: an event's field tag and length (at most 6), the other field (at most 11). */
+const EVENT_FRAMING = 6;
+const RESPONSE_REST = 16;
 
 /**
  * switchyard.eventstore.v1.EventStoreService: reads of the caller's tenant only.
- * `readScopes` are the scopes any one of which allows reading.
+ * `readScopes` are the scopes any one of which allows reading. A page ends before its
+ * response would be larger than `maxMessageBytes` (the gRPC port sends nothing larger), so
+ * a page of long events holds fewer than max_count; the caller reads on from its last event.
  */
-export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[]) {
+export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[], maxMessageBytes = DEFAULT_LIMITS.maxMessageBytes) {
+  const budget = maxMessageBytes - RESPONSE_REST;
   return edgeService(EventStoreService, {
     async readStream(request, call) {
       requireScope(call.identity, ...readScopes);
@@ -28,7 +35,7 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
         store.readStream(tenant, request.streamId, { fromRevision: safe(request.fromRevision), maxCount: request.maxCount }),
         store.streamRevision(tenant, request.streamId),
       ]);
-      return { events: events.map(toProto), streamRevision: BigInt(revision) };
+      return { events: fitting(events, budget), streamRevision: BigInt(revision) };
     },
     async readAll(request, call) {
       requireScope(call.identity, ...readScopes);
@@ -42,10 +49,29 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
         maxCount: request.maxCount,
         eventTypes: request.eventTypes,
       });
-      const last = events.at(-1);
-      return { events: events.map(toProto), nextPosition: last ? BigInt(last.position + 1) : request.fromPosition };
+      const page = fitting(events, budget);
+      const last = page.at(-1);
+      return { events: page, nextPosition: last ? last.globalPosition + 1n : request.fromPosition };
     },
   });
+}
+
+/**
+ * The events, as messages, up to the last one whose encoding keeps the response within
+ * `budget` bytes. The first is always kept, so a reader paging on always moves forward (an
+ * event larger than the whole limit, which only a payload near MAX_MESSAGE_BYTES makes,
+ * still fails to send, with RESOURCE_EXHAUSTED).
+ */
+function fitting(events: readonly RecordedEvent[], budget: number): Event[] {
+  const page: Event[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const message = create(EventSchema, toProto(event));
+    bytes += toBinary(EventSchema, message).length + EVENT_FRAMING;
+    if (bytes > budget && page.length > 0) break;
+    page.push(message);
+  }
+  return page;
 }
 
 /** A uint64 from the wire as a number, saturating past the largest exact one. */

@@ -33,7 +33,10 @@ export type ReadStreamRequest = Message<"switchyard.eventstore.v1.ReadStreamRequ
   fromRevision: bigint;
 
   /**
-   * At most this many events; 0 means the server's default page size.
+   * At most this many events: 0 means the server's default (1,000), and more than 10,000
+   * means 10,000. A page also ends before the response would pass the server's message size
+   * limit, so it may hold fewer; read on from the last event's revision + 1 until
+   * stream_revision is reached.
    *
    * @generated from field: uint32 max_count = 3;
    */
@@ -83,6 +86,9 @@ export type ReadAllRequest = Message<"switchyard.eventstore.v1.ReadAllRequest"> 
   fromPosition: bigint;
 
   /**
+   * At most this many events, as in ReadStreamRequest.max_count: a page may hold fewer,
+   * and an empty page means nothing more has been written yet.
+   *
    * @generated from field: uint32 max_count = 2;
    */
   maxCount: number;
