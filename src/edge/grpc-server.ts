@@ -9,7 +9,7 @@ import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
 import { formatSubject } from "./http-server.js";
 import { DEFAULT_LIMITS, effectiveDeadline, wellFormed, withinDeadline, withWellFormedMessage } from "./limits.js";
 import { answerMalformedRequestsAsInvalidArgument } from "./grpc-js-statuses.js";
-import { protobufCodec } from "./protobuf-codec.js";
+import { encoderOf, protobufCodec } from "./protobuf-codec.js";
 import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -131,6 +131,7 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
   for (const method of edge.service.methods) {
     const path = `/${edge.service.typeName}/${method.name}`;
     const handler = handlerOf(edge, method.localName);
+    const encode = encoderOf(method.output);
     implementation[method.localName] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
       const clientDeadline = call.getDeadline();
@@ -159,7 +160,13 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
             workDone();
           }
         });
-        callback(null, isMessage(response) ? response : create(method.output, response));
+        // Encoded here rather than by grpc-js, so a response over the limit is answered and
+        // logged as what it is instead of grpc-js's own status behind a logged OK.
+        const bytes = encode(isMessage(response) ? response : create(method.output, response));
+        if (bytes.length > options.maxMessageBytes) {
+          throw edgeError(Code.ResourceExhausted, "RESPONSE_TOO_LARGE", `the response is ${bytes.length} bytes, over MAX_MESSAGE_BYTES (${options.maxMessageBytes})`);
+        }
+        callback(null, bytes);
       } catch (thrown) {
         const error = withWellFormedMessage(toConnectError(thrown, options.logger, path));
         code = error.code;

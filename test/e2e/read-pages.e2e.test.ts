@@ -4,15 +4,19 @@ import { toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { EventStoreService, ReadAllResponseSchema, ReadStreamResponseSchema } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { grpcJsClient, type GrpcJsClient } from "../support/grpc-client.js";
+import * as grpc from "@grpc/grpc-js";
+import { failing, grpcJsClient, type GrpcJsClient } from "../support/grpc-client.js";
+import { eventually } from "../support/eventually.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
 
-/** Small enough that a page of max_count events would not fit: ~35 payment events. */
-const MAX_MESSAGE_BYTES = 16 * 1024;
-const PAYMENTS = 120;
+/** Small enough that a page of max_count events would not fit (~17 payment events), nor the booking's payment ids. */
+const MAX_MESSAGE_BYTES = 8 * 1024;
+const PAYMENTS = 150;
+/** 60 characters each: 150 of them alone pass the limit. */
+const paymentId = (i: number) => `payment-${i}-`.padEnd(60, "x");
 
-describe("reads page below the message size limit", () => {
+describe("responses stay within the message size limit", () => {
   let server: ServerProcess;
   let booking: GrpcJsClient<typeof BookingService>;
   let events: GrpcJsClient<typeof EventStoreService>;
@@ -25,7 +29,7 @@ describe("reads page below the message size limit", () => {
     await booking.bookRoom(bookRoomRequest(bookingId));
     const paidAt = timestampFromDate(new Date("2026-01-15T10:00:00Z"));
     for (let i = 1; i <= PAYMENTS; i++) {
-      await booking.recordPayment({ bookingId, paymentId: `payment-${i}`, amount: "1.00", currency: "EUR", paidAt, requestId: newId("r") });
+      await booking.recordPayment({ bookingId, paymentId: paymentId(i), amount: "1.00", currency: "EUR", paidAt, requestId: newId("r") });
     }
   });
   after(async () => {
@@ -72,5 +76,15 @@ describe("reads page below the message size limit", () => {
     assert.equal(positions.length, PAYMENTS + 1);
     assert.deepEqual(positions, [...positions].sort((a, b) => (a < b ? -1 : 1)));
     assert.equal(new Set(positions).size, positions.length);
+  });
+
+  it("a response that cannot be paged and passes the limit is RESOURCE_EXHAUSTED, logged as such", async () => {
+    const failure = await failing(booking.getBooking({ bookingId }));
+    assert.equal(failure.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(failure.errorInfo?.reason, "RESPONSE_TOO_LARGE");
+    assert.match(failure.message, /over MAX_MESSAGE_BYTES \(8192\)/);
+    const logged = () => server.logs.find((l) => String(l.method).endsWith("/GetBooking"));
+    await eventually("the call's log line", async () => logged() !== undefined);
+    assert.equal(logged()!.code, "ResourceExhausted");
   });
 });
