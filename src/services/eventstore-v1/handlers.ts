@@ -12,8 +12,9 @@ import type { EventStore } from "../../store/event-store.js";
 const MAX_NAME = 200;
 /** Most event types one ReadAll may filter on. */
 const MAX_EVENT_TYPES = 100;
-/** Bytes a response spends besides its events: an event's field tag and length (at most 6), the other field (at most 11). */
+/** Most bytes an event's field tag and length add to a response. */
 const EVENT_FRAMING = 6;
+/** Most bytes a response's other field takes (a uint64: tag and up to 10 bytes), rounded up. */
 const RESPONSE_REST = 16;
 
 /**
@@ -60,7 +61,7 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
  * The events, as messages, up to the last one whose encoding keeps the response within
  * `budget` bytes. The first is always kept, so a reader paging on always moves forward (an
  * event larger than the whole limit, which only a payload near MAX_MESSAGE_BYTES makes,
- * still fails to send, with RESOURCE_EXHAUSTED).
+ * is answered RESOURCE_EXHAUSTED, RESPONSE_TOO_LARGE).
  */
 function fitting(events: readonly RecordedEvent[], budget: number): Event[] {
   const page: Event[] = [];
