@@ -3,14 +3,33 @@ import { CommandResultSchema, type CommandResult } from "../gen/switchyard/comma
 import { encodeCommandResult } from "./command-result-wire.js";
 
 /** The bytes protobuf-es wrote, as the Buffer grpc-js wants, without copying them. */
-export function asBuffer(bytes: Uint8Array): Buffer {
+function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A message's encoder: CommandResult, every command's answer, has its own (command-result-wire.ts). */
+const ENCODED = Symbol("encoded");
+
+/**
+ * Attaches a message's binary encoding, made by a handler that had to encode it anyway (a
+ * read sizing its page), so the gRPC port sends those bytes instead of encoding it again.
+ * The attachment is a symbol property: protobuf-es and connect, which read the fields,
+ * never see it.
+ */
+export function withEncoding<M extends object>(message: M, bytes: Uint8Array): M {
+  Object.defineProperty(message, ENCODED, { value: bytes });
+  return message;
+}
+
+/**
+ * A message's encoder: an encoding attached with withEncoding is used as it is;
+ * CommandResult, every command's answer, has its own (command-result-wire.ts).
+ */
 export function encoderOf(schema: DescMessage): (message: unknown) => Uint8Array {
-  if (schema.typeName === CommandResultSchema.typeName) return (message) => encodeCommandResult(message as CommandResult);
-  return (message) => toBinary(schema, message as never);
+  const encode =
+    schema.typeName === CommandResultSchema.typeName
+      ? (message: unknown) => encodeCommandResult(message as CommandResult)
+      : (message: unknown) => toBinary(schema, message as never);
+  return (message) => (message as { [ENCODED]?: Uint8Array })[ENCODED] ?? encode(message);
 }
 
 /**

@@ -1,9 +1,15 @@
-import { create, toBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { create, toBinary, type JsonObject, type JsonValue, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { RecordedEvent } from "../../kernel/events.js";
-import { EventSchema, EventStoreService, type Event } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { DEFAULT_LIMITS } from "../../edge/limits.js";
+import {
+  EventStoreService,
+  ReadAllResponseSchema,
+  ReadStreamResponseSchema,
+  type Event,
+} from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { badRequest } from "../../edge/command-error.js";
+import { withEncoding } from "../../edge/protobuf-codec.js";
 import { edgeService } from "../../edge/edge-service.js";
 import { requireScope } from "../../edge/query-access.js";
 import type { EventStore } from "../../store/event-store.js";
@@ -12,9 +18,7 @@ import type { EventStore } from "../../store/event-store.js";
 const MAX_NAME = 200;
 /** Most event types one ReadAll may filter on. */
 const MAX_EVENT_TYPES = 100;
-/** Most bytes an event's field tag and length add to a response. */
-const EVENT_FRAMING = 6;
-/** Most bytes a response's other field takes (a uint64: tag and up to 10 bytes), rounded up. */
+/** Most bytes a response's field besides its events takes (a uint64: tag and up to 10 bytes), rounded up. */
 const RESPONSE_REST = 16;
 
 /**
@@ -23,7 +27,7 @@ const RESPONSE_REST = 16;
  * response would be larger than `maxMessageBytes` (the gRPC port sends nothing larger), so
  * a page of long events holds fewer than max_count; the caller reads on from its last event.
  */
-export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[], maxMessageBytes = DEFAULT_LIMITS.maxMessageBytes) {
+export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[], maxMessageBytes: number) {
   const budget = maxMessageBytes - RESPONSE_REST;
   return edgeService(EventStoreService, {
     async readStream(request, call) {
@@ -36,7 +40,8 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
         store.readStream(tenant, request.streamId, { fromRevision: safe(request.fromRevision), maxCount: request.maxCount }),
         store.streamRevision(tenant, request.streamId),
       ]);
-      return { events: fitting(events, budget), streamRevision: BigInt(revision) };
+      const page = fitting(events, budget);
+      return pageResponse(ReadStreamResponseSchema, page, { streamRevision: BigInt(revision) });
     },
     async readAll(request, call) {
       requireScope(call.identity, ...readScopes);
@@ -51,28 +56,53 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
         eventTypes: request.eventTypes,
       });
       const page = fitting(events, budget);
-      const last = page.at(-1);
-      return { events: page, nextPosition: last ? last.globalPosition + 1n : request.fromPosition };
+      const last = page.events.at(-1);
+      return pageResponse(ReadAllResponseSchema, page, { nextPosition: last ? last.globalPosition + 1n : request.fromPosition });
     },
   });
 }
 
+/** A page of events and their encoding as field 1 of a read's response. */
+interface Page {
+  readonly events: Event[];
+  readonly bytes: Uint8Array;
+}
+
 /**
- * The events, as messages, up to the last one whose encoding keeps the response within
- * `budget` bytes. The first is always kept, so a reader paging on always moves forward (an
- * event larger than the whole limit, which only a payload near MAX_MESSAGE_BYTES makes,
- * is answered RESOURCE_EXHAUSTED, RESPONSE_TOO_LARGE).
+ * The events, up to the last one whose encoding keeps the response within `budget` bytes,
+ * found by encoding them once and walking the entries. The first is always kept, so a
+ * reader paging on always moves forward (an event larger than the whole limit, which only a
+ * payload near MAX_MESSAGE_BYTES makes, is answered RESOURCE_EXHAUSTED, RESPONSE_TOO_LARGE).
  */
-function fitting(events: readonly RecordedEvent[], budget: number): Event[] {
-  const page: Event[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const message = create(EventSchema, toProto(event));
-    bytes += toBinary(EventSchema, message).length + EVENT_FRAMING;
-    if (bytes > budget && page.length > 0) break;
-    page.push(message);
+function fitting(events: readonly RecordedEvent[], budget: number): Page {
+  const whole = create(ReadStreamResponseSchema, { events: events.map(toProto) });
+  const bytes = toBinary(ReadStreamResponseSchema, whole);
+  const reader = new BinaryReader(bytes);
+  let count = 0;
+  let end = 0;
+  while (reader.pos < reader.len) {
+    reader.tag();
+    reader.skip(WireType.LengthDelimited);
+    if (reader.pos > budget && count > 0) break;
+    count++;
+    end = reader.pos;
   }
-  return page;
+  return { events: whole.events.slice(0, count), bytes: bytes.subarray(0, end) };
+}
+
+/**
+ * A read's response: the page's events and the other field (`rest`), with its encoding
+ * attached: that field's bytes after the page's (both responses hold their events as field 1).
+ */
+function pageResponse<Desc extends typeof ReadStreamResponseSchema | typeof ReadAllResponseSchema>(
+  schema: Desc,
+  page: Page,
+  rest: MessageInitShape<Desc>,
+): MessageShape<Desc> {
+  const response = create(schema, rest);
+  const restBytes = toBinary(schema, response);
+  response.events = page.events;
+  return withEncoding(response, Buffer.concat([page.bytes, restBytes]));
 }
 
 /** A uint64 from the wire as a number, saturating past the largest exact one. */
