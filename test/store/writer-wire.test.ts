@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import type { Written } from "../../src/store/sqlite/batch-writer.js";
+import type { Written } from "../../src/store/group-commit.js";
 import { fromWire, snapshotSizeOf, toWire, writtenFromWire, writtenToWire } from "../../src/store/sqlite/writer-wire.js";
 import type { AppendRequest } from "../../src/store/event-store.js";
 import type { EventMetadata } from "../../src/kernel/events.js";

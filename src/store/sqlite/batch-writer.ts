@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome } from "../event-store.js";
+import type { WriteFailure, Written } from "../group-commit.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 
@@ -13,25 +14,11 @@ export interface WriteRequest {
   readonly snapshot?: { readonly revision: number; readonly version: number; readonly state: string };
 }
 
-/** A failure as it crosses threads: the StoreUnavailableError reason when it is about the environment. */
-export interface WriteFailure {
-  readonly reason?: string;
-  readonly message: string;
-}
-
-/** How one append of a batch ended. */
-export type Written = { readonly outcome: AppendOutcome } | { readonly failure: WriteFailure };
-
 /** An error as it may cross threads (errors lose their class and code on the way). */
 export function failureOf(error: unknown): WriteFailure {
   const mapped = storeErrorOf(error);
   if (mapped instanceof StoreUnavailableError) return { reason: mapped.reason, message: mapped.message };
   return { message: mapped instanceof Error ? mapped.message : String(mapped) };
-}
-
-/** The error a failure stands for: StoreUnavailableError for the environment, Error for a bug. */
-export function errorOf(failure: WriteFailure): Error {
-  return failure.reason ? new StoreUnavailableError(failure.reason, failure.message) : new Error(failure.message);
 }
 
 /**

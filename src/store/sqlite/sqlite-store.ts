@@ -14,7 +14,8 @@ import {
   type RequestRecord,
   type StoredSnapshot,
 } from "../event-store.js";
-import { createBatchWriter, errorOf, type WriteFailure, type Written } from "./batch-writer.js";
+import { errorOf, groupCommit, type WriteFailure, type Written } from "../group-commit.js";
+import { createBatchWriter } from "./batch-writer.js";
 import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
@@ -60,12 +61,6 @@ interface EventRow {
   type: string;
   data: string;
   metadata: string;
-}
-
-interface Pending {
-  readonly write: WireAppend;
-  readonly resolve: (outcome: AppendOutcome) => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /** Where batches are committed. */
@@ -123,49 +118,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     request: db.prepare("SELECT request_id, command_type, aggregate_id, fingerprint, result, positions FROM requests WHERE tenant = ? AND request_id = ?"),
   };
 
-  let queue: Pending[] = [];
-  /** The batches out at the writer, each settled once its appends are. */
-  const writing = new Set<Promise<void>>();
-  let flushScheduled = false;
+  const batches = groupCommit((batch: WireAppend[]) => writer.write(batch), { maxBatch, maxBatchesOut });
   let closed = false;
-
-  /** Sends what is queued, in batches of at most maxBatch, while fewer than maxBatchesOut are out. */
-  function flush(): void {
-    flushScheduled = false;
-    while (writing.size < maxBatchesOut && queue.length > 0) send();
-  }
-
-  /** Sends the oldest appends queued as one batch and settles them when the writer answers. */
-  function send(): void {
-    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-    queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-    const out: Promise<void> = writer.write(batch.map((p) => p.write)).then(
-      (written) => {
-        // The next batch goes to the writer before this one's callers run, so the writer
-        // commits it while they do their work.
-        writing.delete(out);
-        flush();
-        batch.forEach((p, i) => {
-          const w = written[i];
-          if ("outcome" in w) p.resolve(w.outcome);
-          else p.reject(errorOf(w.failure));
-        });
-      },
-      (error: unknown) => {
-        writing.delete(out);
-        flush();
-        for (const p of batch) p.reject(error);
-      },
-    );
-    writing.add(out);
-  }
-
-  function scheduleFlush(): void {
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  }
 
   /** Runs a read, turning SQLite's failures into StoreUnavailableError. */
   function read<T>(run: () => T): Promise<T> {
@@ -185,13 +139,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
       } catch (error) {
         return Promise.reject(error);
       }
-      return new Promise<AppendOutcome>((resolve, reject) => {
-        const snapshotSize = snapshotSizeOf(write);
-        const settle =
-          snapshotSize === undefined ? resolve : (outcome: AppendOutcome) => resolve(outcome.kind === "appended" ? { ...outcome, snapshotSize } : outcome);
-        queue.push({ write, resolve: settle, reject });
-        scheduleFlush();
-      });
+      const snapshotSize = snapshotSizeOf(write);
+      if (snapshotSize === undefined) return batches.submit(write);
+      return batches.submit(write, (outcome) => (outcome.kind === "appended" ? { ...outcome, snapshotSize } : outcome));
     },
     readStream(tenant, streamId, options: ReadStreamOptions = {}) {
       return read(() =>
@@ -244,8 +194,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
       if (closed) return;
       closed = true;
       // What was appended before close is still written.
-      flush();
-      while (writing.size > 0) await Promise.all(writing);
+      await batches.settle();
       await writer.close();
       db.close();
     },

@@ -1,5 +1,6 @@
 import type { AppendRequest } from "../event-store.js";
-import type { Written, WriteRequest } from "./batch-writer.js";
+import type { Written } from "../group-commit.js";
+import type { WriteRequest } from "./batch-writer.js";
 
 /*
  * What crosses between the SQLite store's threads: flat arrays of strings and numbers, not
