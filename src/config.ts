@@ -19,7 +19,9 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .default("file:./data/switchyard.db")
-    .refine((url) => /^file:.+$/.test(url), "DATABASE_URL must be file:<path> or file::memory: (this build has no PostgreSQL store)"),
+    .refine((url) => /^(file:.+|postgres(ql)?:\/\/.+)$/.test(url), "DATABASE_URL must be file:<path>, file::memory: or postgres://user@host:port/database"),
+  // Most connections the PostgreSQL store opens; SQLite ignores it.
+  DATABASE_POOL_SIZE: positive("DATABASE_POOL_SIZE", 10),
   // How long the answer to a request id is kept for retries (after it, the id counts as new); 0 keeps every one.
   REQUEST_RETENTION_S: z.coerce
     .number({ error: "REQUEST_RETENTION_S must be a number of seconds" })
@@ -66,6 +68,18 @@ const schema = z.object({
   if (!c.TLS_CERT_FILE !== !c.TLS_KEY_FILE) fail("TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
   if (c.TLS_CLIENT_CA_FILE && !c.TLS_CERT_FILE) fail("TLS_CLIENT_CA_FILE", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
 });
+
+/** A DATABASE_URL as logs may show it: a password in it replaced by "***". */
+export function withoutPassword(databaseUrl: string): string {
+  if (!/^postgres(ql)?:/.test(databaseUrl)) return databaseUrl;
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "postgres://(unreadable URL)";
+  }
+}
 
 /** True for addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {

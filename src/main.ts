@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, withoutPassword } from "./config.js";
 import { createLogger } from "./logger.js";
 import { startService } from "./service.js";
 
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info(
-    { host: config.HOST, grpcPort: service.grpcPort, httpPort: service.httpPort, database: config.DATABASE_URL },
+    { host: config.HOST, grpcPort: service.grpcPort, httpPort: service.httpPort, database: withoutPassword(config.DATABASE_URL) },
     "switchyard listening",
   );
   const stop = async (signal: string) => {

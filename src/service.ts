@@ -63,11 +63,12 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   const drain = createDrain();
   const healthNames = ["", ...services.map((s) => s.service.typeName)];
   const health = new HealthImplementation(Object.fromEntries(healthNames.map((name) => [name, "SERVING"])));
-  // A store that cannot write (its writer thread stopped and is being replaced) makes the
-  // service NOT_SERVING until it can again, so balancers send commands elsewhere meanwhile.
+  // A store that cannot write (SQLite's writer thread stopped and is being replaced, the
+  // PostgreSQL server cannot be reached) makes the service NOT_SERVING until it can again,
+  // so balancers send commands elsewhere meanwhile.
   const unwatch = store.watchAvailability?.((change) => {
     if (change.available) logger.info("event store writes again");
-    else logger.error({ reason: change.reason }, "event store cannot write; its writer is being restarted");
+    else logger.error({ reason: change.reason }, "event store cannot write");
     if (!drain.draining) for (const name of healthNames) health.setStatus(name, change.available ? "SERVING" : "NOT_SERVING");
   });
   const common = { services, authenticate: createAuthenticator(config), drain, logger };

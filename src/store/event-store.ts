@@ -116,6 +116,18 @@ export interface Availability {
   readonly reason?: string;
 }
 
+/** The listeners of a store's watchAvailability, and a way to tell them all of a change. */
+export function availabilityListeners() {
+  const listeners = new Set<(change: Availability) => void>();
+  return {
+    tell: (change: Availability) => listeners.forEach((listener) => listener(change)),
+    watch(listener: (change: Availability) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 /** Why the store could not serve a call: the caller may retry later; no data was harmed. */
 export class StoreUnavailableError extends Error {
   override readonly name = "StoreUnavailableError";

@@ -1,9 +1,11 @@
 import type { EventStore } from "./event-store.js";
+import { openPostgresStore } from "./postgres/postgres-store.js";
 import { openSqliteStore } from "./sqlite/sqlite-store.js";
 
 /** Store settings taken from the configuration. */
 export interface StoreConfig {
   readonly DATABASE_URL: string;
+  readonly DATABASE_POOL_SIZE: number;
   readonly SQLITE_SYNCHRONOUS: "FULL" | "NORMAL";
   readonly REQUEST_RETENTION_S: number;
 }
@@ -14,13 +16,21 @@ export interface StoreEvents {
   readonly onPruningFailure?: (failure: string | undefined) => void;
 }
 
-/** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite. */
+/** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite, `postgres://…` for PostgreSQL. */
 export async function openStore(config: StoreConfig, events: StoreEvents = {}): Promise<EventStore> {
   const url = config.DATABASE_URL;
   if (url.startsWith("file:")) {
     return openSqliteStore({
       path: url.slice("file:".length),
       synchronous: config.SQLITE_SYNCHRONOUS,
+      requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
+      onPruningFailure: events.onPruningFailure,
+    });
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    return openPostgresStore({
+      connectionString: url,
+      poolSize: config.DATABASE_POOL_SIZE,
       requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
       onPruningFailure: events.onPruningFailure,
     });

@@ -23,7 +23,7 @@ describe("start-up and shutdown", () => {
     ["HTTP_PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],
-    ["DATABASE_URL", "postgres://switchyard@127.0.0.1:5432/events"],
+    ["DATABASE_URL", "postgres://"],
     ["SQLITE_SYNCHRONOUS", "OFF"],
     ["REQUEST_RETENTION_S", "-1"],
     ["REQUEST_RETENTION_S", "1d"],

@@ -4,17 +4,17 @@ import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { RecordedEvent } from "../../kernel/events.js";
 import {
+  availabilityListeners,
   pageSize,
   StoreUnavailableError,
-  type AppendOutcome,
   type Availability,
   type EventStore,
   type ReadAllOptions,
   type ReadStreamOptions,
-  type RequestRecord,
   type StoredSnapshot,
 } from "../event-store.js";
 import { errorOf, groupCommit, type WriteFailure, type Written } from "../group-commit.js";
+import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { createBatchWriter } from "./batch-writer.js";
 import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
@@ -53,15 +53,7 @@ type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread" | 
 /** The options every connection is opened with, defaults filled in. */
 type Opened = Pick<WriterData, "path" | "synchronous" | "busyTimeoutMs" | "requestRetentionMs">;
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
+type EventRow = SqlEventRow<string, number>;
 
 /** Where batches are committed. */
 interface Writer {
@@ -99,9 +91,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   // while its answer crosses to this thread and the next batch crosses back (measured in
   // process, four pairs: 20.1–21.3k → 21.0–24.3k commands/s at the same CPU per command).
   const maxBatchesOut = options.maxBatchesOut ?? 2;
-  const listeners = new Set<(change: Availability) => void>();
-  const tell = (change: Availability) => listeners.forEach((listener) => listener(change));
-  const writer = options.path === ":memory:" ? inlineWriter(db, opened.requestRetentionMs, options) : threadWriter(opened, options, tell);
+  const availability = availabilityListeners();
+  const writer = options.path === ":memory:" ? inlineWriter(db, opened.requestRetentionMs, options) : threadWriter(opened, options, availability.tell);
 
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
@@ -169,27 +160,12 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     },
     findRequest(tenant, requestId) {
       return read(() => {
-        const row = sql.request.get(tenant, requestId) as
-          | { request_id: string; command_type: string; aggregate_id: string; fingerprint: string; result: string; positions: string }
-          | undefined;
-        return (
-          row &&
-          ({
-            requestId: row.request_id,
-            commandType: row.command_type,
-            aggregateId: row.aggregate_id,
-            fingerprint: row.fingerprint,
-            result: JSON.parse(row.result),
-            positions: JSON.parse(row.positions),
-          } satisfies RequestRecord)
-        );
+        const row = sql.request.get(tenant, requestId) as RequestRow<string, string> | undefined;
+        return row && requestRecordOf(row, JSON.parse(row.result), JSON.parse(row.positions));
       });
     },
     ready: () => writer.ready,
-    watchAvailability(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    watchAvailability: availability.watch,
     async close() {
       if (closed) return;
       closed = true;
@@ -222,15 +198,7 @@ function openDatabase({ path, synchronous, busyTimeoutMs }: Opened): Database.Da
 }
 
 function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    id: row.id,
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: row.position,
-    type: row.type,
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
-  };
+  return recordedEventOf(row, row.position, JSON.parse(row.data), JSON.parse(row.metadata));
 }
 
 /** Writes on this thread: for ":memory:", which no other connection can see. */
@@ -372,7 +340,7 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
       restartTimer = setTimeout(start, delay);
       restartTimer.unref();
       // Told after the restart is scheduled, so a listener that throws cannot prevent it.
-      tell({ available: false, reason: why });
+      tell({ available: false, reason: `its writer thread stopped (${why}) and is being restarted` });
     });
     worker = thread;
     hooks.onWriterThread?.(thread);

@@ -1,0 +1,253 @@
+import pg from "pg";
+import type { RecordedEvent } from "../../kernel/events.js";
+import {
+  availabilityListeners,
+  pageSize,
+  StoreUnavailableError,
+  type AppendOutcome,
+  type AppendRequest,
+  type EventStore,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type StoredSnapshot,
+} from "../event-store.js";
+import { groupCommit, type Written } from "../group-commit.js";
+import { PRUNE_CHUNK, startPruning } from "../pruning.js";
+import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
+import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
+import { migrate } from "./schema.js";
+
+/** How the PostgreSQL store is opened. */
+export interface PostgresStoreOptions {
+  /** A postgres:// URL, as pg reads it. */
+  readonly connectionString: string;
+  /** Most connections the store opens (reads and batches of appends share them). */
+  readonly poolSize?: number;
+  /**
+   * How long a request record is kept, in ms (see SqliteStoreOptions): deleted by the
+   * database's clock, so replicas with drifting clocks agree. Undefined or 0 keeps every one.
+   */
+  readonly requestRetentionMs?: number;
+  /** Told when deleting expired request records starts failing (with why) and when it works again (undefined). */
+  readonly onPruningFailure?: (failure: string | undefined) => void;
+  /** Most appends committed together in one transaction. */
+  readonly maxBatch?: number;
+  /** Most batches out at the database at once; more wait in the queue. */
+  readonly maxBatchesOut?: number;
+  /** How often a store that lost the server tries it again, in ms (1,000 by default). */
+  readonly probeEveryMs?: number;
+}
+
+/** pg parses json columns and hands bigint back as a string. */
+type EventRow = SqlEventRow<unknown, string>;
+
+/** An append's outcome as switchyard_append_batch answers it. */
+type BatchOutcome = AppendOutcome | { readonly kind: "failed"; readonly code: string; readonly message: string };
+
+/** Named statements: pg prepares each once per connection and reuses it. */
+const SQL = {
+  append: { name: "switchyard_append", text: "SELECT switchyard_append_batch($1::jsonb) AS outcomes" },
+  revision: {
+    name: "switchyard_revision",
+    text: "SELECT revision FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY revision DESC LIMIT 1",
+  },
+  readStream: {
+    name: "switchyard_read_stream",
+    text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND stream_id = $2 AND revision >= $3 ORDER BY revision LIMIT $4",
+  },
+  readAll: {
+    name: "switchyard_read_all",
+    text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND position >= $2 ORDER BY position LIMIT $3",
+  },
+  readAllOfTypes: {
+    name: "switchyard_read_all_of_types",
+    text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND position >= $2 AND type = ANY($3::text[]) ORDER BY position LIMIT $4",
+  },
+  // state as text: its length is the snapshot's size, and it is parsed once, here.
+  snapshot: { name: "switchyard_snapshot", text: "SELECT revision, version, state::text AS state FROM snapshots WHERE tenant = $1 AND stream_id = $2" },
+  request: {
+    name: "switchyard_request",
+    text: "SELECT request_id, command_type, aggregate_id, fingerprint, result, positions FROM requests WHERE tenant = $1 AND request_id = $2",
+  },
+  // The oldest records in arrival order, at most a chunk: a prune reads no more than it may delete.
+  prune: {
+    name: "switchyard_prune",
+    text: `WITH oldest AS (SELECT seq, created_at FROM requests ORDER BY seq LIMIT ${PRUNE_CHUNK})
+           DELETE FROM requests WHERE seq IN (SELECT seq FROM oldest WHERE created_at < now() - $1 * interval '1 millisecond')`,
+  },
+} as const;
+
+/**
+ * The scale-out event store on PostgreSQL: several service replicas share one database.
+ * Appends go through the same group commit as SQLite's: those that arrive together are sent
+ * as one JSON batch to `switchyard_append_batch` (schema.ts), one round trip and one commit
+ * for all of them, each append in its own savepoint. Batches hold one advisory lock until
+ * they commit, in every replica, so positions follow commit order and the revision guard
+ * holds across replicas: the same optimistic concurrency as the embedded store. Reads go to
+ * any pooled connection. `synchronous_commit` is the server's (on by default: an
+ * acknowledged append has reached the server's disk).
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<EventStore> {
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  // An idle connection the server dropped is an event on the pool, not a crash: the next
+  // query opens another. Whether the server itself is gone, a query now tells (below).
+  let onIdleError = (): void => undefined;
+  pool.on("error", () => onIdleError());
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw storeErrorOf(error);
+  }
+
+  const availability = availabilityListeners();
+  /** Set while the server cannot be reached: from a call that found it so until a call or a probe gets through. */
+  let probe: NodeJS.Timeout | undefined;
+
+  /** The store error for a failed call; a server out of reach turns the store unavailable until it answers again. */
+  function failed(error: unknown): unknown {
+    const mapped = storeErrorOf(error);
+    if (mapped instanceof StoreUnavailableError && mapped.reason === "STORE_UNREACHABLE" && !probe && !closed) {
+      probe = setInterval(() => void pool.query("SELECT 1").then(answered, () => undefined), options.probeEveryMs ?? 1000).unref();
+      availability.tell({ available: false, reason: mapped.message });
+    }
+    return mapped;
+  }
+
+  /** A call got through: if the server had been out of reach, the store is available again. */
+  function answered(): void {
+    if (!probe) return;
+    clearInterval(probe);
+    probe = undefined;
+    availability.tell({ available: true });
+  }
+
+  // A server that shuts down cuts the idle connections first: the store finds out then,
+  // rather than at the next command, so the service turns NOT_SERVING without traffic.
+  onIdleError = () => void pool.query("SELECT 1").then(answered, failed);
+
+  const batches = groupCommit(commitBatch, { maxBatch: options.maxBatch ?? 32, maxBatchesOut: options.maxBatchesOut ?? 2 });
+  const stopPruning = options.requestRetentionMs
+    ? startPruning(async () => (await pool.query({ ...SQL.prune, values: [options.requestRetentionMs] })).rowCount ?? 0, options.onPruningFailure)
+    : undefined;
+  let closed = false;
+
+  /** One statement, so one transaction: the batch commits as a whole or, if the statement fails, not at all. */
+  async function commitBatch(batch: string[]): Promise<Written[]> {
+    let outcomes: BatchOutcome[];
+    try {
+      const result = await pool.query<{ outcomes: BatchOutcome[] }>({ ...SQL.append, values: [`[${batch.join(",")}]`] });
+      outcomes = result.rows[0].outcomes;
+    } catch (error) {
+      throw failed(error);
+    }
+    answered();
+    return outcomes.map((o): Written => {
+      if (o.kind !== "failed") return { outcome: o };
+      const known = reasonOfSqlState(o.code);
+      return { failure: known ? { reason: known[0], message: `${known[1]}: ${o.message}` } : { message: o.message } };
+    });
+  }
+
+  async function query<R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]): Promise<R[]> {
+    if (closed) throw new StoreUnavailableError("STORE_CLOSED", "the event store is closed");
+    let rows: R[];
+    try {
+      rows = (await pool.query<R>({ ...statement, values })).rows;
+    } catch (error) {
+      throw failed(error);
+    }
+    answered();
+    return rows;
+  }
+
+  return {
+    append(request) {
+      if (closed) return Promise.reject(new StoreUnavailableError("STORE_CLOSED", "the event store is closed"));
+      let write: string;
+      let snapshotSize: number | undefined;
+      try {
+        [write, snapshotSize] = batchEntry(request);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (snapshotSize === undefined) return batches.submit(write);
+      return batches.submit(write, (outcome) => (outcome.kind === "appended" ? { ...outcome, snapshotSize } : outcome));
+    },
+    async readStream(tenant, streamId, options: ReadStreamOptions = {}) {
+      const rows = await query<EventRow>(SQL.readStream, [tenant, streamId, Math.max(1, options.fromRevision ?? 1), pageSize(options.maxCount)]);
+      return rows.map(toRecorded);
+    },
+    async readAll(tenant, options: ReadAllOptions = {}) {
+      const from = Math.max(1, options.fromPosition ?? 1);
+      const limit = pageSize(options.maxCount);
+      const rows = options.eventTypes?.length
+        ? await query<EventRow>(SQL.readAllOfTypes, [tenant, from, options.eventTypes, limit])
+        : await query<EventRow>(SQL.readAll, [tenant, from, limit]);
+      return rows.map(toRecorded);
+    },
+    async streamRevision(tenant, streamId) {
+      const rows = await query<{ revision: number }>(SQL.revision, [tenant, streamId]);
+      return rows[0]?.revision ?? 0;
+    },
+    async loadSnapshot(tenant, streamId) {
+      const [row] = await query<{ revision: number; version: number; state: string }>(SQL.snapshot, [tenant, streamId]);
+      return row && ({ revision: row.revision, version: row.version, state: JSON.parse(row.state), size: row.state.length } satisfies StoredSnapshot);
+    },
+    async findRequest(tenant, requestId) {
+      const [row] = await query<RequestRow<unknown, string[]>>(SQL.request, [tenant, requestId]);
+      return row && requestRecordOf(row, row.result, row.positions.map(Number));
+    },
+    watchAvailability: availability.watch,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(probe);
+      // What was appended before close is still written.
+      await batches.settle();
+      await stopPruning?.();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * One append as an element of the batch's JSON array, and the length of its snapshot's JSON.
+ * Serialized here, on the caller's turn, so a value JSON cannot hold fails this append alone
+ * before anything is queued. Data, metadata, results and states go in as JSON values, which
+ * the function stores as they are (json columns keep their text).
+ */
+function batchEntry(request: AppendRequest): [entry: string, snapshotSize: number | undefined] {
+  const { events, request: record, snapshot } = request;
+  // A command's events share one metadata object: it is serialized once.
+  let metadata: unknown;
+  let metadataJson = "";
+  const written = events.map((e) => {
+    if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(json(e.metadata, `event ${e.id}: metadata`))];
+    return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${JSON.stringify(json(e.data, `event ${e.id}: data`))},"metadata":${metadataJson}}`;
+  });
+  let entry = `{"tenant":${JSON.stringify(request.tenant)},"streamId":${JSON.stringify(request.streamId)},"expectedRevision":${Number(request.expectedRevision)},"events":[${written.join(",")}]`;
+  if (record) {
+    const { requestId, commandType, aggregateId, fingerprint, result } = record;
+    entry += `,"request":${JSON.stringify({ requestId, commandType, aggregateId, fingerprint, result: json(result, "the request's result") })}`;
+  }
+  if (!snapshot) return [`${entry}}`, undefined];
+  const state = json(snapshot.state, "the snapshot's state");
+  return [`${entry},"snapshot":{"revision":${Number(snapshot.revision)},"version":${Number(snapshot.version)},"state":${JSON.stringify(state)}}}`, state.length];
+}
+
+/** A value's JSON; throws when JSON cannot hold it (undefined, a function; JSON.stringify itself throws for a BigInt). */
+function json(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} is not a JSON value`);
+  return text;
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return recordedEventOf(row, Number(row.position), row.data, row.metadata as RecordedEvent["metadata"]);
+}

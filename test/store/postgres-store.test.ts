@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, describe, it } from "node:test";
+import pg from "pg";
+import { StoreUnavailableError, type Availability } from "../../src/store/event-store.js";
+import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { eventually } from "../support/eventually.js";
+import { startTestPostgres } from "../support/postgres.js";
+import { eventStoreContract } from "./contract.js";
+
+const started = await startTestPostgres();
+
+if ("skip" in started) {
+  console.log(`# PostgreSQL store tests skipped: ${started.skip}`);
+  it("PostgreSQL store", { skip: started.skip }, () => {});
+} else {
+  const server = started.postgres;
+  after(() => server.stop());
+
+  eventStoreContract("PostgreSQL", async () => openPostgresStore({ connectionString: await server.database("contract") }));
+
+  describe("PostgreSQL store", () => {
+    it("lets two stores on one database (two replicas) race at the same revision: exactly one append wins", async () => {
+      const url = await server.database("replicas");
+      const [a, b] = [await openPostgresStore({ connectionString: url }), await openPostgresStore({ connectionString: url })];
+      try {
+        const event = () => [{ id: randomUUID(), type: "A", data: {}, metadata: { tenant: "t" } as never }];
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event() })),
+        );
+        assert.equal(outcomes.filter((o) => o.kind === "appended").length, 1);
+        assert.ok(outcomes.every((o) => o.kind === "appended" || (o.kind === "conflict" && o.actualRevision === 1)));
+        assert.equal(await b.streamRevision("t", "s"), 1);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it("hands out positions in commit order across replicas, so a reader paging by position misses nothing", async () => {
+      const url = await server.database("positions");
+      const stores = await Promise.all([0, 1, 2].map(() => openPostgresStore({ connectionString: url })));
+      try {
+        // Three replicas, six streams each, ten appends a stream one after another: 180 events.
+        const event = (s: number, i: number) => [{ id: randomUUID(), type: "A", data: { s, i }, metadata: { tenant: "t" } as never }];
+        const appends = stores.flatMap((store, s) =>
+          Array.from({ length: 6 }, async (_, k) => {
+            const outcomes = [];
+            for (let i = 0; i < 10; i++) outcomes.push(await store.append({ tenant: "t", streamId: `s${s}-${k}`, expectedRevision: i, events: event(s, i) }));
+            return outcomes;
+          }),
+        );
+        // A reader paging while the appends commit sees each position once, in order, with no gap filled later.
+        const seen: number[] = [];
+        let next = 1;
+        const reading = (async () => {
+          for (let round = 0; round < 200 && seen.length < 180; round++) {
+            const page = await stores[0].readAll("t", { fromPosition: next, maxCount: 7 });
+            for (const e of page) seen.push(e.position);
+            if (page.length > 0) next = page[page.length - 1].position + 1;
+            else await new Promise((r) => setTimeout(r, 2));
+          }
+        })();
+        const outcomes = (await Promise.all(appends)).flat();
+        await reading;
+        assert.ok(outcomes.every((o) => o.kind === "appended"), "every append had its own revision");
+        const all = (await stores[1].readAll("t", { maxCount: 1000 })).map((e) => e.position);
+        assert.equal(all.length, 180);
+        assert.deepEqual(seen, all.slice(0, seen.length), "the pager saw exactly the committed positions, in order");
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it("deletes request records past the retention window, by the database's clock", async () => {
+      const url = await server.database("retention");
+      const store = await openPostgresStore({ connectionString: url, requestRetentionMs: 60_000 });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const record = (requestId: string) => ({ requestId, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} });
+        await store.append({ tenant: "t", streamId: "old", expectedRevision: 0, events: [], request: record("old") });
+        await store.append({ tenant: "t", streamId: "new", expectedRevision: 0, events: [], request: record("new") });
+        await admin.query("UPDATE requests SET created_at = now() - interval '2 minutes' WHERE request_id = 'old'");
+        const deadline = Date.now() + 5000;
+        while ((await store.findRequest("t", "old")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await store.findRequest("t", "old"), undefined, "the expired record was deleted");
+        assert.ok(await store.findRequest("t", "new"), "the record inside the window was kept");
+      } finally {
+        await admin.end();
+        await store.close();
+      }
+    });
+
+    it("migrates a new database once when replicas open it together, and refuses one a newer build wrote", async () => {
+      const url = await server.database("migrate");
+      const stores = await Promise.all([0, 1, 2, 3].map(() => openPostgresStore({ connectionString: url })));
+      await Promise.all(stores.map((s) => s.close()));
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        assert.deepEqual((await admin.query("SELECT version FROM switchyard_schema_version")).rows, [{ version: 1 }]);
+        await admin.query("UPDATE switchyard_schema_version SET version = 99");
+      } finally {
+        await admin.end();
+      }
+      await assert.rejects(openPostgresStore({ connectionString: url }), /database schema version 99 is newer than this build supports \(1\)/);
+    });
+
+    it("fails to open with STORE_UNREACHABLE, naming the problem, when no server listens", async () => {
+      await assert.rejects(openPostgresStore({ connectionString: "postgres://postgres@127.0.0.1:1/none" }), (error: unknown) => {
+        assert.ok(error instanceof StoreUnavailableError);
+        assert.equal(error.reason, "STORE_UNREACHABLE");
+        assert.match(error.message, /ECONNREFUSED/);
+        return true;
+      });
+    });
+
+    it("answers STORE_UNREACHABLE for appends and reads once the server is gone, and STORE_CLOSED after close", async () => {
+      const url = await server.database("gone");
+      const store = await openPostgresStore({ connectionString: url });
+      const admin = new pg.Client({ connectionString: url.replace(/\/[^/]+$/, "/postgres") });
+      await admin.connect();
+      try {
+        await store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: [] });
+        // Ends every connection to the database, as a server restart would; the pool's next query reconnects.
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [new URL(url).pathname.slice(1)]);
+        const outcome = await store.append({ tenant: "t", streamId: "s2", expectedRevision: 0, events: [] }).catch((e: unknown) => e);
+        if (outcome instanceof Error) {
+          assert.ok(outcome instanceof StoreUnavailableError, String(outcome));
+          assert.equal(outcome.reason, "STORE_UNREACHABLE");
+        }
+        // Either way the store recovers: the next append reconnects.
+        const again = await store.append({ tenant: "t", streamId: "s3", expectedRevision: 0, events: [] });
+        assert.equal(again.kind, "appended");
+      } finally {
+        await admin.end();
+        await store.close();
+      }
+      await assert.rejects(store.readStream("t", "s"), (error: unknown) => error instanceof StoreUnavailableError && error.reason === "STORE_CLOSED");
+    });
+
+    // Last: it stops the server the others share.
+    it("is unavailable while the server is down (STORE_UNREACHABLE), and available again once it is back", { skip: server.outage ? false : "TEST_POSTGRES_URL names a server this test cannot stop" }, async () => {
+      const url = await server.database("outage");
+      const store = await openPostgresStore({ connectionString: url, probeEveryMs: 100 });
+      const changes: Availability[] = [];
+      store.watchAvailability!((change) => changes.push(change));
+      const append = (streamId: string) => store.append({ tenant: "t", streamId, expectedRevision: 0, events: [] });
+      const unreachable = (error: unknown) => error instanceof StoreUnavailableError && error.reason === "STORE_UNREACHABLE";
+      let down = false;
+      try {
+        assert.equal((await append("before")).kind, "appended");
+        server.outage!.stop();
+        down = true;
+        await assert.rejects(append("during"), unreachable);
+        await assert.rejects(store.readStream("t", "before"), unreachable);
+        assert.deepEqual(changes.map((c) => c.available), [false], "told once, however many calls fail");
+        assert.match(String(changes[0].reason), /PostgreSQL/);
+        server.outage!.start();
+        down = false;
+        // No call needed: the store's probe finds the server back.
+        await eventually("the store is available again", async () => changes.length === 2);
+        assert.deepEqual(changes.map((c) => c.available), [false, true]);
+        assert.equal((await append("after")).kind, "appended");
+        assert.equal(await store.streamRevision("t", "during"), 0, "the append refused while down wrote nothing");
+      } finally {
+        if (down) server.outage!.start();
+        await store.close();
+      }
+    });
+  });
+}
