@@ -91,6 +91,28 @@ if ("skip" in started) {
       }
     });
 
+    it("fails an append whose ids PostgreSQL text cannot hold alone, naming why, and commits the others of its batch", async () => {
+      const store = await openPostgresStore({ connectionString: await server.database("nul") });
+      try {
+        const event = () => [{ id: randomUUID(), type: "A", data: { text: "a\u0000b \ud800" }, metadata: { tenant: "t" } as never }];
+        const [nul, surrogate, good] = await Promise.allSettled([
+          store.append({ tenant: "t", streamId: "bad\u0000id", expectedRevision: 0, events: event() }),
+          store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event(), request: { requestId: "r\udc00", commandType: "c", aggregateId: "a", fingerprint: "f", result: {} } }),
+          store.append({ tenant: "t", streamId: "good", expectedRevision: 0, events: event() }),
+        ]);
+        assert.equal(nul.status, "rejected");
+        assert.match(String((nul as PromiseRejectedResult).reason), /the stream id: a NUL character/);
+        assert.equal(surrogate.status, "rejected");
+        assert.match(String((surrogate as PromiseRejectedResult).reason), /the request record's ids: .*lone UTF-16 surrogate/);
+        assert.equal(good.status, "fulfilled");
+        // JSON values keep such characters, escaped.
+        assert.deepEqual((await store.readStream("t", "good"))[0].data, { text: "a\u0000b \ud800" });
+        assert.equal(await store.streamRevision("t", "s"), 0);
+      } finally {
+        await store.close();
+      }
+    });
+
     it("migrates a new database once when replicas open it together, and refuses one a newer build wrote", async () => {
       const url = await server.database("migrate");
       const stores = await Promise.all([0, 1, 2, 3].map(() => openPostgresStore({ connectionString: url })));

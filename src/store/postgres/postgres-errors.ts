@@ -40,7 +40,7 @@ export function storeErrorOf(error: unknown): unknown {
     return new StoreUnavailableError("STORE_UNREACHABLE", `PostgreSQL cannot be reached: ${message}`, { cause: error });
   }
   // pg's own words when the server closed the connection under a query, which carry no code.
-  if (code === undefined && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+  if (code === undefined && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
     return new StoreUnavailableError("STORE_UNREACHABLE", `the connection to PostgreSQL was lost: ${message}`, { cause: error });
   }
   if (typeof code !== "string") return error;

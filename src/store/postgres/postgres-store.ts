@@ -36,6 +36,8 @@ export interface PostgresStoreOptions {
   readonly maxBatchesOut?: number;
   /** How often a store that lost the server tries it again, in ms (1,000 by default). */
   readonly probeEveryMs?: number;
+  /** How long opening a connection may take, in ms (5,000 by default). */
+  readonly connectTimeoutMs?: number;
 }
 
 /** pg parses json columns and hands bigint back as a string. */
@@ -88,7 +90,9 @@ const SQL = {
  * acknowledged append has reached the server's disk).
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<EventStore> {
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+  // A connection attempt gives up after 5 s (pg waits forever by default), as SQLite's busy_timeout does.
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
+  let closed = false;
   // An idle connection the server dropped is an event on the pool, not a crash: the next
   // query opens another. Whether the server itself is gone, a query now tells (below).
   let onIdleError = (): void => undefined;
@@ -135,7 +139,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const stopPruning = options.requestRetentionMs
     ? startPruning(async () => (await pool.query({ ...SQL.prune, values: [options.requestRetentionMs] })).rowCount ?? 0, options.onPruningFailure)
     : undefined;
-  let closed = false;
 
   /** One statement, so one transaction: the batch commits as a whole or, if the statement fails, not at all. */
   async function commitBatch(batch: string[]): Promise<Written[]> {
@@ -224,6 +227,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
  */
 function batchEntry(request: AppendRequest): [entry: string, snapshotSize: number | undefined] {
   const { events, request: record, snapshot } = request;
+  textual("the tenant", request.tenant);
+  textual("the stream id", request.streamId);
+  for (const e of events) textual(`event ${e.id}: its id and type`, e.id + e.type);
+  if (record) textual("the request record's ids", record.requestId + record.commandType + record.aggregateId + record.fingerprint);
   // A command's events share one metadata object: it is serialized once.
   let metadata: unknown;
   let metadataJson = "";
@@ -239,6 +246,18 @@ function batchEntry(request: AppendRequest): [entry: string, snapshotSize: numbe
   if (!snapshot) return [`${entry}}`, undefined];
   const state = json(snapshot.state, "the snapshot's state");
   return [`${entry},"snapshot":{"revision":${Number(snapshot.revision)},"version":${Number(snapshot.version)},"state":${JSON.stringify(state)}}}`, state.length];
+}
+
+/**
+ * The batch is parsed as jsonb, which refuses a NUL character and a lone surrogate: one in
+ * a string that goes into a text column as it is would fail every append of the batch. It
+ * fails this append alone, here. (JSON values go in as strings of their JSON, with such
+ * characters escaped.)
+ */
+function textual(what: string, text: string): void {
+  if (/\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text)) {
+    throw new TypeError(`${what}: a NUL character or a lone UTF-16 surrogate, which PostgreSQL text cannot hold`);
+  }
 }
 
 /** A value's JSON; throws when JSON cannot hold it (undefined, a function; JSON.stringify itself throws for a BigInt). */
