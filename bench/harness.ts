@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
+import type { EventStore } from "../src/store/event-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import type { LoadFigures, LoadPlan } from "./load-generator.js";
 
@@ -82,9 +83,10 @@ export async function generate(plan: LoadPlan): Promise<LoadFigures> {
   return JSON.parse(stdout) as LoadFigures;
 }
 
-/** Books `count` rooms in process so payment scenarios have bookings to pay into. */
-export async function seedBookings(database: string, prefix: string, count: number): Promise<string[]> {
-  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
+/** Books `count` rooms in process so payment scenarios have bookings to pay into: in an SQLite file, or in the store given. */
+export async function seedBookings(database: string | EventStore, prefix: string, count: number): Promise<string[]> {
+  const store = typeof database === "string" ? openSqliteStore({ path: database, synchronous: "NORMAL" }) : database;
+  const app = createApp({ store, commands: bookingCommands });
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   await Promise.all(
     ids.map((bookingId) =>

@@ -9,6 +9,9 @@ import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { openRawCeiling } from "./raw-sqlite.js";
 import { REQUEST_IDS, requestIdOf } from "./request-ids.js";
+import type { EventStore } from "../src/store/event-store.js";
+import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
+import { startTestPostgres } from "../test/support/postgres.js";
 import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
 
@@ -134,8 +137,9 @@ async function seedLongStream(database: string, bookingId: string, events: numbe
  * `between`, the measured time is split into ROUNDS windows and `between` runs before each
  * (the raw ceiling it is compared with takes turns with it).
  */
-async function inProcessScenario(name: string, database: string, bookings: string[], inFlight: number, between?: () => void) {
-  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "FULL" }), commands: bookingCommands });
+async function inProcessScenario(name: string, database: string | (() => Promise<EventStore>), bookings: string[], inFlight: number, between?: () => void) {
+  const store = typeof database === "string" ? openSqliteStore({ path: database, synchronous: "FULL" }) : await database();
+  const app = createApp({ store, commands: bookingCommands });
   let pass = 0;
   const latencies: number[] = [];
   let elapsedMs = 0;
@@ -174,6 +178,27 @@ async function inProcessScenario(name: string, database: string, bookings: strin
   }
   await app.close();
   return record(name, { calls: latencies.length, elapsedMs, cpuUs, latenciesMs: latencies, rssMb: process.memoryUsage().rss / 1048576 });
+}
+
+/**
+ * The same in-process runs on the PostgreSQL store, on a throwaway cluster on this machine
+ * (the server shares the two cores), when PostgreSQL is installed; outside the ratios.
+ */
+async function postgresScenarios(): Promise<void> {
+  const started = await startTestPostgres();
+  if ("skip" in started) {
+    process.stdout.write(`in process on PostgreSQL: skipped (${started.skip})\n`);
+    return;
+  }
+  try {
+    const url = await started.postgres.database("bench");
+    const open = () => openPostgresStore({ connectionString: url });
+    const bookings = await seedBookings(await open(), "PG", BOOKINGS);
+    await inProcessScenario("in process on PostgreSQL (app.execute), 64 in flight", open, bookings, 64);
+    await inProcessScenario("in process on PostgreSQL (app.execute), 1 in flight", open, bookings, 1);
+  } finally {
+    await started.postgres.stop();
+  }
 }
 
 /** A row for raw appends. */
@@ -238,6 +263,7 @@ async function main() {
     )[0];
     raw.close();
     await inProcessScenario("in process (app.execute), 1 in flight", database, bookings, 1);
+    await postgresScenarios();
 
     const rssTotal = Number(process.env.BENCH_RSS_COMMANDS ?? 1_000_000);
     const rss = await rssScenario(join(dir, "rss.db"), rssTotal);
