@@ -20,9 +20,16 @@ export type PostgresOrReason = { readonly postgres: TestPostgres } | { readonly 
 /**
  * Starts a throwaway PostgreSQL cluster (initdb, pg_ctl) in a temporary folder on a free
  * port, as the server binaries installed here allow, or uses the server TEST_POSTGRES_URL
- * names. Without either it says why, so the caller can skip with a reason.
+ * names. Without either it says why, so the caller can skip with a reason; with
+ * REQUIRE_POSTGRES=1 (CI sets it) it throws instead, so the tests cannot pass by skipping.
  */
 export async function startTestPostgres(): Promise<PostgresOrReason> {
+  const found = await findPostgres();
+  if ("skip" in found && process.env.REQUIRE_POSTGRES === "1") throw new Error(`REQUIRE_POSTGRES=1, but ${found.skip}`);
+  return found;
+}
+
+async function findPostgres(): Promise<PostgresOrReason> {
   const given = process.env.TEST_POSTGRES_URL;
   if (given) return { postgres: onServer(given, async () => {}) };
   const bin = serverBinaries();
