@@ -20,6 +20,12 @@ const run = (command, args, options = {}) => execFileSync(command, args, { cwd: 
 try {
   execFileSync("git", ["cat-file", "-e", `${ref}^{commit}`], { cwd: root, stdio: "ignore" });
 } catch {
+  const shallow = execFileSync("git", ["rev-parse", "--is-shallow-repository"], { cwd: root, encoding: "utf8" }).trim() === "true";
+  if (shallow) {
+    // A shallow clone holds no history to compare with: say so rather than fail the build.
+    console.log(`proto-breaking: skipped, this clone is shallow and does not hold the baseline ${ref}`);
+    process.exit(0);
+  }
   console.error(`proto-breaking: the baseline ${ref} is not a commit of this repository`);
   process.exit(1);
 }
