@@ -1,12 +1,12 @@
-// Concurrent writers: two server processes on one SQLite file, 24 clients paying into the
-// same few bookings through both. Every booking's paid total equals the sum of the
+// Concurrent writers: two server processes on one SQLite file, and two on one PostgreSQL
+// database, 24 clients paying into the same few bookings through both. Every booking's paid total equals the sum of the
 // acknowledged payments, revisions are gapless, and a conflict is either retried inside the
 // server or answered ABORTED having written nothing: no lost update.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, it } from "node:test";
+import { after, it, type TestContext } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import {
   auditCommands,
@@ -17,12 +17,15 @@ import {
   payCommand,
   pool,
   readDatabase,
+  readPostgres,
   readStream,
   send,
   sendTracked,
   type Launched,
+  type Stored,
   type Tracked,
 } from "../fixtures/reliability-harness.js";
+import { itOnPostgres } from "../support/postgres.js";
 import { reliabilityRow } from "../support/reliability.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-writers-"));
@@ -36,9 +39,24 @@ const BOOKINGS = 3;
 const CLIENTS = 24;
 const PAYMENTS_PER_CLIENT = 30;
 
+/** Where the two servers keep their events, and how the test reads them back. */
+interface SharedStore {
+  readonly name: string;
+  readonly databaseUrl: string;
+  read(): Promise<Stored>;
+}
+
 it("two servers on one SQLite file: paid totals equal the acknowledged payments, revisions gapless, ABORTED writes nothing", async (t) => {
-  const databasePath = join(dir, "shared.db");
-  const env = { DATABASE_URL: `file:${databasePath}` };
+  const path = join(dir, "shared.db");
+  await twoServers(t, { name: "one SQLite file", databaseUrl: `file:${path}`, read: async () => readDatabase(path) });
+});
+
+await itOnPostgres("two servers on one PostgreSQL database: paid totals equal the acknowledged payments, revisions gapless, ABORTED writes nothing", "writers", (url, t) =>
+  twoServers(t, { name: "one PostgreSQL database", databaseUrl: url, read: () => readPostgres(url) }),
+);
+
+async function twoServers(t: TestContext, store: SharedStore): Promise<void> {
+  const env = { DATABASE_URL: store.databaseUrl };
   const left = launch(env);
   servers.push(left);
   const leftAddress = (await left.listening).grpcAddress;
@@ -79,7 +97,7 @@ it("two servers on one SQLite file: paid totals equal the acknowledged payments,
   const wrong = payments.filter((c) => c.failure && c.failure.code !== grpc.status.ABORTED && c.failure.code !== grpc.status.UNAVAILABLE);
 
   const problems: string[] = [];
-  const stored = readDatabase(databasePath);
+  const stored = await store.read();
   problems.push(...auditStore(stored));
   const audit = auditCommands(stored, [...bookings, ...payments]);
   problems.push(...audit.problems);
@@ -132,7 +150,7 @@ it("two servers on one SQLite file: paid totals equal the acknowledged payments,
 
   t.diagnostic(
     reliabilityRow({
-      scenario: "two servers, one SQLite file, 24 clients on 3 bookings",
+      scenario: `two servers, ${store.name}, 24 clients on 3 bookings`,
       callsTried: payments.length,
       failures: problems.length + wrong.length,
       dataLost: audit.lost + lostUpdates,
@@ -146,4 +164,4 @@ it("two servers on one SQLite file: paid totals equal the acknowledged payments,
   // Every round has both servers writing to every booking, so each stream switches at least once a round.
   assert.ok(interleavings >= PAYMENTS_PER_CLIENT, `both servers wrote to the same streams, interleaved (${interleavings} switches)`);
   await Promise.all([left.kill("SIGTERM"), right.kill("SIGTERM")]);
-});
+}

@@ -1,12 +1,12 @@
 // Crash consistency: SIGKILL the server mid-load (32 commands in flight), restart it on the
-// same SQLite file, and check that every acknowledged command is stored exactly once with all
+// same SQLite file (and, as a second case, on the same PostgreSQL database), and check that every acknowledged command is stored exactly once with all
 // of its events, nothing is half-written, and retrying every command with its request id
 // has exactly-once effects. Three kills at different points of the load, SQLITE_SYNCHRONOUS=FULL.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, it } from "node:test";
+import { after, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -18,11 +18,14 @@ import {
   payCommand,
   pool,
   readDatabase,
+  readPostgres,
   retryAndCheck,
   sendTracked,
   type Launched,
+  type Stored,
   type Tracked,
 } from "../fixtures/reliability-harness.js";
+import { itOnPostgres } from "../support/postgres.js";
 import { reliabilityRow } from "../support/reliability.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-crash-"));
@@ -38,8 +41,23 @@ const PRICE = 10_000; // 100.00 EUR: one payment of 100.00 pays in full (two eve
 const KILL_AFTER = [150, 500, 1100];
 
 it("SIGKILL mid-load loses no acknowledged command, writes none in part, and retries apply exactly once", async (t) => {
-  const databasePath = join(dir, "crash.db");
-  const env = { DATABASE_URL: `file:${databasePath}`, SQLITE_SYNCHRONOUS: "FULL" };
+  const path = join(dir, "crash.db");
+  await killRounds(t, { name: "FULL", env: { DATABASE_URL: `file:${path}`, SQLITE_SYNCHRONOUS: "FULL" }, read: async () => readDatabase(path) });
+});
+
+await itOnPostgres("SIGKILL mid-load on PostgreSQL loses no acknowledged command, writes none in part, and retries apply exactly once", "crash", (url, t) =>
+  killRounds(t, { name: "PostgreSQL", env: { DATABASE_URL: url }, read: () => readPostgres(url) }),
+);
+
+/** The store the server is restarted on, and how the test reads it directly. */
+interface CrashStore {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  read(): Promise<Stored>;
+}
+
+async function killRounds(t: TestContext, store: CrashStore): Promise<void> {
+  const env = store.env;
   const all: Tracked[] = [];
   const problems: string[] = [];
   let lost = 0;
@@ -95,7 +113,7 @@ it("SIGKILL mid-load loses no acknowledged command, writes none in part, and ret
     server = launch(env);
     running.push(server);
     address = (await server.listening).grpcAddress;
-    const before = readDatabase(databasePath);
+    const before = await store.read();
     const storeProblems = auditStore(before);
     const commandAudit = auditCommands(before, all);
     problems.push(...storeProblems.map((p) => `after kill ${round + 1}: ${p}`), ...commandAudit.problems.map((p) => `after kill ${round + 1}: ${p}`));
@@ -111,7 +129,7 @@ it("SIGKILL mid-load loses no acknowledged command, writes none in part, and ret
     });
     retryClients.close();
     problems.push(...retryProblems.map((p) => `retry after kill ${round + 1}: ${p}`));
-    const final = readDatabase(databasePath);
+    const final = await store.read();
     problems.push(...auditStore(final).map((p) => `after retries ${round + 1}: ${p}`));
     const finalAudit = auditCommands(final, all);
     problems.push(...finalAudit.problems.map((p) => `after retries ${round + 1}: ${p}`));
@@ -134,7 +152,7 @@ it("SIGKILL mid-load loses no acknowledged command, writes none in part, and ret
   t.diagnostic(figures.join("; "));
   t.diagnostic(
     reliabilityRow({
-      scenario: "SIGKILL mid-load, restart (3 kills, 32 in flight, FULL)",
+      scenario: `SIGKILL mid-load, restart (3 kills, 32 in flight, ${store.name})`,
       callsTried: tried,
       failures: problems.length + unexpected,
       dataLost: lost,
@@ -145,4 +163,4 @@ it("SIGKILL mid-load loses no acknowledged command, writes none in part, and ret
   assert.equal(lost, 0, "no acknowledged command lost or duplicated");
   assert.equal(unexpected, 0, "calls cut by the kill fail only with UNAVAILABLE");
   await server.kill("SIGTERM");
-});
+}

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { it, type TestContext } from "node:test";
 import pg from "pg";
 
 /** A PostgreSQL server for one test file, and a way to make empty databases on it. */
@@ -108,3 +109,16 @@ function freePort(): Promise<number> {
 }
 
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * A test that runs against a new database on a throwaway PostgreSQL server of its own, or is
+ * skipped saying why there is none (startTestPostgres).
+ */
+export async function itOnPostgres(title: string, database: string, body: (url: string, t: TestContext) => Promise<void>): Promise<void> {
+  const started = await startTestPostgres();
+  it(title, { skip: "skip" in started ? started.skip : false }, async (t) => {
+    if (!("postgres" in started)) return;
+    t.after(() => started.postgres.stop());
+    await body(await started.postgres.database(database), t);
+  });
+}
