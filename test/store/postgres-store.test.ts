@@ -4,6 +4,7 @@ import { after, describe, it } from "node:test";
 import pg from "pg";
 import { StoreUnavailableError, type Availability } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { APPEND_LOCK } from "../../src/store/postgres/schema.js";
 import { eventually } from "../support/eventually.js";
 import { startTestPostgres } from "../support/postgres.js";
 import { eventStoreContract } from "./contract.js";
@@ -109,6 +110,28 @@ if ("skip" in started) {
         assert.deepEqual((await store.readStream("t", "good"))[0].data, { text: "a\u0000b \ud800" });
         assert.equal(await store.streamRevision("t", "s"), 0);
       } finally {
+        await store.close();
+      }
+    });
+
+    it("answers STORE_BUSY, writing nothing, when the append lock is held past lockTimeoutMs, and appends once it is free", async () => {
+      const url = await server.database("locked");
+      const store = await openPostgresStore({ connectionString: url, lockTimeoutMs: 200 });
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      try {
+        // Another session (a stuck replica, an operator's transaction) holds the lock every batch takes.
+        await holder.query(`SELECT pg_advisory_lock(${APPEND_LOCK})`);
+        await assert.rejects(store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: [] }), (error: unknown) => {
+          assert.ok(error instanceof StoreUnavailableError, String(error));
+          assert.equal(error.reason, "STORE_BUSY");
+          assert.match(error.message, /lock timeout/);
+          return true;
+        });
+        await holder.query(`SELECT pg_advisory_unlock(${APPEND_LOCK})`);
+        assert.equal((await store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: [] })).kind, "appended");
+      } finally {
+        await holder.end();
         await store.close();
       }
     });

@@ -38,6 +38,11 @@ export interface PostgresStoreOptions {
   readonly probeEveryMs?: number;
   /** How long opening a connection may take, in ms (5,000 by default). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a call waits for a lock, in ms (5,000 by default): a batch waiting for another
+   * session's append lock past it fails with STORE_BUSY, as SQLite's busy_timeout does.
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 /** pg parses json columns and hands bigint back as a string. */
@@ -90,8 +95,14 @@ const SQL = {
  * acknowledged append has reached the server's disk).
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<EventStore> {
-  // A connection attempt gives up after 5 s (pg waits forever by default), as SQLite's busy_timeout does.
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
+  // A connection attempt and a wait for a lock give up after 5 s (pg and PostgreSQL wait
+  // forever by default), as SQLite's busy_timeout does.
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    lock_timeout: options.lockTimeoutMs ?? 5000,
+  });
   let closed = false;
   // An idle connection the server dropped is an event on the pool, not a crash: the next
   // query opens another. Whether the server itself is gone, a query now tells (below).

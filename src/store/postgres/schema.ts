@@ -6,7 +6,7 @@ import type pg from "pg";
  * order (a reader paging by position never passes an event that commits later with a lower
  * one), and a batch's revision and request-id checks cannot race another writer's.
  */
-const APPEND_LOCK = 5_310_212_001;
+export const APPEND_LOCK = 5_310_212_001;
 /** Held while the schema is brought up to date, so two replicas starting together do not both migrate. */
 const MIGRATE_LOCK = 5_310_212_002;
 
