@@ -49,8 +49,10 @@ const MIGRATIONS: readonly string[] = [
     CONSTRAINT requests_id_unique UNIQUE (tenant, request_id)
   );
 
-  -- Commits a batch of appends (a JSON array, see postgres-store.ts) in the calling
-  -- statement's transaction, and answers one outcome per append, in order. Each append runs
+  -- Commits a batch of appends (a jsonb array, see batchEntry in postgres-store.ts) in the
+  -- calling statement's transaction, and answers one outcome per append, in order. Data,
+  -- metadata, results and states arrive as strings of their JSON and are cast to json here,
+  -- which keeps their text as it was written (jsonb would reorder it). Each append runs
   -- in a block of its own (a savepoint): one that fails partway is undone alone and answered
   -- as failed, and the others commit. Everything that turns an append away (the revision
   -- guard, a request id already taken) is checked before its first write.
