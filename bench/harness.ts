@@ -48,11 +48,19 @@ export interface BenchServer {
 
 /**
  * Starts the bench server (`bench-server.ts`, the service's own wiring) on a database file
- * and waits for its ports. `env` adds to its environment; `nodeOptions` go before the script.
+ * (or a postgres:// URL) and waits for its ports. `env` adds to its environment; `nodeOptions` go before the script.
  */
 export async function startServer(database: string, options: { env?: Record<string, string>; nodeOptions?: readonly string[] } = {}): Promise<BenchServer> {
   const child = spawn(process.execPath, [...(options.nodeOptions ?? []), "--import", "tsx", join(HERE, "bench-server.ts")], {
-    env: { ...process.env, ...options.env, GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${database}`, SQLITE_SYNCHRONOUS: "FULL", LOG_LEVEL: "info" },
+    env: {
+      ...process.env,
+      ...options.env,
+      GRPC_PORT: "0",
+      HTTP_PORT: "0",
+      DATABASE_URL: database.startsWith("postgres") ? database : `file:${database}`,
+      SQLITE_SYNCHRONOUS: "FULL",
+      LOG_LEVEL: "info",
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   const port = await new Promise<number>((resolve, reject) => {

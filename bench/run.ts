@@ -181,8 +181,9 @@ async function inProcessScenario(name: string, database: string | (() => Promise
 }
 
 /**
- * The same in-process runs on the PostgreSQL store, on a throwaway cluster on this machine
- * (the server shares the two cores), when PostgreSQL is installed; outside the ratios.
+ * RecordPayment over gRPC and the in-process runs on the PostgreSQL store, on a throwaway
+ * cluster on this machine (the database server shares the two cores; its CPU is not in the
+ * figures), when PostgreSQL is installed; outside the ratios.
  */
 async function postgresScenarios(): Promise<void> {
   const started = await startTestPostgres();
@@ -194,6 +195,12 @@ async function postgresScenarios(): Promise<void> {
     const url = await started.postgres.database("bench");
     const open = () => openPostgresStore({ connectionString: url });
     const bookings = await seedBookings(await open(), "PG", BOOKINGS);
+    const server = await startServer(url, { nodeOptions: SERVER_NODE_OPTIONS });
+    try {
+      await grpcScenarios(server, [{ name: "RecordPayment over gRPC on PostgreSQL, 64 in flight", plan: { rpc: "recordPayment", inFlight: 64, bookings } }]);
+    } finally {
+      await server.stop();
+    }
     await inProcessScenario("in process on PostgreSQL (app.execute), 64 in flight", open, bookings, 64);
     await inProcessScenario("in process on PostgreSQL (app.execute), 1 in flight", open, bookings, 1);
   } finally {
