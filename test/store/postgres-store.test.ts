@@ -120,7 +120,7 @@ if ("skip" in started) {
       const holder = new pg.Client({ connectionString: url });
       await holder.connect();
       try {
-        // Another session (a stuck replica, an operator's transaction) holds the lock every batch takes.
+        // Another connection (a stuck replica, an operator's transaction) holds the lock every batch takes.
         await holder.query(`SELECT pg_advisory_lock(${APPEND_LOCK})`);
         await assert.rejects(store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: [] }), (error: unknown) => {
           assert.ok(error instanceof StoreUnavailableError, String(error));

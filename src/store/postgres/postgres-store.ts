@@ -40,7 +40,7 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number;
   /**
    * How long a call waits for a lock, in ms (5,000 by default): a batch waiting for another
-   * session's append lock past it fails with STORE_BUSY, as SQLite's busy_timeout does.
+   * connection's append lock past it fails with STORE_BUSY, as SQLite's busy_timeout does.
    */
   readonly lockTimeoutMs?: number;
 }
