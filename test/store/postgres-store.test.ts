@@ -96,19 +96,24 @@ if ("skip" in started) {
       const store = await openPostgresStore({ connectionString: await server.database("nul") });
       try {
         const event = () => [{ id: randomUUID(), type: "A", data: { text: "a\u0000b \ud800" }, metadata: { tenant: "t" } as never }];
-        const [nul, surrogate, good] = await Promise.allSettled([
+        const [nul, surrogate, good, split] = await Promise.allSettled([
           store.append({ tenant: "t", streamId: "bad\u0000id", expectedRevision: 0, events: event() }),
           store.append({ tenant: "t", streamId: "s", expectedRevision: 0, events: event(), request: { requestId: "r\udc00", commandType: "c", aggregateId: "a", fingerprint: "f", result: {} } }),
           store.append({ tenant: "t", streamId: "good", expectedRevision: 0, events: event() }),
+          // A lone high surrogate ending one string and a lone low one starting the next are two faults, not a pair.
+          store.append({ tenant: "t", streamId: "split", expectedRevision: 0, events: [{ id: "e\ud800", type: "\udc00A", data: {}, metadata: { tenant: "t" } as never }] }),
         ]);
         assert.equal(nul.status, "rejected");
         assert.match(String((nul as PromiseRejectedResult).reason), /the stream id: a NUL character/);
         assert.equal(surrogate.status, "rejected");
-        assert.match(String((surrogate as PromiseRejectedResult).reason), /the request record's ids: .*lone UTF-16 surrogate/);
+        assert.match(String((surrogate as PromiseRejectedResult).reason), /the request record's requestId: .*lone UTF-16 surrogate/);
+        assert.equal(split.status, "rejected");
+        assert.match(String((split as PromiseRejectedResult).reason), /its id: .*lone UTF-16 surrogate/);
         assert.equal(good.status, "fulfilled");
         // JSON values keep such characters, escaped.
         assert.deepEqual((await store.readStream("t", "good"))[0].data, { text: "a\u0000b \ud800" });
         assert.equal(await store.streamRevision("t", "s"), 0);
+        assert.equal(await store.streamRevision("t", "split"), 0);
       } finally {
         await store.close();
       }

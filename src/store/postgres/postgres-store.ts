@@ -104,22 +104,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     lock_timeout: options.lockTimeoutMs ?? 5000,
   });
   let closed = false;
-  // An idle connection the server dropped is an event on the pool, not a crash: the next
-  // query opens another. Whether the server itself is gone, a query now tells (below).
-  let onIdleError = (): void => undefined;
-  pool.on("error", () => onIdleError());
-  try {
-    const client = await pool.connect();
-    try {
-      await migrate(client);
-    } finally {
-      client.release();
-    }
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw storeErrorOf(error);
-  }
-
   const availability = availabilityListeners();
   /** Set while the server cannot be reached: from a call that found it so until a call or a probe gets through. */
   let probe: NodeJS.Timeout | undefined;
@@ -142,9 +126,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     availability.tell({ available: true });
   }
 
-  // A server that shuts down cuts the idle connections first: the store finds out then,
-  // rather than at the next command, so the service turns NOT_SERVING without traffic.
-  onIdleError = () => void pool.query("SELECT 1").then(answered, failed);
+  // An idle connection the server dropped is an event on the pool, not a crash: the next
+  // query opens another. A server that shuts down cuts the idle connections first, so a
+  // query now tells whether it is gone: the service turns NOT_SERVING without traffic.
+  pool.on("error", () => void pool.query("SELECT 1").then(answered, failed));
+  try {
+    const client = await pool.connect();
+    try {
+      await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    closed = true;
+    clearInterval(probe);
+    await pool.end().catch(() => undefined);
+    throw storeErrorOf(error);
+  }
 
   const batches = groupCommit(commitBatch, { maxBatch: options.maxBatch ?? 32, maxBatchesOut: options.maxBatchesOut ?? 2 });
   const stopPruning = options.requestRetentionMs
@@ -231,17 +229,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 }
 
 /**
- * One append as an element of the batch's JSON array, and the length of its snapshot's JSON.
+ * One append as an element of the batch's jsonb array, and the length of its snapshot's JSON.
  * Serialized here, on the caller's turn, so a value JSON cannot hold fails this append alone
- * before anything is queued. Data, metadata, results and states go in as JSON values, which
- * the function stores as they are (json columns keep their text).
+ * before anything is queued. Data, metadata, results and states go in as strings of their
+ * JSON, which the function casts to json columns, keeping their text (jsonb would reorder it).
  */
 function batchEntry(request: AppendRequest): [entry: string, snapshotSize: number | undefined] {
   const { events, request: record, snapshot } = request;
+  // Each string alone: joined, a lone high surrogate at the end of one and a lone low one at
+  // the start of the next would pass as a pair.
   textual("the tenant", request.tenant);
   textual("the stream id", request.streamId);
-  for (const e of events) textual(`event ${e.id}: its id and type`, e.id + e.type);
-  if (record) textual("the request record's ids", record.requestId + record.commandType + record.aggregateId + record.fingerprint);
+  for (const e of events) {
+    textual(`event ${e.id}: its id`, e.id);
+    textual(`event ${e.id}: its type`, e.type);
+  }
+  if (record) {
+    for (const field of ["requestId", "commandType", "aggregateId", "fingerprint"] as const) textual(`the request record's ${field}`, record[field]);
+  }
   // A command's events share one metadata object: it is serialized once.
   let metadata: unknown;
   let metadataJson = "";
