@@ -1,5 +1,7 @@
 // Runs N BookRoom commands in process (64 at a time, each on a new booking) and reports RSS
-// at checkpoints, to show memory stays flat: nothing grows with the number of commands.
+// at checkpoints, to show memory stays flat: nothing grows with the number of commands. Run
+// with --expose-gc: after reading RSS, each checkpoint collects the heap in full and reads
+// what is still alive, which garbage waiting for a collection cannot blur.
 import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -8,7 +10,13 @@ import { requestIdOf } from "./request-ids.js";
 const [database, totalText] = process.argv.slice(2);
 const total = Number(totalText);
 const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
-const checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }> = [];
+const checkpoints: Array<{ commands: number; rssMb: number; liveHeapMb: number }> = [];
+const collectGarbage = (globalThis as { gc?: () => void }).gc ?? failWithoutGc;
+const megabytes = (bytes: number) => Number((bytes / 1048576).toFixed(1));
+
+function failWithoutGc(): never {
+  throw new Error("rss-run.ts needs node --expose-gc to read the live heap");
+}
 const marks = new Set([100_000, Math.round(total / 2), total].filter((m) => m <= total));
 let next = 0;
 let done = 0;
@@ -25,8 +33,9 @@ await Promise.all(
       if (result.status !== "accepted") throw new Error(`command ${i}: ${result.status}`);
       done++;
       if (marks.has(done)) {
-        const { rss, heapUsed } = process.memoryUsage();
-        checkpoints.push({ commands: done, rssMb: Number((rss / 1048576).toFixed(1)), heapMb: Number((heapUsed / 1048576).toFixed(1)) });
+        const rss = process.memoryUsage.rss();
+        collectGarbage();
+        checkpoints.push({ commands: done, rssMb: megabytes(rss), liveHeapMb: megabytes(process.memoryUsage().heapUsed) });
       }
     }
   }),

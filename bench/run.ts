@@ -215,10 +215,10 @@ function rawRow(name: string, figures: { appends: number; elapsedMs: number; cpu
 
 /** RSS of a process that has run 100k, then 1M commands in process (new bookings each). */
 async function rssScenario(database: string, total: number) {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", join(HERE, "rss-run.ts"), database, String(total)], {
+  const { stdout } = await run(process.execPath, ["--expose-gc", "--import", "tsx", join(HERE, "rss-run.ts"), database, String(total)], {
     maxBuffer: 16 * 1024 * 1024,
   });
-  return JSON.parse(stdout) as { checkpoints: Array<{ commands: number; rssMb: number; heapMb: number }>; seconds: number };
+  return JSON.parse(stdout) as { checkpoints: Array<{ commands: number; rssMb: number; liveHeapMb: number }>; seconds: number };
 }
 
 async function main() {
@@ -276,7 +276,7 @@ async function main() {
     const rss = await rssScenario(join(dir, "rss.db"), rssTotal);
     const at100k = rss.checkpoints.find((c) => c.commands === 100_000) ?? rss.checkpoints[0];
     const atEnd = rss.checkpoints.at(-1)!;
-    process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB`).join(", ")}\n`);
+    process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB (live heap ${c.liveHeapMb} MB)`).join(", ")}\n`);
 
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
