@@ -13,6 +13,7 @@ import { limitsOf } from "./edge/limits.js";
 import { addReflection } from "./edge/reflection.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { createApp } from "./pipeline/app.js";
+import { largestReadableEvent } from "./services/eventstore-v1/handlers.js";
 import { edgeServices } from "./services/index.js";
 import type { EdgeService } from "./edge/edge-service.js";
 import type { EventStore } from "./store/event-store.js";
@@ -57,6 +58,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     commands: bookingCommands,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
+    maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
   const limits = limitsOf(config);
   const services = [...edgeServices(app, limits), ...(extra.services ?? [])];

@@ -48,7 +48,7 @@ export function commandError(result: Failure, fields: FieldNames): ConnectError 
   const { code, reason, metadata } = statusOf(result);
   const proto = toProtoResult(result, fields);
   const details: OutgoingDetail[] = [{ desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } }];
-  if (result.status === "invalid") {
+  if (result.status === "invalid" && result.violations.length > 0) {
     details.push({ desc: BadRequestSchema, value: { fieldViolations: proto.validationErrors.map(({ field, description }) => ({ field, description })) } });
   }
   if (result.status === "rejected") {

@@ -22,8 +22,11 @@ export interface ResultBase {
   readonly replayed: boolean;
 }
 
-/** Why a request was invalid: bad fields, an unknown type, or a reused request id. */
-export type InvalidReason = "VALIDATION_FAILED" | "UNKNOWN_COMMAND" | "REQUEST_ID_REUSED";
+/**
+ * Why a request was invalid: bad fields, an unknown type, a reused request id, or an event it
+ * would write that is larger than the service can read back (PipelineOptions.maxEventChars).
+ */
+export type InvalidReason = "VALIDATION_FAILED" | "UNKNOWN_COMMAND" | "REQUEST_ID_REUSED" | "EVENT_TOO_LARGE";
 
 /**
  * Every outcome of a command, as one discriminated type (the Cratis idea: success,

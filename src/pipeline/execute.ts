@@ -31,6 +31,13 @@ export interface PipelineOptions {
   readonly stateCacheChars?: number;
   /** Told about every unexpected failure with the id the caller sees. */
   readonly onFailure?: (errorId: string, error: unknown, envelope: CommandEnvelope) => void;
+  /**
+   * The largest event a command may write, in characters: its id, stream id, type, and the
+   * JSON of its data and metadata. A command whose decision holds a larger event is answered
+   * invalid (EVENT_TOO_LARGE) and writes nothing, so that no event is stored that a read
+   * could not return. No limit when absent; the service derives it from MAX_MESSAGE_BYTES.
+   */
+  readonly maxEventChars?: number;
 }
 
 /** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
@@ -218,6 +225,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         } else {
           const metadata = metadataOf(p, tenant, collaborators.clock());
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
+          const tooLarge = options.maxEventChars === undefined ? undefined : oversized(events, streamId, options.maxEventChars);
+          if (tooLarge) return unlessReplayed(p, invalid(p.base, "EVENT_TOO_LARGE", tooLarge, []));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
           // Revisions are known before the append; positions only after it (withPositions).
           const written = events.map((e, i) => ({ id: e.id, type: e.type, revision: loaded.revision + 1 + i, position: 0 }));
@@ -266,6 +275,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     loadState: (aggregate, tenant, streamId) => loadState(store, aggregate, tenant, streamId, cache),
     commands,
   };
+}
+
+/**
+ * Why one of a command's events is larger than `maxChars` (see PipelineOptions.maxEventChars),
+ * or undefined when none is. The events share one metadata object, measured once.
+ */
+function oversized(events: readonly NewEvent[], streamId: string, maxChars: number): string | undefined {
+  if (events.length === 0) return undefined;
+  const shared = streamId.length + JSON.stringify(events[0].metadata).length;
+  for (const e of events) {
+    const chars = shared + e.id.length + e.type.length + (JSON.stringify(e.data)?.length ?? 0);
+    if (chars > maxChars) return `the command would write a ${e.type} event of ${chars} characters, over the ${maxChars} an event may hold`;
+  }
+  return undefined;
 }
 
 function invalid(base: ResultBase, reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {

@@ -10,27 +10,10 @@ import { createApp } from "../../src/pipeline/app.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { booking } from "../../src/domain/booking/index.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
+import { ledger, note } from "../support/ledger.js";
 import { countingStore } from "../support/counting-store.js";
 
 const id = (prefix = "B") => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-/** A state that grows with its stream: each Noted event adds its text, `size` characters of it. Snapshots every 10 events. */
-const ledger = defineAggregate({
-  name: "ledger",
-  snapshotEvery: 10,
-  initialState: () => ({ notes: [] as string[] }),
-  evolve: (s: { notes: string[] }, e: { type: string; data: { text: string } }) => ({ notes: [...s.notes, e.data.text] }),
-});
-const note = defineCommand({
-  type: "ledger.Note",
-  aggregate: ledger,
-  payload: z.object({ ledgerId: z.string(), size: z.number() }),
-  aggregateIdField: "ledgerId",
-  stream: "any",
-  policy: { scopes: [] },
-  rejections: [],
-  decide: (_s, { payload }) => [event("Noted", { text: "x".repeat(payload.size) })],
-});
 
 describe("pipeline", () => {
   it("books a room in process and reports revision, position and events", async () => {

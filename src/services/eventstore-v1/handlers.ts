@@ -20,6 +20,24 @@ const MAX_NAME = 200;
 const MAX_EVENT_TYPES = 100;
 /** Most bytes a response's field besides its events takes (a uint64: tag and up to 10 bytes), rounded up. */
 const RESPONSE_REST = 16;
+/**
+ * Most bytes an event's encoding takes for each character of its id, stream id, type, and
+ * data and metadata as JSON. A string's UTF-8 is at most 3 bytes a UTF-16 unit; the data's
+ * google.protobuf.Struct costs most for a list of one-digit numbers: 2 characters ("0,")
+ * against 11 bytes (the element's tag and length, a double's tag and 8 bytes).
+ */
+const BYTES_PER_EVENT_CHAR = 6;
+/** Bytes of an event's encoding no character accounts for: its page entry's tag and length, tags, lengths, revision, position, timestamp; rounded up. */
+const EVENT_FRAME = 256;
+
+/**
+ * The largest event, in the characters PipelineOptions.maxEventChars counts, whose read
+ * response fits in `maxMessageBytes`: a command may not write an event no read could return
+ * (it would stop every reader of ReadAll at its position for good).
+ */
+export function largestReadableEvent(maxMessageBytes: number): number {
+  return Math.max(0, Math.floor((maxMessageBytes - RESPONSE_REST - EVENT_FRAME) / BYTES_PER_EVENT_CHAR));
+}
 
 /**
  * switchyard.eventstore.v1.EventStoreService: reads of the caller's tenant only.
@@ -71,11 +89,12 @@ interface Page {
 /**
  * The events, up to the last one whose encoding keeps the response within `budget` bytes,
  * found by encoding them once and walking the entries. The first is always kept, so a
- * reader paging on always moves forward (an event larger than the whole limit, which only a
- * payload near MAX_MESSAGE_BYTES makes, is answered RESOURCE_EXHAUSTED, RESPONSE_TOO_LARGE).
+ * reader paging on always moves forward (an event larger than the whole limit, which the
+ * service does not write (largestReadableEvent) but a store written under a larger
+ * MAX_MESSAGE_BYTES may hold, is answered RESOURCE_EXHAUSTED, RESPONSE_TOO_LARGE).
  */
 function fitting(events: readonly RecordedEvent[], budget: number): Page {
-  const whole = create(ReadStreamResponseSchema, { events: events.map(toProto) });
+  const whole = create(ReadStreamResponseSchema, { events: events.map(eventToProto) });
   const bytes = toBinary(ReadStreamResponseSchema, whole);
   const reader = new BinaryReader(bytes);
   let count = 0;
@@ -110,7 +129,8 @@ function safe(value: bigint): number {
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
-function toProto(event: RecordedEvent) {
+/** An event as the read responses carry it. */
+export function eventToProto(event: RecordedEvent) {
   const m = event.metadata;
   const data = event.data;
   return {
