@@ -225,7 +225,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         } else {
           const metadata = metadataOf(p, tenant, collaborators.clock());
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
-          const tooLarge = options.maxEventChars === undefined ? undefined : oversized(events, streamId, options.maxEventChars);
+          const tooLarge = oversized(events, streamId, options.maxEventChars);
           if (tooLarge) return unlessReplayed(p, invalid(p.base, "EVENT_TOO_LARGE", tooLarge, []));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
           // Revisions are known before the append; positions only after it (withPositions).
@@ -279,10 +279,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
 /**
  * Why one of a command's events is larger than `maxChars` (see PipelineOptions.maxEventChars),
- * or undefined when none is. The events share one metadata object, measured once.
+ * or undefined when none is or there is no limit. The events share one metadata object, measured once.
  */
-function oversized(events: readonly NewEvent[], streamId: string, maxChars: number): string | undefined {
-  if (events.length === 0) return undefined;
+function oversized(events: readonly NewEvent[], streamId: string, maxChars: number | undefined): string | undefined {
+  if (maxChars === undefined || events.length === 0) return undefined;
   const shared = streamId.length + JSON.stringify(events[0].metadata).length;
   for (const e of events) {
     const chars = shared + e.id.length + e.type.length + (JSON.stringify(e.data)?.length ?? 0);

@@ -43,7 +43,7 @@ describe("an event larger than a read can return", () => {
 
     const cancelled = await booking.cancelBooking({ bookingId, reason: "r".repeat(100), requestId: newId("cancel") });
     assert.equal(cancelled.status, CommandStatus.ACCEPTED);
-    const after = await events.readAll({ maxCount: 100 });
-    assert.ok(after.events.some((e) => e.type === "BookingCancelled" && e.streamId === `booking-${bookingId}`));
+    const all = await events.readAll({ maxCount: 100 });
+    assert.ok(all.events.some((e) => e.type === "BookingCancelled" && e.streamId === `booking-${bookingId}`));
   });
 });

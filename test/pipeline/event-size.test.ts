@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { RecordedEvent } from "../../src/kernel/events.js";
 import { createApp } from "../../src/pipeline/app.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload } from "../support/booking-app.js";
 import { note } from "../support/ledger.js";
-
-/** An event's size as PipelineOptions.maxEventChars counts it, from the event as stored. */
-function charsOf(event: RecordedEvent): number {
-  return event.id.length + event.streamId.length + event.type.length + JSON.stringify(event.data).length + JSON.stringify(event.metadata).length;
-}
+import { eventChars } from "../support/event-chars.js";
 
 describe("the largest event a command may write (maxEventChars)", () => {
   it("writes an event of exactly the limit, and answers one character more EVENT_TOO_LARGE, writing nothing", async () => {
@@ -21,12 +16,12 @@ describe("the largest event a command may write (maxEventChars)", () => {
     await unlimited.commands.cancelBooking({ bookingId: "C-1", reason: "r".repeat(300) }, { requestId: "cancel-1" });
     const measured = (await store.readStream("default", "booking-C-1")).at(-1)!;
     assert.equal(measured.type, "BookingCancelled");
-    const limit = charsOf(measured);
+    const limit = eventChars(measured);
 
     const limited = bookingApp({ store, maxEventChars: limit });
     const atLimit = await limited.commands.cancelBooking({ bookingId: "C-2", reason: "r".repeat(300) }, { requestId: "cancel-2" });
     assert.equal(atLimit.status, "accepted");
-    assert.equal(charsOf((await store.readStream("default", "booking-C-2")).at(-1)!), limit, "the event written is exactly at the limit");
+    assert.equal(eventChars((await store.readStream("default", "booking-C-2")).at(-1)!), limit, "the event written is exactly at the limit");
 
     const over = await limited.commands.cancelBooking({ bookingId: "C-3", reason: "r".repeat(301) }, { requestId: "cancel-3" });
     assert.equal(over.status, "invalid");

@@ -5,11 +5,7 @@ import fc from "fast-check";
 import type { RecordedEvent } from "../../src/kernel/events.js";
 import { ReadAllResponseSchema } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { eventToProto, largestReadableEvent } from "../../src/services/eventstore-v1/handlers.js";
-
-/** An event's size as PipelineOptions.maxEventChars counts it. */
-function charsOf(event: RecordedEvent): number {
-  return event.id.length + event.streamId.length + event.type.length + JSON.stringify(event.data).length + JSON.stringify(event.metadata).length;
-}
+import { eventChars } from "../support/event-chars.js";
 
 /** The bytes of a ReadAll response holding this one event, with the largest next_position there can be. */
 function responseBytes(event: RecordedEvent): number {
@@ -48,16 +44,16 @@ function digits(count: number) {
 describe("the largest event a read can return (largestReadableEvent)", () => {
   it("bounds the read's bytes by the characters the pipeline counts, for any JSON data and metadata", () => {
     // The claim behind largestReadableEvent: 6 bytes a character, 272 bytes besides.
-    const bound = (event: RecordedEvent) => 6 * charsOf(event) + 272;
+    const bound = (event: RecordedEvent) => 6 * eventChars(event) + 272;
     fc.assert(
       fc.property(recordedEvent(fc.jsonValue({ maxDepth: 6 })), (event) => {
-        assert.ok(responseBytes(event) <= bound(event), `${responseBytes(event)} bytes for ${charsOf(event)} characters`);
+        assert.ok(responseBytes(event) <= bound(event), `${responseBytes(event)} bytes for ${eventChars(event)} characters`);
       }),
       { numRuns: 2000 },
     );
     for (const data of [digits(1), digits(50_000), [[[[[[[[[[0]]]]]]]]]], { "": { "": { "": {} } } }, "\u0001".repeat(1000), "€".repeat(1000), null, true]) {
       const event = { id: "e", streamId: "s", revision: 1, position: 1, type: "T", data, metadata: { commandId: "", commandType: "", requestId: "", correlationId: "", causationId: "", tenant: "", timestamp: "2026-01-01T00:00:00.000Z" } };
-      assert.ok(responseBytes(event) <= bound(event), `${JSON.stringify(data).slice(0, 40)}: ${responseBytes(event)} bytes for ${charsOf(event)} characters`);
+      assert.ok(responseBytes(event) <= bound(event), `${JSON.stringify(data).slice(0, 40)}: ${responseBytes(event)} bytes for ${eventChars(event)} characters`);
     }
   });
 
@@ -67,9 +63,9 @@ describe("the largest event a read can return (largestReadableEvent)", () => {
       const metadata = { commandId: "c".repeat(36), commandType: "booking.CancelBooking", requestId: "r".repeat(36), correlationId: "r".repeat(36), causationId: "c".repeat(36), tenant: "default", timestamp: "2026-01-01T00:00:00.000Z" };
       const base = { id: "e".repeat(36), streamId: "booking-B-1", revision: 2 ** 53 - 1, position: 2 ** 53 - 1, type: "Noted", metadata };
       // As many digits as the limit allows, the worst case for its size: {"d":[0,…,9]} is 7 + 2n characters.
-      const rest = charsOf({ ...base, data: {} }) - 2;
+      const rest = eventChars({ ...base, data: {} }) - 2;
       const event = { ...base, data: digits(Math.floor((limit - rest - 7) / 2)) };
-      assert.ok(charsOf(event) <= limit && charsOf(event) >= limit - 1, `the event fills the limit: ${charsOf(event)} of ${limit}`);
+      assert.ok(eventChars(event) <= limit && eventChars(event) >= limit - 1, `the event fills the limit: ${eventChars(event)} of ${limit}`);
       assert.ok(responseBytes(event) <= maxMessageBytes, `${responseBytes(event)} bytes at MAX_MESSAGE_BYTES ${maxMessageBytes}`);
     }
   });
