@@ -44,6 +44,15 @@ const schema = z.object({
   MAX_PAYLOAD_DEPTH: positive("MAX_PAYLOAD_DEPTH", 32).refine((n) => n <= 48, "MAX_PAYLOAD_DEPTH must be 1 to 48"),
   MAX_PAYLOAD_FIELDS: positive("MAX_PAYLOAD_FIELDS", 10_000),
   MAX_DEADLINE_MS: positive("MAX_DEADLINE_MS", 30_000),
+  // HTTP/2 pings on idle connections find dead clients of long-lived streams.
+  KEEPALIVE_TIME_MS: positive("KEEPALIVE_TIME_MS", 30_000),
+  KEEPALIVE_TIMEOUT_MS: positive("KEEPALIVE_TIMEOUT_MS", 10_000),
+  // Most subscriptions (Subscribe streams) open at once in one process; more get RESOURCE_EXHAUSTED.
+  MAX_SUBSCRIPTIONS: positive("MAX_SUBSCRIPTIONS", 1000),
+  // A subscriber that was live and is more than SUBSCRIPTION_MAX_LAG events behind the head for
+  // SUBSCRIPTION_LAG_TIMEOUT_MS is ended with RESOURCE_EXHAUSTED and the position to resume from.
+  SUBSCRIPTION_MAX_LAG: positive("SUBSCRIPTION_MAX_LAG", 100_000),
+  SUBSCRIPTION_LAG_TIMEOUT_MS: positive("SUBSCRIPTION_LAG_TIMEOUT_MS", 60_000),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
   AUTH_MODE: z.enum(["none", "jwt", "mtls"], { error: "AUTH_MODE must be none, jwt or mtls" }).default("none"),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),

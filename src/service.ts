@@ -1,17 +1,17 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { bookingCommands } from "./domain/booking/index.js";
 import { createAuthenticator } from "./edge/auth.js";
+import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
 import { createDrain } from "./edge/drain.js";
 import { startGrpcServer } from "./edge/grpc-server.js";
 import { startHttpServer } from "./edge/http-server.js";
 import { limitsOf } from "./edge/limits.js";
-import { addReflection } from "./edge/reflection.js";
-import { Health } from "./gen/grpc/health/v1/health_pb.js";
+import { createHealth, ServingStatus } from "./edge/health.js";
+import { addReflection, reflectionRoutes } from "./edge/reflection.js";
 import { createApp } from "./pipeline/app.js";
 import { largestReadableEvent } from "./services/eventstore-v1/handlers.js";
 import { edgeServices } from "./services/index.js";
@@ -61,39 +61,44 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
   const limits = limitsOf(config);
-  const services = [...edgeServices(app, limits), ...(extra.services ?? [])];
+  const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
   const drain = createDrain();
-  const healthNames = ["", ...services.map((s) => s.service.typeName)];
-  const health = new HealthImplementation(Object.fromEntries(healthNames.map((name) => [name, "SERVING"])));
+  const health = createHealth(["", ...domainServices.map((s) => s.service.typeName)]);
+  const services = [...domainServices, health.service];
   // A store that cannot write (SQLite's writer thread stopped and is being replaced, the
   // PostgreSQL server cannot be reached) makes the service NOT_SERVING until it can again,
   // so balancers send commands elsewhere meanwhile.
   const unwatch = store.watchAvailability?.((change) => {
     if (change.available) logger.info("event store writes again");
     else logger.error({ reason: change.reason }, "event store cannot write");
-    if (!drain.draining) for (const name of healthNames) health.setStatus(name, change.available ? "SERVING" : "NOT_SERVING");
+    if (!drain.draining) health.setAll(change.available ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
   });
-  const common = { services, authenticate: createAuthenticator(config), drain, logger };
+  const lifecycle = createCallLifecycle({ authenticate: createAuthenticator(config), drain, logger, maxDeadlineMs: limits.maxDeadlineMs });
   const tls = tlsFiles(config);
 
   const grpcServer = await startGrpcServer({
-    ...common,
+    services,
+    lifecycle,
     host: config.HOST,
     port: config.GRPC_PORT,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
-    maxDeadlineMs: limits.maxDeadlineMs,
+    keepalive: { timeMs: config.KEEPALIVE_TIME_MS, timeoutMs: config.KEEPALIVE_TIMEOUT_MS },
     credentials: tls && grpc.ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], Boolean(tls.ca)),
     extra: (server) => {
-      health.addToServer(server);
-      if (config.REFLECTION === "on") addReflection(server, [...services.map((s) => s.service), Health]);
+      if (config.REFLECTION === "on") addReflection(server, services.map((s) => s.service));
     },
   });
   const httpServer = await startHttpServer({
     host: config.HOST,
     port: config.HTTP_PORT,
-    routes: connectRoutes({ ...common, maxDeadlineMs: limits.maxDeadlineMs }),
+    routes: (router) => {
+      connectRoutes({ services, lifecycle })(router);
+      if (config.REFLECTION === "on") reflectionRoutes(services.map((s) => s.service))(router);
+    },
     readMaxBytes: config.MAX_MESSAGE_BYTES,
     isDraining: () => drain.draining,
+    keepalive: { timeMs: config.KEEPALIVE_TIME_MS, timeoutMs: config.KEEPALIVE_TIMEOUT_MS },
+    probes: { live: () => true, ready: () => health.serving && !drain.draining },
     tls,
   });
 
@@ -104,7 +109,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
-        for (const name of healthNames) health.setStatus(name, "NOT_SERVING");
+        health.setAll(ServingStatus.NOT_SERVING);
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);

@@ -5,7 +5,7 @@ import type { Config } from "../config.js";
 import { copyWith } from "../kernel/copy-with.js";
 import { DEFAULT_TENANT, TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { edgeError } from "./command-error.js";
-import type { Authenticate } from "./grpc-server.js";
+import type { Authenticate } from "./call-lifecycle.js";
 
 /** Stable UNAUTHENTICATED reasons for each way a token can fail, by jose error code. */
 const TOKEN_REASONS: Readonly<Record<string, string>> = {

@@ -44,8 +44,10 @@ export function connectAdapter(options: ConnectAdapterOptions): (req: NodeReques
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
     const body = uReq.body;
+    // A stream of requests (reflection) is passed through as it comes: buffering it would wait for the client's last one.
+    const oneRequest = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
     const checked: UniversalServerRequest =
-      typeof body === "object" && body !== null && Symbol.asyncIterator in body
+      oneRequest && typeof body === "object" && body !== null && Symbol.asyncIterator in body
         ? { ...uReq, body: checkedBody(body as AsyncIterable<Uint8Array>, uReq.header, handler.method.input, readMaxBytes) }
         : uReq;
     handler(checked)

@@ -1,4 +1,4 @@
-import type { DescMessage, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { Identity } from "../kernel/identity.js";
 
 /** One RPC as a handler sees it, the same whichever transport carried it. */
@@ -10,6 +10,12 @@ export interface EdgeCall {
   header(name: string): string | undefined;
   /** Facts for the RPC's log line (request id, correlation id), filled in by handlers. */
   readonly log: Record<string, unknown>;
+  /**
+   * Aborted when the call should stop: the client cancelled, its deadline passed, or the
+   * server drains. Its reason is the ConnectError the call ends with unless the handler
+   * throws a more specific one (a stream's resume position, say).
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A unary handler: a decoded request in, a response (or a thrown ConnectError) out. */
@@ -18,23 +24,44 @@ export type UnaryHandler<I extends DescMessage, O extends DescMessage> = (
   call: EdgeCall,
 ) => Promise<MessageInitShape<O>>;
 
+/**
+ * A server-streaming handler: the messages it yields are sent as they come, each after the
+ * previous one was taken by the transport, so a slow client slows the handler down instead of
+ * queueing messages in memory. Returning ends the call OK; throwing ends it with that error.
+ */
+export type StreamHandler<I extends DescMessage, O extends DescMessage> = (
+  request: MessageShape<I>,
+  call: EdgeCall,
+) => AsyncIterable<MessageInitShape<O>>;
+
 /** Handlers for every method of a proto service, keyed by the method's local name. */
 export type EdgeImpl<S extends DescService> = {
-  [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O> ? UnaryHandler<I, O> : never;
+  [K in keyof S["method"]]: S["method"][K] extends DescMethodUnary<infer I, infer O>
+    ? UnaryHandler<I, O>
+    : S["method"][K] extends DescMethodServerStreaming<infer I, infer O>
+      ? StreamHandler<I, O>
+      : never;
 };
 
 /** A proto service and its handlers, ready to be served on any transport. */
 export interface EdgeService<S extends DescService = DescService> {
   readonly service: S;
   readonly impl: EdgeImpl<S>;
+  /** Served without authentication (the standard health service): the caller is anonymous. */
+  readonly public?: boolean;
 }
 
 /** Pairs a service with its handlers, checking that every method has one. */
-export function edgeService<S extends DescService>(service: S, impl: EdgeImpl<S>): EdgeService<S> {
-  return { service, impl };
+export function edgeService<S extends DescService>(service: S, impl: EdgeImpl<S>, options: { public?: boolean } = {}): EdgeService<S> {
+  return { service, impl, public: options.public };
 }
 
-/** The handler of a method, untyped, for transport adapters. */
+/** The handler of a unary method, untyped, for transport adapters. */
 export function handlerOf(edge: EdgeService, localName: string): UnaryHandler<DescMessage, DescMessage> {
   return (edge.impl as Record<string, UnaryHandler<DescMessage, DescMessage>>)[localName];
+}
+
+/** The handler of a server-streaming method, untyped, for transport adapters. */
+export function streamHandlerOf(edge: EdgeService, localName: string): StreamHandler<DescMessage, DescMessage> {
+  return (edge.impl as Record<string, StreamHandler<DescMessage, DescMessage>>)[localName];
 }

@@ -1,34 +1,26 @@
-import { create, fromBinary, isMessage, type DescMessage } from "@bufbuild/protobuf";
+import { once } from "node:events";
+import { create, fromBinary, isMessage, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "pino";
-import type { Identity } from "../kernel/identity.js";
+import type { CallLifecycle, IncomingCall } from "./call-lifecycle.js";
 import { edgeError } from "./command-error.js";
-import type { Drain } from "./drain.js";
-import { handlerOf, type EdgeCall, type EdgeService } from "./edge-service.js";
+import { handlerOf, streamHandlerOf, type EdgeService } from "./edge-service.js";
 import { formatSubject } from "./http-server.js";
-import { DEFAULT_LIMITS, effectiveDeadline, wellFormed, withinDeadline, withWellFormedMessage } from "./limits.js";
+import { wellFormed } from "./limits.js";
 import { answerMalformedRequestsAsInvalidArgument } from "./grpc-js-statuses.js";
 import { encoderOf, protobufCodec } from "./protobuf-codec.js";
-import { codeName, statusDetailsBin, toConnectError } from "./rpc-outcome.js";
-
-/** Who is calling, from request headers and (with mTLS) the client certificate. */
-export type Authenticate = (request: {
-  header(name: string): string | undefined;
-  peerCertificateSubject?: string;
-}) => Promise<Identity>;
+import { statusDetailsBin } from "./rpc-outcome.js";
 
 /** How the gRPC port is served. */
 export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
   readonly services: readonly EdgeService[];
-  readonly authenticate: Authenticate;
-  readonly drain: Drain;
-  readonly logger: Logger;
+  /** Authentication, drain, deadlines, errors and the log line, shared with the HTTP port. */
+  readonly lifecycle: CallLifecycle;
   readonly maxMessageBytes: number;
-  /** Longest a call may run (MAX_DEADLINE_MS); a longer grpc-timeout, or none, is cut to this. */
-  readonly maxDeadlineMs?: number;
+  /** How often an idle connection is pinged, and how long a ping may go unanswered before the connection is closed. */
+  readonly keepalive?: { readonly timeMs: number; readonly timeoutMs: number };
   readonly credentials?: grpc.ServerCredentials;
   /** Registers services that bring their own grpc-js handlers (health, reflection). */
   readonly extra?: (server: grpc.Server) => void;
@@ -49,14 +41,18 @@ class UndecodableRequest {
 
 /**
  * Serves edge services on @grpc/grpc-js with protobuf-es codecs (measured far faster than
- * connect-node's gRPC path). Every unary call is authenticated, admitted unless draining,
- * run, mapped to a status with rich details, and logged in one line.
+ * connect-node's gRPC path). Each call, unary or server-streaming, goes through the shared
+ * call lifecycle (call-lifecycle.ts); this file only translates between it and grpc-js.
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   answerMalformedRequestsAsInvalidArgument();
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
+    // Pings find dead clients of long-lived streams; clients may ping as often as the server does.
+    "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? 30_000,
+    "grpc.keepalive_timeout_ms": options.keepalive?.timeoutMs ?? 10_000,
+    "grpc.http2.min_ping_interval_without_data_ms": Math.min(options.keepalive?.timeMs ?? 30_000, 10_000),
     interceptors: [unaryFramingIsInvalidArgument],
   });
   for (const edge of options.services) server.addService(definitionOf(edge), implementationOf(edge, options));
@@ -109,7 +105,7 @@ function definitionOf(edge: EdgeService): grpc.ServiceDefinition {
     definition[method.localName] = {
       path: `/${edge.service.typeName}/${method.name}`,
       requestStream: false,
-      responseStream: false,
+      responseStream: method.methodKind === "server_streaming",
       ...protobufCodec(method.input, method.output),
       requestDeserialize: (bytes: Buffer) => decode(method.input, bytes),
     };
@@ -129,60 +125,72 @@ function decode(schema: DescMessage, bytes: Buffer): unknown {
 function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of edge.service.methods) {
-    const path = `/${edge.service.typeName}/${method.name}`;
-    const handler = handlerOf(edge, method.localName);
     const encode = encoderOf(method.output);
-    implementation[method.localName] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const started = process.hrtime.bigint();
-      const clientDeadline = call.getDeadline();
-      const deadline = effectiveDeadline(Number(clientDeadline) - Date.now(), options.maxDeadlineMs ?? DEFAULT_LIMITS.maxDeadlineMs);
-      const log: Record<string, unknown> = {};
-      const leave = options.drain.draining ? undefined : options.drain.enter();
-      let code = 0;
-      try {
-        if (!leave) throw edgeError(Code.Unavailable, "DRAINING", "the server is shutting down; retry on another instance");
-        const request = call.request;
-        if (request instanceof UndecodableRequest) {
-          throw edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${method.input.typeName}: ${request.reason}`);
-        }
-        const header = (name: string) => {
-          const value = call.metadata.get(name)[0];
-          return typeof value === "string" ? value : undefined;
-        };
-        const response = await withinDeadline(deadline, async () => {
-          // Counted until the work itself ends, even when the deadline answered first: shutdown waits for it.
-          const workDone = options.drain.enter();
-          try {
-            const identity = await options.authenticate({ header, peerCertificateSubject: peerSubject(call) });
-            const edgeCall: EdgeCall = { method: path, identity, header, log };
-            return await handler(request as never, edgeCall);
-          } finally {
-            workDone();
+    /** The response's bytes; a response over the limit is answered and logged as what it is, not as grpc-js's own status behind a logged OK. */
+    const bytesOf = (response: unknown): Uint8Array => {
+      const bytes = encode(isMessage(response) ? response : create(method.output, response as never));
+      if (bytes.length > options.maxMessageBytes) {
+        throw edgeError(Code.ResourceExhausted, "RESPONSE_TOO_LARGE", `the response is ${bytes.length} bytes, over MAX_MESSAGE_BYTES (${options.maxMessageBytes})`);
+      }
+      return bytes;
+    };
+    if (method.methodKind === "server_streaming") {
+      const handler = streamHandlerOf(edge, method.localName);
+      implementation[method.localName] = (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const cancelled = new AbortController();
+        call.once("cancelled", () => cancelled.abort());
+        try {
+          const messages = options.lifecycle.stream(incomingOf(edge, method, call, cancelled.signal), (edgeCall) => handler(call.request as never, edgeCall));
+          for await (const message of messages) {
+            // write() says false once grpc-js buffers past its high-water mark: wait for the client to take it.
+            if (!call.write(bytesOf(message))) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+            if (cancelled.signal.aborted) return;
           }
-        });
-        // Encoded here rather than by grpc-js, so a response over the limit is answered and
-        // logged as what it is instead of grpc-js's own status behind a logged OK.
-        const bytes = encode(isMessage(response) ? response : create(method.output, response));
-        if (bytes.length > options.maxMessageBytes) {
-          throw edgeError(Code.ResourceExhausted, "RESPONSE_TOO_LARGE", `the response is ${bytes.length} bytes, over MAX_MESSAGE_BYTES (${options.maxMessageBytes})`);
+          call.end();
+        } catch (thrown) {
+          if (!cancelled.signal.aborted) call.emit("error", statusOf(ConnectError.from(thrown)));
         }
+      }) as grpc.handleServerStreamingCall<unknown, unknown>;
+      continue;
+    }
+    const handler = handlerOf(edge, method.localName);
+    implementation[method.localName] = (async (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      try {
+        const bytes = await options.lifecycle.unary(incomingOf(edge, method, call), async (edgeCall) => bytesOf(await handler(call.request as never, edgeCall)));
         callback(null, bytes);
       } catch (thrown) {
-        const error = withWellFormedMessage(toConnectError(thrown, options.logger, path));
-        code = error.code;
-        const metadata = new grpc.Metadata();
-        metadata.set("grpc-status-details-bin", boundedDetails(error));
-        callback({ code: error.code as number as grpc.status, details: clip(error.rawMessage, MAX_STATUS_MESSAGE), metadata });
-      } finally {
-        leave?.();
-        options.logger.info(
-          { rpc: "grpc", method: path, code: codeName(code), durationMs: Number(process.hrtime.bigint() - started) / 1e6, ...log },
-          "rpc",
-        );
+        callback(statusOf(ConnectError.from(thrown)));
       }
     }) as grpc.handleUnaryCall<unknown, unknown>;
   }
   return implementation;
+}
+
+/** A grpc-js call as the call lifecycle sees it. */
+function incomingOf(edge: EdgeService, method: DescMethod, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, cancelled?: AbortSignal): IncomingCall {
+  const deadline = Number(call.getDeadline());
+  const request = call.request;
+  return {
+    method: `/${edge.service.typeName}/${method.name}`,
+    protocol: "grpc",
+    header: (name) => {
+      const value = call.metadata.get(name)[0];
+      return typeof value === "string" ? value : undefined;
+    },
+    peerCertificateSubject: peerSubject(call),
+    clientTimeoutMs: Number.isFinite(deadline) ? deadline - Date.now() : undefined,
+    cancelled,
+    malformed: request instanceof UndecodableRequest ? request.reason : undefined,
+    requestType: method.input.typeName,
+    public: edge.public,
+  };
+}
+
+/** The status a ConnectError is sent as, with its details in grpc-status-details-bin. */
+function statusOf(error: ConnectError): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set("grpc-status-details-bin", boundedDetails(error));
+  return { code: error.code as number as grpc.status, details: clip(error.rawMessage, MAX_STATUS_MESSAGE), metadata };
 }
 
 /** Longest grpc-message sent; status trailers past the peer's header-list limit stall the call. */
@@ -205,7 +213,7 @@ function boundedDetails(error: ConnectError): Buffer {
 }
 
 /** Subject of the client certificate on an mTLS connection, if any. */
-function peerSubject(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+function peerSubject(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): string | undefined {
   const certificate = (call as { getAuthContext?: () => { sslPeerCertificate?: { subject?: Record<string, string> } } })
     .getAuthContext?.()?.sslPeerCertificate;
   const subject = certificate?.subject;

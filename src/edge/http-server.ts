@@ -23,6 +23,10 @@ export interface HttpServerOptions {
   isDraining?: () => boolean;
   /** How long a new connection may take to send its first bytes before it is dropped. Default 10 s. */
   firstBytesTimeoutMs?: number;
+  /** How often each HTTP/2 connection is pinged, and how long a ping may go unanswered before it is closed. */
+  keepalive?: { timeMs: number; timeoutMs: number };
+  /** Plain-HTTP probes for load balancers and Kubernetes: GET /healthz (live) and GET /readyz (ready to serve). */
+  probes?: { live: () => boolean; ready: () => boolean };
   /** Serve TLS instead of cleartext (HTTP/1.1 and HTTP/2 chosen by ALPN); `ca` requires client certificates. */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
 }
@@ -52,6 +56,39 @@ export function formatSubject(subject: Record<string, string | string[]>): strin
   return Object.entries(subject)
     .flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((value) => `${k}=${String(value).replace(/[\\,]/g, "\\$&")}`))
     .join(",");
+}
+
+/** Answers GET /healthz and /readyz; false when the request is not a probe. */
+function answerProbe(req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, probes: HttpServerOptions["probes"]): boolean {
+  if (!probes || (req.method !== "GET" && req.method !== "HEAD")) return false;
+  const path = req.url?.split("?", 1)[0];
+  const check = path === "/healthz" ? probes.live : path === "/readyz" ? probes.ready : undefined;
+  if (!check) return false;
+  const ok = check();
+  const body = ok ? "ok\n" : "not serving\n";
+  (res as http.ServerResponse).writeHead(ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  if (req.method === "HEAD") res.end();
+  else res.end(body);
+  return true;
+}
+
+/**
+ * Pings an HTTP/2 connection every `timeMs` and closes it when a ping goes unanswered for
+ * `timeoutMs`: a client that vanished without a FIN would otherwise hold its streams forever.
+ */
+function keepAlive(session: http2.ServerHttp2Session, keepalive: HttpServerOptions["keepalive"]): void {
+  if (!keepalive) return;
+  const timer = setInterval(() => {
+    const unanswered = setTimeout(() => session.destroy(), keepalive.timeoutMs);
+    unanswered.unref();
+    const sent = session.ping((error) => {
+      clearTimeout(unanswered);
+      if (error && !session.destroyed) session.destroy();
+    });
+    if (!sent) clearTimeout(unanswered);
+  }, keepalive.timeMs);
+  timer.unref();
+  session.once("close", () => clearInterval(timer));
 }
 
 /** A running server; one TCP port serving HTTP/1.1 and cleartext HTTP/2. */
@@ -111,6 +148,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Its accept listener is swapped for the sniffer, which hands HTTP/1.1 sockets back to it.
   const h1 = http.createServer((req, res) => {
     if (closing) res.shouldKeepAlive = false; // answer, then close the connection
+    if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
     handler(req, res);
   });
@@ -120,11 +158,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   h1.removeAllListeners("connection");
 
   const h2 = http2.createServer((req, res) => {
+    if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
     handler(req, res);
   });
   h2.on("session", (session) => {
     sessions.add(session);
+    keepAlive(session, options.keepalive);
     session.once("close", () => sessions.delete(session));
     if (closing) session.close();
   });
@@ -219,11 +259,13 @@ async function startTlsServer(options: HttpServerOptions, handler: (req: never, 
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
   const server = http2.createSecureServer({ allowHTTP1: true, cert, key, ca, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca) }, (req, res) => {
+    if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
     handler(req as never, res as never);
   });
   server.on("session", (session) => {
     sessions.add(session);
+    keepAlive(session, options.keepalive);
     session.once("close", () => sessions.delete(session));
   });
   server.on("secureConnection", (socket: net.Socket) => {

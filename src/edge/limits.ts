@@ -11,18 +11,36 @@ export interface RequestLimits {
   readonly maxDeadlineMs: number;
   /** Largest message either port receives or the gRPC port sends (MAX_MESSAGE_BYTES); reads page below it. */
   readonly maxMessageBytes: number;
+  /** Most Subscribe streams open at once in this process (MAX_SUBSCRIPTIONS). */
+  readonly maxSubscriptions: number;
+  /** How far (events) and for how long (ms) a subscriber that was live may trail the head before it is ended. */
+  readonly subscriptionMaxLag: number;
+  readonly subscriptionLagTimeoutMs: number;
 }
 
 /** The configuration's defaults, for code that builds services without a configuration (tests). */
-export const DEFAULT_LIMITS: RequestLimits = { maxPayloadDepth: 32, maxPayloadFields: 10_000, maxDeadlineMs: 30_000, maxMessageBytes: 4 * 1024 * 1024 };
+export const DEFAULT_LIMITS: RequestLimits = {
+  maxPayloadDepth: 32,
+  maxPayloadFields: 10_000,
+  maxDeadlineMs: 30_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxSubscriptions: 1000,
+  subscriptionMaxLag: 100_000,
+  subscriptionLagTimeoutMs: 60_000,
+};
 
 /** The limits a configuration sets. */
-export function limitsOf(config: { MAX_PAYLOAD_DEPTH: number; MAX_PAYLOAD_FIELDS: number; MAX_DEADLINE_MS: number; MAX_MESSAGE_BYTES: number }): RequestLimits {
+export function limitsOf(
+  config: Record<"MAX_PAYLOAD_DEPTH" | "MAX_PAYLOAD_FIELDS" | "MAX_DEADLINE_MS" | "MAX_MESSAGE_BYTES" | "MAX_SUBSCRIPTIONS" | "SUBSCRIPTION_MAX_LAG" | "SUBSCRIPTION_LAG_TIMEOUT_MS", number>,
+): RequestLimits {
   return {
     maxPayloadDepth: config.MAX_PAYLOAD_DEPTH,
     maxPayloadFields: config.MAX_PAYLOAD_FIELDS,
     maxDeadlineMs: config.MAX_DEADLINE_MS,
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxSubscriptions: config.MAX_SUBSCRIPTIONS,
+    subscriptionMaxLag: config.SUBSCRIPTION_MAX_LAG,
+    subscriptionLagTimeoutMs: config.SUBSCRIPTION_LAG_TIMEOUT_MS,
   };
 }
 

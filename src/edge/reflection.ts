@@ -1,11 +1,15 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, toBinary } from "@bufbuild/protobuf";
-import type { DescFile, DescMethod, DescService, Message } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { DescFile, DescMessage, DescMethod, DescService, Message } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { edgeError } from "./command-error.js";
 import { protobufCodec } from "./protobuf-codec.js";
+import { statusDetailsBin } from "./rpc-outcome.js";
 
 type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
@@ -34,16 +38,51 @@ export function addReflection(server: grpc.Server, services: DescService[]): voi
         requestStream: true,
         responseStream: true,
         ...protobufCodec(input, output),
+        requestDeserialize: (bytes: Buffer) => decoded(input, bytes),
       },
     };
     server.addService(definition, {
-      [name]: (call: grpc.ServerDuplexStream<ReflectionRequest, Message>) => {
-        call.on("data", (req: ReflectionRequest) =>
-          call.write(create(output, { validHost: req.host, originalRequest: req, messageResponse: answer(req) })),
-        );
+      [name]: (call: grpc.ServerDuplexStream<ReflectionRequest | ConnectError, Message>) => {
+        call.on("data", (req: ReflectionRequest | ConnectError) => {
+          if (req instanceof ConnectError) {
+            const metadata = new grpc.Metadata();
+            metadata.set("grpc-status-details-bin", statusDetailsBin(req));
+            call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: req.rawMessage, metadata });
+            return;
+          }
+          call.write(create(output, { validHost: req.host, originalRequest: req, messageResponse: answer(req) }));
+        });
         call.on("end", () => call.end());
       },
     });
+  }
+}
+
+/**
+ * The same reflection services on a Connect router, for the HTTP port: `buf curl --protocol
+ * connect` (or grpcweb) finds services there with reflection alone. Bidirectional streams
+ * need HTTP/2, so the client must speak it (`--http2-prior-knowledge` on cleartext).
+ */
+export function reflectionRoutes(services: DescService[]): (router: ConnectRouter) => void {
+  const answer = createAnswerer([...services, v1.ServerReflection, v1alpha.ServerReflection]);
+  return (router) => {
+    for (const service of [v1.ServerReflection, v1alpha.ServerReflection]) {
+      const { localName, output } = service.methods[0];
+      router.service(service, {
+        [localName]: async function* (requests: AsyncIterable<ReflectionRequest>) {
+          for await (const req of requests) yield create(output, { validHost: req.host, originalRequest: req, messageResponse: answer(req) });
+        },
+      } as never);
+    }
+  };
+}
+
+/** A request, or the INVALID_ARGUMENT to answer when it does not decode (grpc-js would answer a throwing deserializer with INTERNAL). */
+function decoded(schema: DescMessage, bytes: Buffer): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (error) {
+    return edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -22,6 +22,8 @@ export type Mapped =
 
 /** Header that carries a correlation id across services. */
 export const CORRELATION_HEADER = "x-correlation-id";
+/** Header that names the message (an event, another command) that caused this command. */
+export const CAUSATION_HEADER = "x-causation-id";
 
 /** Anything that executes commands (the pipeline, or an app). */
 export interface Executor {
@@ -61,7 +63,7 @@ export async function runCommand(
     aggregateId: mapped.aggregateId,
     payload: mapped.payload,
     expectedRevision: expected === undefined ? undefined : expected > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(expected),
-    metadata: { requestId: mapped.requestId || undefined, correlationId, identity: call.identity },
+    metadata: { requestId: mapped.requestId || undefined, correlationId, causationId: call.header(CAUSATION_HEADER), identity: call.identity },
   });
   call.log.correlationId = result.correlationId;
   call.log.status = result.status;

@@ -17,6 +17,8 @@ export interface EventMetadata {
   readonly correlationId: string;
   /** The command that caused the event: equal to `commandId`. */
   readonly causationId: string;
+  /** The message that caused the command (the causation id its caller sent), when one was given. */
+  readonly commandCausationId?: string;
   readonly userId?: string;
   readonly tenant: string;
   readonly clientId?: string;

@@ -6,6 +6,8 @@ import type { DomainEvent } from "../kernel/events.js";
 import { DEFAULT_TENANT } from "../kernel/identity.js";
 import type { CommandResult } from "../kernel/result.js";
 import type { EventStore } from "../store/event-store.js";
+import { createEventFeed, type EventFeed } from "../consumer/event-feed.js";
+import { consume, type ConsumeOptions, type ConsumerMessage, type ConsumerPosition } from "../consumer/subscription.js";
 import type { CommandEnvelope, CommandMetadata } from "./envelope.js";
 import { createPipeline, type PipelineOptions } from "./execute.js";
 import type { LoadedState } from "./load-state.js";
@@ -32,12 +34,20 @@ export interface App<Cs extends readonly AnyCommand[]> {
    */
   loadState<S>(aggregate: Aggregate<S, DomainEvent>, aggregateId: string, tenant?: string): Promise<LoadedState<S>>;
   readonly store: EventStore;
+  /** What this process knows has been committed: the head and a tail of recent events, shared by every consumer. */
+  readonly feed: EventFeed;
+  /**
+   * Follows the events of a tenant: catch-up from a position, then live (consumer/subscription.ts).
+   * `at.told` says, at any moment, the last position the consumer was told.
+   */
+  subscribe(options: ConsumeOptions, at?: ConsumerPosition): AsyncGenerator<ConsumerMessage, void, undefined>;
   close(): Promise<void>;
 }
 
 /** Wires the pipeline, the store and the commands into an app. */
-export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & { commands: Cs }): App<Cs> {
+export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & { commands: Cs; feedTailSize?: number }): App<Cs> {
   const pipeline = createPipeline(options);
+  const feed = createEventFeed(options.store, { tailSize: options.feedTailSize });
   const methods: Record<string, (payload: unknown, call?: CallOptions) => Promise<CommandResult>> = {};
   for (const command of options.commands) {
     methods[methodName(command.type)] = (payload, call = {}) =>
@@ -49,6 +59,8 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     registry: pipeline.commands,
     loadState: (aggregate, aggregateId, tenant = DEFAULT_TENANT) => pipeline.loadState(aggregate, tenant, streamIdOf(aggregate, aggregateId)),
     store: options.store,
+    feed,
+    subscribe: (consumeOptions, at = { told: 0 }) => consume(options.store, feed, consumeOptions, at),
     close: () => options.store.close(),
   };
 }

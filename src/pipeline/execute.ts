@@ -58,6 +58,8 @@ interface Prepared {
   readonly payload: unknown;
   readonly identity: Identity;
   readonly requestId?: string;
+  /** The message that caused the command, as its caller sent it. */
+  readonly causationId?: string;
   readonly expectedRevision?: number;
   readonly fingerprint: string;
   readonly base: ResultBase;
@@ -153,6 +155,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       payload: parsed.value,
       identity: meta.identity ?? TRUSTED_LOCAL,
       requestId: meta.requestId || undefined,
+      causationId: meta.causationId || undefined,
       expectedRevision: expected,
       fingerprint: fingerprintOf(command.type, id, parsed.value),
       base: copyWith(base, { aggregateId: id }),
@@ -341,6 +344,7 @@ function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
     requestId: p.requestId ?? p.base.commandId,
     correlationId: p.base.correlationId,
     causationId: p.base.commandId,
+    ...(p.causationId === undefined ? {} : { commandCausationId: p.causationId }),
     userId: p.identity.userId,
     tenant,
     clientId: p.identity.clientId,

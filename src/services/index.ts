@@ -26,6 +26,6 @@ export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, 
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
     commandServiceV1(app, EDGE_ROUTES, limits),
-    eventStoreServiceV1(app.store, [SCOPES.read], limits.maxMessageBytes),
+    eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits }),
   ] as EdgeService[];
 }

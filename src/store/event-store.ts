@@ -79,8 +79,26 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   /** First global position to return (positions start at 1). */
   readonly fromPosition?: number;
+  /** Last global position to return, when given: a reader scans a window and knows how far it looked. */
+  readonly toPosition?: number;
   readonly maxCount?: number;
   readonly eventTypes?: readonly string[];
+  /** Only events of streams whose id starts with this, when given. */
+  readonly streamIdPrefix?: string;
+  /**
+   * Ends the page after the event that brings the characters of data and metadata read to
+   * this, when given (a page always holds at least one event): a consumer's page of large
+   * events stays small in memory.
+   */
+  readonly maxChars?: number;
+}
+
+/** An event with the tenant it belongs to, as the commit feed reads them across tenants. */
+export interface TenantEvent {
+  readonly tenant: string;
+  readonly event: RecordedEvent;
+  /** Characters of its data and metadata as stored JSON: what keeping it in memory is measured by. */
+  readonly size: number;
 }
 
 /**
@@ -96,6 +114,21 @@ export interface EventStore {
   streamRevision(tenant: string, streamId: string): Promise<number>;
   loadSnapshot(tenant: string, streamId: string): Promise<StoredSnapshot | undefined>;
   findRequest(tenant: string, requestId: string): Promise<RequestRecord | undefined>;
+  /** The highest global position committed, in any tenant; 0 for an empty store. */
+  headPosition(): Promise<number>;
+  /**
+   * Events of every tenant from a position on, in position order: for the process's own
+   * commit feed (consumer/event-feed.ts), which hands each subscriber only its tenant's.
+   */
+  readAllTenants(options: { readonly fromPosition: number; readonly maxCount?: number; readonly maxChars?: number }): Promise<TenantEvent[]>;
+  /**
+   * The commit feed: calls `listener` soon after events may have been committed, by this
+   * process or another one on the same database, and now and then in any case (a fallback
+   * when a notification is lost); it says nothing of what, the listener reads that. Returns
+   * a function that ends the calls. The store watches for other writers only while someone
+   * listens.
+   */
+  watchCommits(listener: () => void): () => void;
   /**
    * Calls `listener` when the store stops being able to write and again when it can; returns
    * a function that ends the calls. Optional: a store that cannot lose its writer has none.
@@ -139,6 +172,27 @@ export class StoreUnavailableError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** The listeners of a store's watchCommits; `onFirst` starts watching other writers, its result stops it. */
+export function commitListeners(onFirst: () => () => void) {
+  const listeners = new Set<() => void>();
+  let stop: (() => void) | undefined;
+  return {
+    tell: () => listeners.forEach((listener) => listener()),
+    get watched(): boolean {
+      return listeners.size > 0;
+    },
+    watch(listener: () => void): () => void {
+      listeners.add(listener);
+      if (listeners.size === 1) stop = onFirst();
+      return () => {
+        if (!listeners.delete(listener) || listeners.size > 0) return;
+        stop?.();
+        stop = undefined;
+      };
+    },
+  };
 }
 
 /** Default and largest page size of a read. */

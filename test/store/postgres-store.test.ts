@@ -4,7 +4,7 @@ import { after, describe, it } from "node:test";
 import pg from "pg";
 import { StoreUnavailableError, type Availability, type EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore, type PostgresStoreOptions } from "../../src/store/postgres/postgres-store.js";
-import { APPEND_LOCK } from "../../src/store/postgres/schema.js";
+import { APPEND_LOCK, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
 import { eventually } from "../support/eventually.js";
 import { startTestPostgres } from "../support/postgres.js";
 import { eventStoreContract } from "./contract.js";
@@ -154,12 +154,12 @@ if ("skip" in started) {
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
       try {
-        assert.deepEqual((await admin.query("SELECT version FROM switchyard_schema_version")).rows, [{ version: 1 }]);
+        assert.deepEqual((await admin.query("SELECT version FROM switchyard_schema_version")).rows, [{ version: SCHEMA_VERSION }]);
         await admin.query("UPDATE switchyard_schema_version SET version = 99");
       } finally {
         await admin.end();
       }
-      await assert.rejects(openPostgresStore({ connectionString: url }), /database schema version 99 is newer than this build supports \(1\)/);
+      await assert.rejects(openPostgresStore({ connectionString: url }), new RegExp(`database schema version 99 is newer than this build supports \\(${SCHEMA_VERSION}\\)`));
     });
 
     it("fails to open with STORE_UNREACHABLE, naming the problem, when no server listens", async () => {

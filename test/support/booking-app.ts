@@ -10,7 +10,7 @@ import type { PipelineOptions } from "../../src/pipeline/execute.js";
 export const NOW = "2026-05-01T12:00:00Z";
 
 /** A booking app on an in-memory store (or the given one), with a fixed clock. */
-export function bookingApp(options: Partial<PipelineOptions> & { store?: EventStore } = {}) {
+export function bookingApp(options: Partial<PipelineOptions> & { store?: EventStore; feedTailSize?: number } = {}) {
   const store = options.store ?? openSqliteStore({ path: ":memory:" });
   const collaborators: Collaborators = { ...systemCollaborators, clock: fixedClock(NOW), ...options.collaborators };
   return createApp({ ...options, store, collaborators, commands: bookingCommands });

@@ -21,6 +21,9 @@ export function countingStore(inner: EventStore) {
       return events;
     },
     readAll: (tenant, options) => inner.readAll(tenant, options),
+    headPosition: () => inner.headPosition(),
+    readAllTenants: (options) => inner.readAllTenants(options),
+    watchCommits: (listener) => inner.watchCommits(listener),
     streamRevision: (tenant, streamId) => inner.streamRevision(tenant, streamId),
     loadSnapshot: (tenant, streamId) => {
       counts.snapshotReads++;

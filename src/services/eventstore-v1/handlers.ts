@@ -8,16 +8,17 @@ import {
   ReadStreamResponseSchema,
   type Event,
 } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { badRequest } from "../../edge/command-error.js";
+import { Code } from "@connectrpc/connect";
+import { badRequest, edgeError } from "../../edge/command-error.js";
+import type { EventFeed } from "../../consumer/event-feed.js";
+import type { RequestLimits } from "../../edge/limits.js";
 import { withEncoding } from "../../edge/protobuf-codec.js";
 import { edgeService } from "../../edge/edge-service.js";
 import { requireScope } from "../../edge/query-access.js";
-import type { EventStore } from "../../store/event-store.js";
+import { pageSize, type EventStore } from "../../store/event-store.js";
+import { checkEventTypes, MAX_NAME } from "./read-limits.js";
+import { subscribeHandler } from "./subscribe.js";
 
-/** Longest stream id or event type accepted in a read. */
-const MAX_NAME = 200;
-/** Most event types one ReadAll may filter on. */
-const MAX_EVENT_TYPES = 100;
 /** Most bytes a response's field besides its events takes (a uint64: tag and up to 10 bytes), rounded up. */
 const RESPONSE_REST = 16;
 /**
@@ -39,14 +40,23 @@ export function largestReadableEvent(maxMessageBytes: number): number {
   return Math.max(0, Math.floor((maxMessageBytes - RESPONSE_REST - EVENT_FRAME) / BYTES_PER_EVENT_CHAR));
 }
 
+/** What the event store service reads from and is bounded by. */
+export interface EventStoreServiceOptions {
+  readonly store: EventStore;
+  readonly feed: EventFeed;
+  /** The scopes any one of which allows reading. */
+  readonly readScopes: readonly string[];
+  readonly limits: Pick<RequestLimits, "maxMessageBytes" | "maxSubscriptions" | "subscriptionMaxLag" | "subscriptionLagTimeoutMs">;
+}
+
 /**
- * switchyard.eventstore.v1.EventStoreService: reads of the caller's tenant only.
- * `readScopes` are the scopes any one of which allows reading. A page ends before its
- * response would be larger than `maxMessageBytes` (the gRPC port sends nothing larger), so
- * a page of long events holds fewer than max_count; the caller reads on from its last event.
+ * switchyard.eventstore.v1.EventStoreService: reads and subscriptions of the caller's tenant
+ * only. A page ends before its response would be larger than MAX_MESSAGE_BYTES (the gRPC port
+ * sends nothing larger), so a page of long events holds fewer than max_count; the caller reads
+ * on from its last event.
  */
-export function eventStoreServiceV1(store: EventStore, readScopes: readonly string[], maxMessageBytes: number) {
-  const budget = maxMessageBytes - RESPONSE_REST;
+export function eventStoreServiceV1({ store, feed, readScopes, limits }: EventStoreServiceOptions) {
+  const budget = limits.maxMessageBytes - RESPONSE_REST;
   return edgeService(EventStoreService, {
     async readStream(request, call) {
       requireScope(call.identity, ...readScopes);
@@ -58,25 +68,32 @@ export function eventStoreServiceV1(store: EventStore, readScopes: readonly stri
         store.readStream(tenant, request.streamId, { fromRevision: safe(request.fromRevision), maxCount: request.maxCount }),
         store.streamRevision(tenant, request.streamId),
       ]);
+      if (revision === 0) {
+        throw edgeError(
+          Code.NotFound,
+          "STREAM_NOT_FOUND",
+          `stream "${request.streamId}" does not exist; a stream id is the aggregate's name, a dash and its id, e.g. "booking-B1"`,
+          { streamId: request.streamId },
+        );
+      }
       const page = fitting(events, budget);
       return pageResponse(ReadStreamResponseSchema, page, { streamRevision: BigInt(revision) });
     },
     async readAll(request, call) {
       requireScope(call.identity, ...readScopes);
-      if (request.eventTypes.length > MAX_EVENT_TYPES) {
-        throw badRequest([{ field: "event_types", description: `at most ${MAX_EVENT_TYPES} event types, got ${request.eventTypes.length}` }]);
-      }
-      const tooLong = request.eventTypes.findIndex((t) => t.length > MAX_NAME);
-      if (tooLong >= 0) throw badRequest([{ field: `event_types[${tooLong}]`, description: `event type longer than ${MAX_NAME} characters` }]);
-      const events = await store.readAll(call.identity.tenant, {
-        fromPosition: safe(request.fromPosition),
-        maxCount: request.maxCount,
-        eventTypes: request.eventTypes,
-      });
+      checkEventTypes(request.eventTypes);
+      const from = Math.max(1, safe(request.fromPosition));
+      const limit = pageSize(request.maxCount);
+      // Bounded by the head read first, so a page that ends short has scanned up to it.
+      const head = await store.headPosition();
+      const events = await store.readAll(call.identity.tenant, { fromPosition: from, toPosition: head, maxCount: limit, eventTypes: request.eventTypes });
       const page = fitting(events, budget);
       const last = page.events.at(-1);
-      return pageResponse(ReadAllResponseSchema, page, { nextPosition: last ? last.globalPosition + 1n : request.fromPosition });
+      // A page cut short by size or count goes on after its last event; one that found everything up to the head, after the head.
+      const scannedTo = page.events.length < events.length || events.length === limit ? Number(last!.globalPosition) : Math.max(head, from - 1);
+      return pageResponse(ReadAllResponseSchema, page, { nextPosition: BigInt(scannedTo + 1) });
     },
+    subscribe: subscribeHandler({ store, feed, readScopes, limits }),
   });
 }
 
@@ -150,6 +167,7 @@ export function eventToProto(event: RecordedEvent) {
       tenant: m.tenant,
       clientId: m.clientId ?? "",
       timestamp: timestampFromDate(new Date(m.timestamp)),
+      commandCausationId: m.commandCausationId ?? "",
     },
   };
 }

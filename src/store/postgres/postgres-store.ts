@@ -2,6 +2,7 @@ import pg from "pg";
 import type { RecordedEvent } from "../../kernel/events.js";
 import {
   availabilityListeners,
+  commitListeners,
   pageSize,
   StoreUnavailableError,
   type AppendOutcome,
@@ -15,7 +16,7 @@ import { groupCommit, type Written } from "../group-commit.js";
 import { PRUNE_CHUNK, startPruning } from "../pruning.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
-import { migrate } from "./schema.js";
+import { COMMITS_CHANNEL, migrate } from "./schema.js";
 
 /** How the PostgreSQL store is opened. */
 export interface PostgresStoreOptions {
@@ -43,6 +44,8 @@ export interface PostgresStoreOptions {
    * connection's append lock past it fails with STORE_BUSY, as SQLite's busy_timeout does.
    */
   readonly lockTimeoutMs?: number;
+  /** How often the commit feed looks for new events even without a notification, in ms (1,000 by default). */
+  readonly commitPollMs?: number;
 }
 
 /** pg parses json columns and hands bigint back as a string. */
@@ -62,13 +65,29 @@ const SQL = {
     name: "switchyard_read_stream",
     text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND stream_id = $2 AND revision >= $3 ORDER BY revision LIMIT $4",
   },
+  // Each filter is skipped when its parameter is null, so one prepared statement serves every combination.
+  // The running total of characters ends a page at maxChars ($7; null for no bound): every row before it is under the bound.
   readAll: {
     name: "switchyard_read_all",
-    text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND position >= $2 ORDER BY position LIMIT $3",
+    text: `SELECT position, stream_id, revision, id, type, data, metadata FROM (
+             SELECT position, stream_id, revision, id, type, data, metadata,
+                    sum(length(data::text) + length(metadata::text)) OVER (ORDER BY position) - length(data::text) - length(metadata::text) AS before
+             FROM events
+             WHERE tenant = $1 AND position >= $2 AND ($3::bigint IS NULL OR position <= $3)
+               AND ($4::text[] IS NULL OR type = ANY($4)) AND ($5::text IS NULL OR starts_with(stream_id, $5))
+             ORDER BY position LIMIT $6) page
+           WHERE $7::bigint IS NULL OR before < $7
+           ORDER BY position`,
   },
-  readAllOfTypes: {
-    name: "switchyard_read_all_of_types",
-    text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND position >= $2 AND type = ANY($3::text[]) ORDER BY position LIMIT $4",
+  head: { name: "switchyard_head", text: "SELECT coalesce(max(position), 0) AS head FROM events" },
+  readAllTenants: {
+    name: "switchyard_read_all_tenants",
+    text: `SELECT tenant, position, stream_id, revision, id, type, data, metadata, size FROM (
+             SELECT tenant, position, stream_id, revision, id, type, data, metadata, length(data::text) + length(metadata::text) AS size,
+                    sum(length(data::text) + length(metadata::text)) OVER (ORDER BY position) AS running
+             FROM events WHERE position >= $1 ORDER BY position LIMIT $2) page
+           WHERE $3::bigint IS NULL OR running - size < $3
+           ORDER BY position`,
   },
   // state as text: its length is the snapshot's size, and it is parsed once, here.
   snapshot: { name: "switchyard_snapshot", text: "SELECT revision, version, state::text AS state FROM snapshots WHERE tenant = $1 AND stream_id = $2" },
@@ -144,6 +163,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw storeErrorOf(error);
   }
 
+  const commits = commitListeners(() => listenForCommits(options, () => commits.tell()));
   const batches = groupCommit(commitBatch, { maxBatch: options.maxBatch ?? 32, maxBatchesOut: options.maxBatchesOut ?? 2 });
   const stopPruning = options.requestRetentionMs
     ? startPruning(async () => (await pool.query({ ...SQL.prune, values: [options.requestRetentionMs] })).rowCount ?? 0, options.onPruningFailure)
@@ -159,6 +179,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw failed(error);
     }
     answered();
+    if (commits.watched) commits.tell();
     return outcomes.map((o): Written => {
       if (o.kind !== "failed") return { outcome: o };
       const known = reasonOfSqlState(o.code);
@@ -196,13 +217,26 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return rows.map(toRecorded);
     },
     async readAll(tenant, options: ReadAllOptions = {}) {
-      const from = Math.max(1, options.fromPosition ?? 1);
-      const limit = pageSize(options.maxCount);
-      const rows = options.eventTypes?.length
-        ? await query<EventRow>(SQL.readAllOfTypes, [tenant, from, options.eventTypes, limit])
-        : await query<EventRow>(SQL.readAll, [tenant, from, limit]);
+      const rows = await query<EventRow>(SQL.readAll, [
+        tenant,
+        Math.max(1, options.fromPosition ?? 1),
+        options.toPosition ?? null,
+        options.eventTypes?.length ? options.eventTypes : null,
+        options.streamIdPrefix || null,
+        pageSize(options.maxCount),
+        options.maxChars ?? null,
+      ]);
       return rows.map(toRecorded);
     },
+    async headPosition() {
+      const [row] = await query<{ head: string }>(SQL.head, []);
+      return Number(row.head);
+    },
+    async readAllTenants({ fromPosition, maxCount, maxChars }) {
+      const rows = await query<EventRow & { tenant: string; size: number }>(SQL.readAllTenants, [Math.max(1, fromPosition), pageSize(maxCount), maxChars ?? null]);
+      return rows.map((row) => ({ tenant: row.tenant, event: toRecorded(row), size: row.size }));
+    },
+    watchCommits: commits.watch,
     async streamRevision(tenant, streamId) {
       const rows = await query<{ revision: number }>(SQL.revision, [tenant, streamId]);
       return rows[0]?.revision ?? 0;
@@ -225,6 +259,45 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await stopPruning?.();
       await pool.end();
     },
+  };
+}
+
+/**
+ * Listens on COMMITS_CHANNEL on a connection of its own (LISTEN holds it), calling `tell` for
+ * each notification, and every `commitPollMs` in any case: notifications are lost while the
+ * connection is down, and it is opened again after a failure. Returns the function that stops.
+ */
+function listenForCommits(options: PostgresStoreOptions, tell: () => void): () => void {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: options.connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 });
+    next.on("notification", tell);
+    next.on("error", () => {
+      if (client === next) client = undefined;
+      void next.end().catch(() => undefined);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${COMMITS_CHANNEL}`);
+    } catch {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    if (stopped) await next.end().catch(() => undefined);
+    else client = next;
+  };
+  let connecting: Promise<void> | undefined = connect().finally(() => (connecting = undefined));
+  const timer = setInterval(() => {
+    tell();
+    if (!client && !connecting && !stopped) connecting = connect().finally(() => (connecting = undefined));
+  }, options.commitPollMs ?? 1000);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    void client?.end().catch(() => undefined);
+    client = undefined;
   };
 }
 

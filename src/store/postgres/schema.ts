@@ -110,7 +110,21 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // The commit feed across replicas: every transaction that writes events notifies
+  // COMMITS_CHANNEL as it commits (PostgreSQL folds a transaction's equal notifications into one).
+  `
+  CREATE FUNCTION switchyard_notify_commit() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM pg_notify('${"switchyard_commits"}', '');
+    RETURN NULL;
+  END
+  $fn$;
+  CREATE TRIGGER events_notify_commit AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION switchyard_notify_commit();
+  `,
 ];
+
+/** The channel the events trigger notifies on each commit that wrote events. */
+export const COMMITS_CHANNEL = "switchyard_commits";
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

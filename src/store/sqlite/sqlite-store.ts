@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { RecordedEvent } from "../../kernel/events.js";
 import {
   availabilityListeners,
+  commitListeners,
   pageSize,
   StoreUnavailableError,
   type Availability,
@@ -46,6 +47,8 @@ export interface SqliteStoreOptions {
   readonly beforeCommit?: (appends: number) => void;
   /** Called with each writer thread as it starts; tests stop it to inject a thread failure. */
   readonly onWriterThread?: (thread: Worker) => void;
+  /** How often another process's commits are looked for while someone watches commits, in ms. */
+  readonly commitPollMs?: number;
 }
 
 type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread" | "onPruningFailure">;
@@ -99,17 +102,61 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     readStream: db.prepare(
       "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = ? AND stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?",
     ),
-    readAll: db.prepare(
-      "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = ? AND position >= ? ORDER BY position LIMIT ?",
-    ),
-    readAllOfTypes: db.prepare(
-      "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = ? AND position >= ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?",
-    ),
+    head: db.prepare("SELECT coalesce(max(position), 0) FROM events").pluck(),
+    readAllTenants: db.prepare("SELECT tenant, position, stream_id, revision, id, type, data, metadata FROM events WHERE position >= ? ORDER BY position LIMIT ?"),
+    dataVersion: db.prepare("PRAGMA data_version").pluck(),
     snapshot: db.prepare("SELECT revision, version, state FROM snapshots WHERE tenant = ? AND stream_id = ?"),
     request: db.prepare("SELECT request_id, command_type, aggregate_id, fingerprint, result, positions FROM requests WHERE tenant = ? AND request_id = ?"),
   };
 
-  const batches = groupCommit((batch: WireAppend[]) => writer.write(batch), { maxBatch, maxBatchesOut });
+  /** ReadAll's statements, one per combination of filters, prepared when first used. */
+  const readAllStatements = new Map<string, Database.Statement>();
+  function readAllStatement(bounded: boolean, ofTypes: boolean, prefixed: boolean): Database.Statement {
+    const key = `${+bounded}${+ofTypes}${+prefixed}`;
+    let statement = readAllStatements.get(key);
+    if (!statement) {
+      statement = db.prepare(
+        "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = ? AND position >= ?" +
+          (bounded ? " AND position <= ?" : "") +
+          (ofTypes ? " AND type IN (SELECT value FROM json_each(?))" : "") +
+          (prefixed ? " AND substr(stream_id, 1, length(?)) = ?" : "") +
+          " ORDER BY position LIMIT ?",
+      );
+      readAllStatements.set(key, statement);
+    }
+    return statement;
+  }
+
+  // Commits are told as this process's batches are answered, and, while someone watches, by
+  // polling data_version, which changes when another connection (this process's writer
+  // thread, or another process) commits: a cheap check that reads no table.
+  const commitPollMs = options.commitPollMs ?? 20;
+  const commits = commitListeners(() => {
+    let version = sql.dataVersion.get() as number;
+    const timer = setInterval(() => {
+      if (closed) return;
+      let now: number;
+      try {
+        now = sql.dataVersion.get() as number;
+      } catch {
+        return; // a busy or failing file: the next tick tries again
+      }
+      if (now !== version) {
+        version = now;
+        commits.tell();
+      }
+    }, commitPollMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  });
+  const batches = groupCommit(
+    (batch: WireAppend[]) =>
+      writer.write(batch).then((written) => {
+        if (commits.watched) commits.tell();
+        return written;
+      }),
+    { maxBatch, maxBatchesOut },
+  );
   let closed = false;
 
   /** Runs a read, turning SQLite's failures into StoreUnavailableError. */
@@ -140,15 +187,29 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
       );
     },
     readAll(tenant, options: ReadAllOptions = {}) {
-      const from = Math.max(1, options.fromPosition ?? 1);
-      const limit = pageSize(options.maxCount);
-      return read(() => {
-        const rows = options.eventTypes?.length
-          ? sql.readAllOfTypes.all(tenant, from, JSON.stringify(options.eventTypes), limit)
-          : sql.readAll.all(tenant, from, limit);
-        return (rows as EventRow[]).map(toRecorded);
-      });
+      const { toPosition, eventTypes, streamIdPrefix } = options;
+      const ofTypes = Boolean(eventTypes?.length);
+      const prefixed = Boolean(streamIdPrefix);
+      const values: unknown[] = [tenant, Math.max(1, options.fromPosition ?? 1)];
+      if (toPosition !== undefined) values.push(toPosition);
+      if (ofTypes) values.push(JSON.stringify(eventTypes));
+      if (prefixed) values.push(streamIdPrefix, streamIdPrefix);
+      values.push(pageSize(options.maxCount));
+      return read(() => untilChars(readAllStatement(toPosition !== undefined, ofTypes, prefixed).iterate(...values) as Iterable<EventRow>, options.maxChars).map(toRecorded));
     },
+    headPosition() {
+      return read(() => sql.head.get() as number);
+    },
+    readAllTenants({ fromPosition, maxCount, maxChars }) {
+      return read(() =>
+        untilChars(sql.readAllTenants.iterate(Math.max(1, fromPosition), pageSize(maxCount)) as Iterable<EventRow & { tenant: string }>, maxChars).map((row) => ({
+          tenant: row.tenant,
+          event: toRecorded(row),
+          size: row.data.length + row.metadata.length,
+        })),
+      );
+    },
+    watchCommits: commits.watch,
     streamRevision(tenant, streamId) {
       return read(() => (sql.revision.get(tenant, streamId) as number | undefined) ?? 0);
     },
@@ -195,6 +256,18 @@ function openDatabase({ path, synchronous, busyTimeoutMs }: Opened): Database.Da
     db?.close();
     throw storeErrorOf(error, path);
   }
+}
+
+/** The rows up to the one that brings their data and metadata to `maxChars` (all of them without a bound); stops reading there. */
+function untilChars<R extends EventRow>(rows: Iterable<R>, maxChars: number | undefined): R[] {
+  const taken: R[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    taken.push(row);
+    chars += row.data.length + row.metadata.length;
+    if (maxChars !== undefined && chars >= maxChars) break; // leaving the loop ends the statement's iteration
+  }
+  return taken;
 }
 
 function toRecorded(row: EventRow): RecordedEvent {

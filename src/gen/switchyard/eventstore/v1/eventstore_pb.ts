@@ -12,14 +12,15 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/eventstore/v1/eventstore.proto.
  */
 export const file_switchyard_eventstore_v1_eventstore: GenFile = /*@__PURE__*/
-  fileDesc("Cilzd2l0Y2h5YXJkL2V2ZW50c3RvcmUvdjEvZXZlbnRzdG9yZS5wcm90bxIYc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxIlAKEVJlYWRTdHJlYW1SZXF1ZXN0EhEKCXN0cmVhbV9pZBgBIAEoCRIVCg1mcm9tX3JldmlzaW9uGAIgASgEEhEKCW1heF9jb3VudBgDIAEoDSJeChJSZWFkU3RyZWFtUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkV2ZW50EhcKD3N0cmVhbV9yZXZpc2lvbhgCIAEoBCJPCg5SZWFkQWxsUmVxdWVzdBIVCg1mcm9tX3Bvc2l0aW9uGAEgASgEEhEKCW1heF9jb3VudBgCIAEoDRITCgtldmVudF90eXBlcxgDIAMoCSJZCg9SZWFkQWxsUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkV2ZW50EhUKDW5leHRfcG9zaXRpb24YAiABKAQiwQEKBUV2ZW50EgoKAmlkGAEgASgJEhEKCXN0cmVhbV9pZBgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBCABKAQSDAoEdHlwZRgFIAEoCRIlCgRkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBI5CghtZXRhZGF0YRgHIAEoCzInLnN3aXRjaHlhcmQuZXZlbnRzdG9yZS52MS5FdmVudE1ldGFkYXRhIt4BCg1FdmVudE1ldGFkYXRhEhIKCmNvbW1hbmRfaWQYASABKAkSFAoMY29tbWFuZF90eXBlGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFAoMY2F1c2F0aW9uX2lkGAUgASgJEg8KB3VzZXJfaWQYBiABKAkSDgoGdGVuYW50GAcgASgJEhEKCWNsaWVudF9pZBgIIAEoCRItCgl0aW1lc3RhbXAYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMtwBChFFdmVudFN0b3JlU2VydmljZRJnCgpSZWFkU3RyZWFtEisuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLlJlYWRTdHJlYW1SZXF1ZXN0Giwuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLlJlYWRTdHJlYW1SZXNwb25zZRJeCgdSZWFkQWxsEiguc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLlJlYWRBbGxSZXF1ZXN0Gikuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLlJlYWRBbGxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Cilzd2l0Y2h5YXJkL2V2ZW50c3RvcmUvdjEvZXZlbnRzdG9yZS5wcm90bxIYc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxIlAKEVJlYWRTdHJlYW1SZXF1ZXN0EhEKCXN0cmVhbV9pZBgBIAEoCRIVCg1mcm9tX3JldmlzaW9uGAIgASgEEhEKCW1heF9jb3VudBgDIAEoDSJeChJSZWFkU3RyZWFtUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkV2ZW50EhcKD3N0cmVhbV9yZXZpc2lvbhgCIAEoBCJPCg5SZWFkQWxsUmVxdWVzdBIVCg1mcm9tX3Bvc2l0aW9uGAEgASgEEhEKCW1heF9jb3VudBgCIAEoDRITCgtldmVudF90eXBlcxgDIAMoCSJZCg9SZWFkQWxsUmVzcG9uc2USLwoGZXZlbnRzGAEgAygLMh8uc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkV2ZW50EhUKDW5leHRfcG9zaXRpb24YAiABKAQijgEKEFN1YnNjcmliZVJlcXVlc3QSGAoOYWZ0ZXJfcG9zaXRpb24YASABKARIABIUCgpmcm9tX3N0YXJ0GAIgASgISAASEgoIZnJvbV9ub3cYAyABKAhIABITCgtldmVudF90eXBlcxgEIAMoCRIYChBzdHJlYW1faWRfcHJlZml4GAUgASgJQgcKBXN0YXJ0IoICChFTdWJzY3JpYmVSZXNwb25zZRIwCgVldmVudBgBIAEoCzIfLnN3aXRjaHlhcmQuZXZlbnRzdG9yZS52MS5FdmVudEgAEjoKCmNoZWNrcG9pbnQYAiABKAsyJC5zd2l0Y2h5YXJkLmV2ZW50c3RvcmUudjEuQ2hlY2twb2ludEgAEjcKCWNhdWdodF91cBgDIAEoCzIiLnN3aXRjaHlhcmQuZXZlbnRzdG9yZS52MS5DYXVnaHRVcEgAEjsKC2ZlbGxfYmVoaW5kGAQgASgLMiQuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkZlbGxCZWhpbmRIAEIJCgdtZXNzYWdlIh4KCkNoZWNrcG9pbnQSEAoIcG9zaXRpb24YASABKAQiHAoIQ2F1Z2h0VXASEAoIcG9zaXRpb24YASABKAQiHgoKRmVsbEJlaGluZBIQCghwb3NpdGlvbhgBIAEoBCLBAQoFRXZlbnQSCgoCaWQYASABKAkSEQoJc3RyZWFtX2lkGAIgASgJEhAKCHJldmlzaW9uGAMgASgEEhcKD2dsb2JhbF9wb3NpdGlvbhgEIAEoBBIMCgR0eXBlGAUgASgJEiUKBGRhdGEYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjkKCG1ldGFkYXRhGAcgASgLMicuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLkV2ZW50TWV0YWRhdGEi/AEKDUV2ZW50TWV0YWRhdGESEgoKY29tbWFuZF9pZBgBIAEoCRIUCgxjb21tYW5kX3R5cGUYAiABKAkSEgoKcmVxdWVzdF9pZBgDIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgEIAEoCRIUCgxjYXVzYXRpb25faWQYBSABKAkSDwoHdXNlcl9pZBgGIAEoCRIOCgZ0ZW5hbnQYByABKAkSEQoJY2xpZW50X2lkGAggASgJEi0KCXRpbWVzdGFtcBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHAoUY29tbWFuZF9jYXVzYXRpb25faWQYCiABKAkyxAIKEUV2ZW50U3RvcmVTZXJ2aWNlEmcKClJlYWRTdHJlYW0SKy5zd2l0Y2h5YXJkLmV2ZW50c3RvcmUudjEuUmVhZFN0cmVhbVJlcXVlc3QaLC5zd2l0Y2h5YXJkLmV2ZW50c3RvcmUudjEuUmVhZFN0cmVhbVJlc3BvbnNlEl4KB1JlYWRBbGwSKC5zd2l0Y2h5YXJkLmV2ZW50c3RvcmUudjEuUmVhZEFsbFJlcXVlc3QaKS5zd2l0Y2h5YXJkLmV2ZW50c3RvcmUudjEuUmVhZEFsbFJlc3BvbnNlEmYKCVN1YnNjcmliZRIqLnN3aXRjaHlhcmQuZXZlbnRzdG9yZS52MS5TdWJzY3JpYmVSZXF1ZXN0Gisuc3dpdGNoeWFyZC5ldmVudHN0b3JlLnYxLlN1YnNjcmliZVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchyard.eventstore.v1.ReadStreamRequest
  */
 export type ReadStreamRequest = Message<"switchyard.eventstore.v1.ReadStreamRequest"> & {
   /**
-   * e.g. "booking-B1"
+   * e.g. "booking-B1" (the aggregate's name, a dash, its id). A stream that does not exist
+   * is NOT_FOUND (STREAM_NOT_FOUND).
    *
    * @generated from field: string stream_id = 1;
    */
@@ -118,7 +119,9 @@ export type ReadAllResponse = Message<"switchyard.eventstore.v1.ReadAllResponse"
   events: Event[];
 
   /**
-   * Position to pass as from_position for the next page.
+   * Position to pass as from_position for the next page: after the last event returned, or,
+   * when the page holds every match up to the last position written, after that position,
+   * so a reader whose filter matches nothing still moves forward.
    *
    * @generated from field: uint64 next_position = 2;
    */
@@ -131,6 +134,172 @@ export type ReadAllResponse = Message<"switchyard.eventstore.v1.ReadAllResponse"
  */
 export const ReadAllResponseSchema: GenMessage<ReadAllResponse> = /*@__PURE__*/
   messageDesc(file_switchyard_eventstore_v1_eventstore, 3);
+
+/**
+ * @generated from message switchyard.eventstore.v1.SubscribeRequest
+ */
+export type SubscribeRequest = Message<"switchyard.eventstore.v1.SubscribeRequest"> & {
+  /**
+   * Where to start; none set means from the start.
+   *
+   * @generated from oneof switchyard.eventstore.v1.SubscribeRequest.start
+   */
+  start: {
+    /**
+     * Events after this global position (exclusive): a saved checkpoint or event position.
+     * A position past the server's head is OUT_OF_RANGE.
+     *
+     * @generated from field: uint64 after_position = 1;
+     */
+    value: bigint;
+    case: "afterPosition";
+  } | {
+    /**
+     * Every event from the first.
+     *
+     * @generated from field: bool from_start = 2;
+     */
+    value: boolean;
+    case: "fromStart";
+  } | {
+    /**
+     * Only events committed after the subscription started.
+     *
+     * @generated from field: bool from_now = 3;
+     */
+    value: boolean;
+    case: "fromNow";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Only events of these types, when given (at most 100).
+   *
+   * @generated from field: repeated string event_types = 4;
+   */
+  eventTypes: string[];
+
+  /**
+   * Only events of streams whose id starts with this, when given (e.g. "booking-").
+   *
+   * @generated from field: string stream_id_prefix = 5;
+   */
+  streamIdPrefix: string;
+};
+
+/**
+ * Describes the message switchyard.eventstore.v1.SubscribeRequest.
+ * Use `create(SubscribeRequestSchema)` to create a new message.
+ */
+export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 4);
+
+/**
+ * @generated from message switchyard.eventstore.v1.SubscribeResponse
+ */
+export type SubscribeResponse = Message<"switchyard.eventstore.v1.SubscribeResponse"> & {
+  /**
+   * @generated from oneof switchyard.eventstore.v1.SubscribeResponse.message
+   */
+  message: {
+    /**
+     * An event, as ReadAll returns it.
+     *
+     * @generated from field: switchyard.eventstore.v1.Event event = 1;
+     */
+    value: Event;
+    case: "event";
+  } | {
+    /**
+     * Every event up to position was looked at; none after the last one sent matched the
+     * filters. Sent at least every 1,000 positions scanned and within a second of going idle,
+     * so a consumer whose filter rarely matches can still save its place.
+     *
+     * @generated from field: switchyard.eventstore.v1.Checkpoint checkpoint = 2;
+     */
+    value: Checkpoint;
+    case: "checkpoint";
+  } | {
+    /**
+     * The subscription reached the head: what follows is live. Sent when the catch-up first
+     * reaches it, and again after falling behind.
+     *
+     * @generated from field: switchyard.eventstore.v1.CaughtUp caught_up = 3;
+     */
+    value: CaughtUp;
+    case: "caughtUp";
+  } | {
+    /**
+     * The subscriber fell too far behind the live tail; the server reads from storage again
+     * until it catches up.
+     *
+     * @generated from field: switchyard.eventstore.v1.FellBehind fell_behind = 4;
+     */
+    value: FellBehind;
+    case: "fellBehind";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message switchyard.eventstore.v1.SubscribeResponse.
+ * Use `create(SubscribeResponseSchema)` to create a new message.
+ */
+export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 5);
+
+/**
+ * @generated from message switchyard.eventstore.v1.Checkpoint
+ */
+export type Checkpoint = Message<"switchyard.eventstore.v1.Checkpoint"> & {
+  /**
+   * @generated from field: uint64 position = 1;
+   */
+  position: bigint;
+};
+
+/**
+ * Describes the message switchyard.eventstore.v1.Checkpoint.
+ * Use `create(CheckpointSchema)` to create a new message.
+ */
+export const CheckpointSchema: GenMessage<Checkpoint> = /*@__PURE__*/
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 6);
+
+/**
+ * @generated from message switchyard.eventstore.v1.CaughtUp
+ */
+export type CaughtUp = Message<"switchyard.eventstore.v1.CaughtUp"> & {
+  /**
+   * The head position when it was reached.
+   *
+   * @generated from field: uint64 position = 1;
+   */
+  position: bigint;
+};
+
+/**
+ * Describes the message switchyard.eventstore.v1.CaughtUp.
+ * Use `create(CaughtUpSchema)` to create a new message.
+ */
+export const CaughtUpSchema: GenMessage<CaughtUp> = /*@__PURE__*/
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 7);
+
+/**
+ * @generated from message switchyard.eventstore.v1.FellBehind
+ */
+export type FellBehind = Message<"switchyard.eventstore.v1.FellBehind"> & {
+  /**
+   * The position the subscriber was at.
+   *
+   * @generated from field: uint64 position = 1;
+   */
+  position: bigint;
+};
+
+/**
+ * Describes the message switchyard.eventstore.v1.FellBehind.
+ * Use `create(FellBehindSchema)` to create a new message.
+ */
+export const FellBehindSchema: GenMessage<FellBehind> = /*@__PURE__*/
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 8);
 
 /**
  * @generated from message switchyard.eventstore.v1.Event
@@ -177,7 +346,7 @@ export type Event = Message<"switchyard.eventstore.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_switchyard_eventstore_v1_eventstore, 4);
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 9);
 
 /**
  * @generated from message switchyard.eventstore.v1.EventMetadata
@@ -227,6 +396,14 @@ export type EventMetadata = Message<"switchyard.eventstore.v1.EventMetadata"> & 
    * @generated from field: google.protobuf.Timestamp timestamp = 9;
    */
   timestamp?: Timestamp | undefined;
+
+  /**
+   * The message that caused the command (the causation id its caller sent), when one was
+   * given; causation_id is the command itself. Follows event -> command -> event chains.
+   *
+   * @generated from field: string command_causation_id = 10;
+   */
+  commandCausationId: string;
 };
 
 /**
@@ -234,7 +411,7 @@ export type EventMetadata = Message<"switchyard.eventstore.v1.EventMetadata"> & 
  * Use `create(EventMetadataSchema)` to create a new message.
  */
 export const EventMetadataSchema: GenMessage<EventMetadata> = /*@__PURE__*/
-  messageDesc(file_switchyard_eventstore_v1_eventstore, 5);
+  messageDesc(file_switchyard_eventstore_v1_eventstore, 10);
 
 /**
  * Read access to the event store, scoped to the caller's tenant.
@@ -261,6 +438,20 @@ export const EventStoreService: GenService<{
     methodKind: "unary";
     input: typeof ReadAllRequestSchema;
     output: typeof ReadAllResponseSchema;
+  },
+  /**
+   * Follows the caller's events: the ones already written from the chosen start (catch-up),
+   * then each new one as it commits (live), in global position order, with no gap and no
+   * duplicate between the two. The stream lives until the client cancels it, its own
+   * deadline passes, or the server shuts down; a client saves the last position it was told
+   * (an event's global_position, or a checkpoint's) and resumes with after_position.
+   *
+   * @generated from rpc switchyard.eventstore.v1.EventStoreService.Subscribe
+   */
+  subscribe: {
+    methodKind: "server_streaming";
+    input: typeof SubscribeRequestSchema;
+    output: typeof SubscribeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_eventstore_v1_eventstore, 0);

@@ -1,0 +1,176 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import { DEFAULT_TENANT, type Identity } from "../kernel/identity.js";
+import { edgeError } from "./command-error.js";
+import type { Drain } from "./drain.js";
+import type { EdgeCall } from "./edge-service.js";
+import { deadlineExceeded, effectiveDeadline, withinDeadline, withWellFormedMessage } from "./limits.js";
+import { codeName, toConnectError } from "./rpc-outcome.js";
+
+/** Who is calling, from request headers and (with mTLS) the client certificate. */
+export type Authenticate = (request: {
+  header(name: string): string | undefined;
+  peerCertificateSubject?: string;
+}) => Promise<Identity>;
+
+/** What a transport knows of an incoming call before any handler runs. */
+export interface IncomingCall {
+  /** "/booking.v1.BookingService/BookRoom" */
+  readonly method: string;
+  /** For the log line: "grpc", "connect", "grpc_web". */
+  readonly protocol: string;
+  header(name: string): string | undefined;
+  readonly peerCertificateSubject?: string;
+  /** What is left of the client's deadline, in ms; undefined when it set none. */
+  readonly clientTimeoutMs?: number;
+  /** Aborted when the client goes away (cancel, reset, closed connection). */
+  readonly cancelled?: AbortSignal;
+  /** Why the request could not be decoded, when it could not: the call is INVALID_ARGUMENT. */
+  readonly malformed?: string;
+  /** The method's request type, for the malformed-request message. */
+  readonly requestType: string;
+  /** Served without authentication (health). */
+  readonly public?: boolean;
+}
+
+/** What one call lifecycle serves calls with; shared by the gRPC and the HTTP port. */
+export interface CallLifecycleOptions {
+  readonly authenticate: Authenticate;
+  readonly drain: Drain;
+  readonly logger: Logger;
+  /** Longest a unary call may run (MAX_DEADLINE_MS); streams live until cancelled, their own deadline, or drain. */
+  readonly maxDeadlineMs: number;
+  /** Told of every finished call: where metrics and trace spans attach. */
+  readonly onCallEnd?: (ended: CallEnded) => void;
+}
+
+/** A finished call, as the log line and `onCallEnd` see it. */
+export interface CallEnded {
+  readonly method: string;
+  readonly protocol: string;
+  readonly code: Code | 0;
+  readonly durationMs: number;
+  readonly streaming: boolean;
+}
+
+/** The identity of a caller of a public service (health): nobody in particular. */
+const ANONYMOUS: Identity = Object.freeze({ tenant: DEFAULT_TENANT, scopes: Object.freeze([]) as readonly string[], authenticated: false });
+
+/**
+ * One lifecycle for every call on both ports, unary or server-streaming: admitted unless
+ * draining, the request checked, the caller authenticated, the work run against its deadline
+ * with an abort signal, any failure mapped to a ConnectError with AIP-193 details, and one
+ * log line at the end. Transports (grpc-server.ts, connect-routes.ts) only translate.
+ */
+export function createCallLifecycle(options: CallLifecycleOptions) {
+  const { drain, logger } = options;
+
+  async function identify(incoming: IncomingCall): Promise<Identity> {
+    if (incoming.malformed !== undefined) {
+      throw edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${incoming.requestType}: ${incoming.malformed}`);
+    }
+    if (incoming.public) return ANONYMOUS;
+    return options.authenticate({ header: incoming.header, peerCertificateSubject: incoming.peerCertificateSubject });
+  }
+
+  function finish(incoming: IncomingCall, started: bigint, code: Code | 0, streaming: boolean, log: Record<string, unknown>): void {
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    logger.info({ rpc: incoming.protocol, method: incoming.method, code: codeName(code), durationMs, ...log }, "rpc");
+    options.onCallEnd?.({ method: incoming.method, protocol: incoming.protocol, code, durationMs, streaming });
+  }
+
+  function failure(thrown: unknown, method: string): ConnectError {
+    return withWellFormedMessage(toConnectError(thrown, logger, method));
+  }
+
+  return {
+    /**
+     * Runs a unary call's work within its deadline (the client's, cut to MAX_DEADLINE_MS).
+     * Resolves with the work's result or rejects with the ConnectError to answer.
+     */
+    async unary<T>(incoming: IncomingCall, work: (call: EdgeCall) => Promise<T>): Promise<T> {
+      const started = process.hrtime.bigint();
+      const log: Record<string, unknown> = {};
+      const leave = drain.draining ? undefined : drain.enter();
+      let code: Code | 0 = 0;
+      try {
+        if (!leave) throw draining();
+        const deadline = effectiveDeadline(incoming.clientTimeoutMs, options.maxDeadlineMs);
+        const controller = new AbortController();
+        const onCancel = () => controller.abort(new ConnectError("the client cancelled the call", Code.Canceled));
+        incoming.cancelled?.addEventListener("abort", onCancel, { once: true });
+        try {
+          return await withinDeadline(deadline, async () => {
+            // Counted until the work itself ends, even when the deadline answered first: shutdown waits for it.
+            const workDone = drain.enter();
+            try {
+              const identity = await identify(incoming);
+              return await work({ method: incoming.method, identity, header: incoming.header, log, signal: controller.signal });
+            } finally {
+              workDone();
+            }
+          });
+        } finally {
+          incoming.cancelled?.removeEventListener("abort", onCancel);
+        }
+      } catch (thrown) {
+        const error = failure(thrown, incoming.method);
+        code = error.code;
+        throw error;
+      } finally {
+        leave?.();
+        finish(incoming, started, code, false, log);
+      }
+    },
+
+    /**
+     * Runs a server-streaming call: yields what the handler yields until it returns, the
+     * client cancels, the client's own deadline passes, or the server drains; then throws the
+     * ConnectError to end the call with, or returns for OK. MAX_DEADLINE_MS does not apply.
+     */
+    async *stream<T>(incoming: IncomingCall, work: (call: EdgeCall) => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+      const started = process.hrtime.bigint();
+      const log: Record<string, unknown> = {};
+      const controller = new AbortController();
+      const stop = (reason: ConnectError) => {
+        if (!controller.signal.aborted) controller.abort(reason);
+      };
+      let code: Code | 0 = 0;
+      let ended = false;
+      const leave = drain.draining ? undefined : drain.enterStream(() => stop(draining()));
+      const onCancel = () => stop(new ConnectError("the client cancelled the call", Code.Canceled));
+      incoming.cancelled?.addEventListener("abort", onCancel, { once: true });
+      if (incoming.cancelled?.aborted) onCancel();
+      const budget = incoming.clientTimeoutMs;
+      const timer = budget !== undefined && Number.isFinite(budget) ? setTimeout(() => stop(deadlineExceeded(Math.round(budget))), Math.max(0, budget)) : undefined;
+      try {
+        if (!leave) throw draining();
+        const identity = await identify(incoming);
+        const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal };
+        // A message the handler yields after the signal aborted is still sent (health's last
+        // NOT_SERVING before a drain ends the stream): the handler decides when to stop.
+        for await (const message of work(call)) yield message;
+        if (controller.signal.aborted) throw controller.signal.reason;
+        ended = true;
+      } catch (thrown) {
+        const error = failure(thrown, incoming.method);
+        code = error.code;
+        ended = true;
+        throw error;
+      } finally {
+        // Not ended here: the transport stopped taking messages, because the client went away.
+        if (!ended) code = controller.signal.aborted ? (controller.signal.reason as ConnectError).code : Code.Canceled;
+        clearTimeout(timer);
+        incoming.cancelled?.removeEventListener("abort", onCancel);
+        leave?.();
+        finish(incoming, started, code, true, log);
+      }
+    },
+  };
+}
+
+export type CallLifecycle = ReturnType<typeof createCallLifecycle>;
+
+function draining(): ConnectError {
+  return edgeError(Code.Unavailable, "DRAINING", "the server is shutting down; retry on another instance");
+}
