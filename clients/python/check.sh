@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI check for the Python client: generate the modules, start the real server on
 # ephemeral ports with a throw-away SQLite file, run book_and_pay.py against it, stop the
-# server with SIGTERM, and fail unless both the script and the server's shutdown succeed.
+# server with SIGTERM, and fail unless the scripts and the server's shutdown succeed; then
+# follow_events.py subscribes, saves its checkpoint and resumes from it.
 #
 # Env: PYTHON (default /usr/bin/python3), START_TIMEOUT (seconds to wait for the
 # "switchyard listening" line, default 60), STOP_TIMEOUT (default 30).
@@ -64,6 +65,11 @@ echo "== book_and_pay.py"
 script_status=0
 "$PYTHON" "$here/book_and_pay.py" "127.0.0.1:$grpc_port" || script_status=$?
 
+echo "== follow_events.py"
+if [[ "$script_status" -eq 0 ]]; then
+  "$PYTHON" "$here/follow_events.py" "127.0.0.1:$grpc_port" "$tmp/checkpoint" || script_status=$?
+fi
+
 echo "== stop server (SIGTERM)"
 kill -TERM "$server_pid"
 server_status=""
@@ -85,7 +91,7 @@ if [[ "$server_status" -ne 0 ]]; then
 fi
 server_pid=""
 if [[ "$script_status" -ne 0 ]]; then
-  echo "check.sh: book_and_pay.py failed with status $script_status" >&2
+  echo "check.sh: a client script failed with status $script_status" >&2
   exit "$script_status"
 fi
 echo "check.sh: OK"
