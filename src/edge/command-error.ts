@@ -12,7 +12,7 @@ type Failure = Exclude<CommandResult, { status: "accepted" }>;
 /** A detail to attach to a ConnectError (connect-es does not export the type by name). */
 type OutgoingDetail = Extract<ConnectError["details"][number], { desc: unknown }>;
 
-/** A status code and stable reason for every non-accepted result (the table in DESIGN.md). */
+/** A status code and stable reason for every non-accepted result (the README's "Errors" table). */
 function statusOf(result: Failure): { code: Code; reason: string; metadata: Record<string, string> } {
   const aggregate = { commandType: result.commandType, aggregateId: result.aggregateId };
   switch (result.status) {

@@ -11,9 +11,10 @@ export interface EdgeCall {
   /** Facts for the RPC's log line (request id, correlation id), filled in by handlers. */
   readonly log: Record<string, unknown>;
   /**
-   * Aborted when the call should stop: the client cancelled, its deadline passed, or the
-   * server drains. Its reason is the ConnectError the call ends with unless the handler
-   * throws a more specific one (a stream's resume position, say).
+   * Aborted when the call should stop. A stream's: the client cancelled, its own deadline
+   * passed, or the server drains; its reason is the ConnectError the call ends with unless
+   * the handler throws a more specific one (a stream's resume position, say). A unary call's
+   * only when the transport tells the client cancelled (its deadline is kept around it).
    */
   readonly signal: AbortSignal;
 }

@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { create, fromBinary, isMessage, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
@@ -139,11 +138,22 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
       implementation[method.localName] = (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const cancelled = new AbortController();
         call.once("cancelled", () => cancelled.abort());
+        /** Resolves when grpc-js has room again, or the client is gone; its listeners are removed either way. */
+        const drained = () =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              call.off("drain", done);
+              cancelled.signal.removeEventListener("abort", done);
+              resolve();
+            };
+            call.on("drain", done);
+            cancelled.signal.addEventListener("abort", done, { once: true });
+          });
         try {
           const messages = options.lifecycle.stream(incomingOf(edge, method, call, cancelled.signal), (edgeCall) => handler(call.request as never, edgeCall));
           for await (const message of messages) {
             // write() says false once grpc-js buffers past its high-water mark: wait for the client to take it.
-            if (!call.write(bytesOf(message))) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+            if (!call.write(bytesOf(message))) await drained();
             if (cancelled.signal.aborted) return;
           }
           call.end();

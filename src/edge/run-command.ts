@@ -35,7 +35,7 @@ const AS_IS: FieldNames = { toEdge: (path) => path };
 
 /**
  * Runs a mapped command and answers it the way every edge does: the CommandResult on
- * acceptance, otherwise the gRPC error from the DESIGN.md table with the CommandResult
+ * acceptance, otherwise the gRPC error from the README's "Errors" table with the CommandResult
  * attached. A mapping failure never reaches the pipeline, so it never touches storage.
  */
 export async function runCommand(
