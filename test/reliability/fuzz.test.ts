@@ -3,7 +3,10 @@
 // empty and 1 MB strings, deep and wide Struct payloads, and (HTTP port) broken JSON. The server
 // must answer each call with a code the case allows (table below), name the problem, never crash,
 // never answer INTERNAL/UNKNOWN, write nothing for a failed call, serve a normal call afterwards,
-// and give its memory back.
+// and give its memory back. Every method is covered: the unary ones (grpc.health.v1.Health Check
+// and List among them) in the main mix; the streaming ones (EventStoreService.Subscribe, Health
+// Watch, and the bidi ServerReflectionInfo of grpc.reflection.v1 and v1alpha) in a smaller mix of
+// their own, each call read until its status or its first message and then cancelled.
 //
 // Allowed answers:
 //   undecodable bytes or JSON, truncated/empty/doubled frames   INVALID_ARGUMENT (MALFORMED_REQUEST where Switchyard answers)
@@ -16,14 +19,38 @@
 //     NotifyPaymentSucceeded                     OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
 //     Execute                                    all of the above
 //     GetBooking                                 OK, INVALID_ARGUMENT, NOT_FOUND
-//     ReadStream, ReadAll                        OK, INVALID_ARGUMENT
+//     ReadStream                                 OK, INVALID_ARGUMENT, NOT_FOUND (a stream that does not exist)
+//     ReadAll                                    OK, INVALID_ARGUMENT
 //     DescribeCommands                           OK
+//     Health/Check                               OK, INVALID_ARGUMENT (INVALID_SERVICE_NAME: over 200 characters),
+//                                                NOT_FOUND (a service not served here)
+//     Health/List                                OK
 //   a gzip frame that does not decompress is INVALID_ARGUMENT on both ports (grpc-js's own INTERNAL
 //   for it is rewritten by src/edge/grpc-js-statuses.ts; grpc-js 1.14.3 crashed the process instead).
 // Every INVALID_ARGUMENT carries a message; Switchyard's carry ErrorInfo (domain switchyard.dev) and,
 // for VALIDATION_FAILED, a BadRequest whose violations name a field.
 //
-// FUZZ_SEED=<n> replays a run; FUZZ_CALLS=<n> changes the calls per port (default 10,000).
+// Streaming calls (the client cancels each once it has what it needs, so none stays open):
+//   Subscribe   undecodable or badly framed: INVALID_ARGUMENT (MALFORMED_REQUEST); event_types over 100
+//               or one over 200 characters, stream_id_prefix over 200: INVALID_ARGUMENT (VALIDATION_FAILED
+//               naming the field); otherwise open (a first SubscribeResponse arrives, then the client
+//               cancels), OUT_OF_RANGE for an after_position past the head, RESOURCE_EXHAUSTED at
+//               MAX_SUBSCRIPTIONS; with a short deadline, DEADLINE_EXCEEDED (or CANCELLED) instead of open
+//   Watch       undecodable: INVALID_ARGUMENT; a service name over 200 characters: INVALID_ARGUMENT;
+//               otherwise open, its first message SERVING for a served name and SERVICE_UNKNOWN for any other
+//   ServerReflectionInfo (v1, v1alpha; 1 to 3 requests, then the request side closes)
+//               all decodable: OK with one response per request, a lookup that fails answered inside it
+//               (error_response NOT_FOUND or INVALID_ARGUMENT); an undecodable request: INVALID_ARGUMENT
+//               (after the answers to those before it); a frame declared past MAX_MESSAGE_BYTES:
+//               RESOURCE_EXHAUSTED; a truncated last frame: INVALID_ARGUMENT, or on the gRPC port OK
+//               with the whole requests answered (grpc-js drops a partial frame at the end of a stream)
+// Reflection is a bidi stream, which connect-node serves only over HTTP/2: on the HTTP port it is
+// fuzzed over h2c (gRPC); Connect and gRPC-Web over HTTP/1.1 cannot reach it (HTTP 505).
+// The server runs with MAX_SUBSCRIPTIONS=64: after each port's streaming mix exactly 64 subscriptions
+// open and the 65th is RESOURCE_EXHAUSTED, so a subscription the fuzz left counted would show.
+//
+// FUZZ_SEED=<n> replays a run; FUZZ_CALLS=<n> changes the calls per port (default 10,000);
+// FUZZ_STREAM_CALLS=<n> the streaming calls per port (default 600).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -37,9 +64,25 @@ import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { PaymentNotificationService } from "../../src/gen/payments/v1/payments_pb.js";
 import { CommandResultSchema, CommandService } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
-import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
-import { connectUnary, frame, grpcJsRaw, grpcWeb, h2Grpc, type Outcome } from "../support/raw-rpc.js";
+import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../../src/gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { SubscribeResponseSchema } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import {
+  connectUnary,
+  fetchStream,
+  frame,
+  grpcJsRaw,
+  grpcJsStream,
+  grpcWeb,
+  h2Grpc,
+  h2GrpcStream,
+  type Outcome,
+  type StreamOutcome,
+} from "../support/raw-rpc.js";
+import { eventually } from "../support/eventually.js";
 import { grpcJsClient } from "../support/grpc-client.js";
+import { subscribeGrpc } from "../support/subscriber.js";
 import { reliabilityRow } from "../support/reliability.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
@@ -47,6 +90,11 @@ const S = grpc.status;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
 const CALLS_PER_PORT = Number(process.env.FUZZ_CALLS ?? 10_000);
 const WARM_UP_CALLS = Number(process.env.FUZZ_WARM_UP ?? 10_000);
+const STREAM_CALLS_PER_PORT = Number(process.env.FUZZ_STREAM_CALLS ?? 600);
+/** Streaming calls in flight per port (each a subscription or a watch while it is open). */
+const STREAMS_IN_FLIGHT = 16;
+/** MAX_SUBSCRIPTIONS of the server under test: above STREAMS_IN_FLIGHT, small enough to open them all. */
+const MAX_SUBSCRIPTIONS = 64;
 const IN_FLIGHT = 32;
 const BATCH = 2000;
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024; // the default; the server runs with it
@@ -76,17 +124,29 @@ const ALLOWED: Record<string, number[]> = {
   "payments.v1.PaymentNotificationService/NotifyPaymentSucceeded": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION],
   "switchyard.command.v1.CommandService/Execute": COMMAND_CODES,
   "switchyard.command.v1.CommandService/DescribeCommands": [S.OK],
-  "switchyard.eventstore.v1.EventStoreService/ReadStream": [S.OK, S.INVALID_ARGUMENT],
+  "switchyard.eventstore.v1.EventStoreService/ReadStream": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
   "switchyard.eventstore.v1.EventStoreService/ReadAll": [S.OK, S.INVALID_ARGUMENT],
+  "grpc.health.v1.Health/Check": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
+  "grpc.health.v1.Health/List": [S.OK],
 };
+/** Streaming methods, fuzzed in their own mix (STREAM_STRUCTURED and streamExpectation below). */
+const STREAMING = new Set([
+  "switchyard.eventstore.v1.EventStoreService/Subscribe",
+  "grpc.health.v1.Health/Watch",
+  "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+]);
 
-const RPCS: Rpc[] = ([BookingService, PaymentNotificationService, CommandService, EventStoreService] as DescService[]).flatMap((service) =>
+const SERVICES: DescService[] = [BookingService, PaymentNotificationService, CommandService, EventStoreService, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection];
+const ALL_RPCS: Rpc[] = SERVICES.flatMap((service) =>
   service.methods.map((method) => {
     const key = `${service.typeName}/${method.name}`;
-    assert.ok(ALLOWED[key], `the fuzz covers ${key}`);
-    return { method, path: `/${key}`, input: method.input, allowed: new Set(ALLOWED[key]), command: method.output.typeName === CommandResultSchema.typeName };
+    assert.ok(method.methodKind === "unary" ? ALLOWED[key] : STREAMING.has(key), `the fuzz covers ${key}`);
+    return { method, path: `/${key}`, input: method.input, allowed: new Set(ALLOWED[key] ?? []), command: method.output.typeName === CommandResultSchema.typeName };
   }),
 );
+const RPCS = ALL_RPCS.filter((r) => r.method.methodKind === "unary");
+const STREAM_RPCS = ALL_RPCS.filter((r) => r.method.methodKind !== "unary");
 const rpc = (name: string) => RPCS.find((r) => r.method.name === name)!;
 
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +238,15 @@ const bigPayload = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 10_001, max: 30_000 }).map((n) => wide(n, true)) },
 );
 
+/** The names health knows ("" is the whole server); any other is NOT_FOUND / SERVICE_UNKNOWN. */
+const SERVED_NAMES = ["", BookingService.typeName, PaymentNotificationService.typeName, CommandService.typeName, EventStoreService.typeName];
+const healthServiceName = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...SERVED_NAMES) },
+  { weight: 1, arbitrary: fc.constantFrom("grpc.health.v1.Health", "booking.v1.BookingService ", "BOOKING.V1.BOOKINGSERVICE", "booking.v1") },
+  { weight: 4, arbitrary: adversarialString },
+  { weight: 1, arbitrary: fc.constantFrom(199, 200, 201, 100_000).map((n) => "s".repeat(n)) },
+);
+
 const COMMAND_TYPES = ["booking.BookRoom", "booking.RecordPayment", "booking.CancelBooking"];
 const executeRequest = fc.oneof(
   {
@@ -225,6 +294,8 @@ const STRUCTURED: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     },
     { requiredKeys: [] },
   ),
+  Check: fc.record({ service: healthServiceName }, { requiredKeys: [] }),
+  List: fc.constant({}),
 };
 
 /** Requests that should be accepted, so the store check also sees writes (and replays, on reused ids). */
@@ -534,7 +605,7 @@ interface Port {
   readonly send: (c: Case) => { transport: Transport; answer: Promise<Outcome> };
 }
 
-const REASONS = new Set(["VALIDATION_FAILED", "UNKNOWN_COMMAND", "REQUEST_ID_REUSED", "MALFORMED_REQUEST"]);
+const REASONS = new Set(["VALIDATION_FAILED", "UNKNOWN_COMMAND", "REQUEST_ID_REUSED", "MALFORMED_REQUEST", "INVALID_SERVICE_NAME"]);
 
 function judge(c: Case, transport: Transport, outcome: Outcome, tally: Tally): void {
   tally.calls++;
@@ -612,6 +683,314 @@ function oversizedCases(): Case[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Streaming calls: Subscribe and Health/Watch (server-streaming), ServerReflectionInfo (bidi).
+
+const REFLECTION = "ServerReflectionInfo";
+const streamRpc = (path: string) => STREAM_RPCS.find((r) => r.path === path)!;
+const SUBSCRIBE = streamRpc("/switchyard.eventstore.v1.EventStoreService/Subscribe");
+const WATCH = streamRpc("/grpc.health.v1.Health/Watch");
+
+const subscribeStart = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 3, arbitrary: fc.oneof(fc.constantFrom(0n, 1n, 2n, 5n), uint64).map((value) => ({ case: "afterPosition", value })) },
+  { weight: 2, arbitrary: fc.boolean().map((value) => ({ case: "fromStart", value })) },
+  { weight: 2, arbitrary: fc.boolean().map((value) => ({ case: "fromNow", value })) },
+);
+const eventTypes = fc.oneof(
+  { weight: 5, arbitrary: fc.array(fc.oneof(fc.constantFrom("RoomBooked", "PaymentRecorded", "BookingCancelled"), adversarialString), { maxLength: 5 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 99, max: 150 }).map((n) => Array.from({ length: n }, (_, i) => `T${i}`)) },
+);
+const STREAM_STRUCTURED: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  Subscribe: fc.record(
+    {
+      start: subscribeStart,
+      eventTypes,
+      streamIdPrefix: fc.oneof(
+        fc.constantFrom("", "booking-", "booking-fz-1", "nomatch-"),
+        adversarialString,
+        fc.constantFrom(199, 200, 201, 4096).map((n) => "b".repeat(n)),
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  Watch: fc.record({ service: healthServiceName }, { requiredKeys: [] }),
+};
+/** One reflection request: every kind of lookup, for names that exist and names that do not. */
+const reflectionRequest = fc.record({
+  host: fc.oneof({ weight: 3, arbitrary: fc.constant("") }, { weight: 1, arbitrary: adversarialString }),
+  messageRequest: fc.oneof(
+    fc.constant({ case: undefined }),
+    fc.oneof(fc.constant("*"), adversarialString).map((value) => ({ case: "listServices", value })),
+    fc.oneof(fc.constantFrom("booking/v1/booking.proto", "grpc/health/v1/health.proto", "google/protobuf/struct.proto", "nope.proto", ""), adversarialString).map((value) => ({ case: "fileByFilename", value })),
+    fc
+      .oneof(
+        fc.constantFrom("booking.v1.BookingService", "booking.v1.BookingService.BookRoom", "switchyard.eventstore.v1.SubscribeRequest.start", "grpc.health.v1.HealthCheckResponse.SERVING", "nope.Nope", "."),
+        adversarialString,
+      )
+      .map((value) => ({ case: "fileContainingSymbol", value })),
+    fc
+      .record({ containingType: fc.oneof(fc.constantFrom("booking.v1.BookRoomRequest", "google.protobuf.Struct"), adversarialString), extensionNumber: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) })
+      .map((value) => ({ case: "fileContainingExtension", value })),
+    fc.oneof(fc.constantFrom("booking.v1.BookRoomRequest", "google.protobuf.Struct", "booking.v1.BookingService"), adversarialString).map((value) => ({ case: "allExtensionNumbersOfType", value })),
+  ),
+});
+
+/** A streaming call's case: the unary Case (body = the one request, or the last of a bidi call's) and more. */
+interface StreamCase extends Case {
+  /** A bidi call's requests before the last (already whole frames' bodies). */
+  readonly before: readonly Uint8Array[];
+  /** Sent with a deadline this short: the client's own (grpc-js) or the server's (grpc-timeout/connect-timeout-ms header). */
+  readonly deadlineMs?: number;
+}
+
+const STREAM_FRAMINGS = ["truncated", "empty", "two messages", "declared too large", "gzip", "corrupt gzip", "compressed flag, no encoding", "trailing partial frame"] as const;
+const streamMutation = fc.constantFrom(...Object.keys(MUTATIONS));
+
+const serverStreamCase: fc.Arbitrary<StreamCase> = fc
+  .tuple(
+    fc.constantFrom(SUBSCRIBE, WATCH),
+    fc.oneof(
+      { weight: 40, arbitrary: fc.constant("structured") },
+      { weight: 20, arbitrary: streamMutation },
+      { weight: 8, arbitrary: fc.constant("random bytes") },
+      { weight: 10, arbitrary: fc.constant("framing") },
+      { weight: 6, arbitrary: fc.constant("short deadline") },
+      { weight: 1, arbitrary: fc.constant("1 MB string") },
+    ),
+    fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+    fc.uint8Array({ maxLength: 200 }),
+    fc.constantFrom(...STREAM_FRAMINGS),
+  )
+  .chain(([target, kind, pick, random, framing]) =>
+    STREAM_STRUCTURED[target.method.name].map((init): StreamCase => {
+      const base = { rpc: target, kind, json: false, before: [] };
+      if (kind === "random bytes") return { ...base, body: random };
+      if (kind === "1 MB string") {
+        const field = target === SUBSCRIBE ? (pick[0] % 2 === 0 ? "streamIdPrefix" : "eventTypes") : "service";
+        return { ...base, body: encode(target, { ...init, [field]: field === "eventTypes" ? [ONE_MB] : ONE_MB }) };
+      }
+      const valid = encode(target, init);
+      if (kind === "structured") return { ...base, body: valid };
+      if (kind === "short deadline") return { ...base, body: valid, deadlineMs: 150 + (pick[0] % 350) };
+      if (kind === "framing") return { ...base, kind: `framing: ${framing}`, body: valid, framing };
+      return { ...base, body: MUTATIONS[kind](valid, target, pick) };
+    }),
+  );
+
+const reflectionCase: fc.Arbitrary<StreamCase> = fc
+  .tuple(
+    fc.constantFrom(...STREAM_RPCS.filter((r) => r.method.name === REFLECTION)),
+    fc.array(reflectionRequest, { minLength: 1, maxLength: 3 }),
+    fc.oneof(
+      { weight: 10, arbitrary: fc.constant("structured") },
+      { weight: 6, arbitrary: streamMutation },
+      { weight: 3, arbitrary: fc.constant("random bytes") },
+      { weight: 3, arbitrary: fc.constant("framing") },
+    ),
+    fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+    fc.uint8Array({ maxLength: 200 }),
+    fc.constantFrom("truncated", "empty", "declared too large", "gzip", "corrupt gzip", "compressed flag, no encoding", "trailing partial frame" as const),
+  )
+  .map(([target, requests, kind, pick, random, framing]): StreamCase => {
+    const encoded = requests.map((r) => encode(target, r));
+    const last = encoded.pop()!;
+    const base = { rpc: target, kind, json: false, before: encoded };
+    if (kind === "random bytes") return { ...base, body: random };
+    if (kind === "structured") return { ...base, body: last };
+    if (kind === "framing") return { ...base, kind: `framing: ${framing}`, body: last, framing };
+    return { ...base, body: MUTATIONS[kind](last, target, pick) };
+  });
+
+/** Connect JSON bodies for the server-streaming methods (HTTP port, application/connect+json). */
+const streamJsonCase: fc.Arbitrary<StreamCase> = fc
+  .tuple(
+    fc.constantFrom(SUBSCRIBE, WATCH),
+    fc.constantFrom("json", "json wrong kind", "json unknown field", "json truncated", "json invalid UTF-8", "json garbage"),
+    fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+    fc.string({ maxLength: 200 }),
+  )
+  .chain(([target, kind, [p, q, r], garbage]) =>
+    STREAM_STRUCTURED[target.method.name].map((init): StreamCase => {
+      const defined = Object.fromEntries(Object.entries(init).filter(([, v]) => v !== undefined));
+      let text = toJsonString(target.input, create(target.input, defined as never));
+      const fields = target.input.fields.map((f) => f.jsonName);
+      if (kind === "json wrong kind") text = `{"${fields[p % fields.length]}":${JSON_LITERALS[q % JSON_LITERALS.length]}${text === "{}" ? "}" : `,${text.slice(1)}`}`;
+      if (kind === "json unknown field") text = `{"fuzzUnknown${p}":${JSON_LITERALS[q % JSON_LITERALS.length]}${text === "{}" ? "}" : `,${text.slice(1)}`}`;
+      if (kind === "json truncated") text = text.slice(0, p % Math.max(1, text.length));
+      if (kind === "json garbage") text = garbage;
+      let body: Uint8Array = Buffer.from(text);
+      if (kind === "json invalid UTF-8") {
+        const at = Math.max(1, text.indexOf("\"") + 1 || 1);
+        body = concat(Buffer.from(text.slice(0, at)), [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80]][r % 3], Buffer.from(text.slice(at)));
+      }
+      return { rpc: target, kind, body, json: true, before: [] };
+    }),
+  );
+
+/** What a streaming call may end with: a status code, or OPEN (still streaming when the client cut it). */
+type StreamAnswer = number | "OPEN";
+interface StreamExpectation {
+  readonly answers: ReadonlySet<StreamAnswer>;
+  readonly malformed: boolean;
+  /** The decoded last request (undefined when it does not decode). */
+  readonly request?: Record<string, unknown>;
+}
+
+function streamExpectation(c: StreamCase, transport: Transport): StreamExpectation {
+  const invalid = { answers: new Set<StreamAnswer>([S.INVALID_ARGUMENT]), malformed: true };
+  const bidi = c.rpc.method.name === REFLECTION;
+  if (c.body.byteLength > MAX_MESSAGE_BYTES || c.framing === "declared too large") return { answers: new Set([S.RESOURCE_EXHAUSTED]), malformed: false };
+  if (c.framing === "corrupt gzip") return invalid;
+  if (bidi && c.framing === "empty") return { answers: new Set([S.OK]), malformed: false };
+  if (!bidi && (c.framing === "truncated" || c.framing === "empty" || c.framing === "two messages")) return invalid;
+  // grpc-js reads a compressed flag without an encoding as uncompressed, and a stream's trailing
+  // partial frame as no frame at all; the HTTP port refuses both. A server-streaming call with only
+  // a partial frame has no request: INVALID_ARGUMENT on either port.
+  const partial = c.framing === "truncated" || c.framing === "trailing partial frame";
+  if ((c.framing === "compressed flag, no encoding" || partial) && transport !== "h2-grpc-port") return invalid;
+  const message = decoded(c);
+  if (bidi) {
+    // (gRPC port) a truncated last frame is dropped unread, whatever its bytes.
+    if (message === "undecodable" && c.framing !== "truncated") return invalid;
+    return { answers: new Set([S.OK]), malformed: false };
+  }
+  if (message === "undecodable") return { ...invalid, malformed: !c.json };
+  const open = new Set<StreamAnswer>(c.deadlineMs !== undefined ? [S.DEADLINE_EXCEEDED, S.CANCELLED] : ["OPEN"]);
+  if (c.rpc === WATCH) {
+    const service = (message as { service: string }).service;
+    return service.length > 200 ? { answers: new Set([S.INVALID_ARGUMENT]), malformed: false, request: message } : { answers: open, malformed: false, request: message };
+  }
+  const request = message as { start: { case?: string }; eventTypes: string[]; streamIdPrefix: string };
+  if (request.eventTypes.length > 100 || request.eventTypes.some((t) => t.length > 200) || request.streamIdPrefix.length > 200) {
+    return { answers: new Set([S.INVALID_ARGUMENT]), malformed: false, request: message };
+  }
+  const answers = new Set<StreamAnswer>([...open, S.RESOURCE_EXHAUSTED]);
+  if (request.start.case === "afterPosition") answers.add(S.OUT_OF_RANGE);
+  return { answers, malformed: false, request: message };
+}
+
+/** The request frames of a streaming case, as sent on a gRPC transport. */
+function streamFramed(c: StreamCase): Uint8Array {
+  return concat(...c.before.map((b) => frame(b)), framed(c));
+}
+
+interface StreamTally extends Tally {
+  /** Streams the client cancelled while they were open (each must end on the server too). */
+  cut: number;
+}
+const newStreamTally = (): StreamTally => ({ ...newTally(), cut: 0 });
+
+/** How long an accepted stream may take to send its first message before the call counts as hung. */
+const FIRST_MESSAGE_MS = 15_000;
+
+function judgeStream(c: StreamCase, transport: Transport, outcome: StreamOutcome, tally: StreamTally): void {
+  tally.calls++;
+  tally.perRpc.set(c.rpc.path, (tally.perRpc.get(c.rpc.path) ?? 0) + 1);
+  const answer: StreamAnswer | -1 = outcome.cut ? "OPEN" : outcome.code;
+  const name = answer === "OPEN" ? "OPEN" : answer === -1 ? "NO_ANSWER" : (S[answer] ?? String(answer));
+  tally.codes.set(name, (tally.codes.get(name) ?? 0) + 1);
+  const problem = (text: string) => tally.problems.push(`${transport} ${c.rpc.path.slice(1)} [${c.kind}] ${text}`);
+  const expected = streamExpectation(c, transport);
+  if (outcome.cut) tally.cut++;
+
+  if (answer === -1 || !expected.answers.has(answer)) {
+    const bug = knownServerBug(c, transport, answer);
+    return void problem(`${bug ? `SERVER BUG (${bug}): ` : ""}answered ${name} "${outcome.message.slice(0, 160)}", allowed ${[...expected.answers].map((a) => (a === "OPEN" ? "OPEN" : S[a])).join("/")}`);
+  }
+  if (answer === "OPEN") {
+    if (outcome.messages.length === 0) return void problem(`no message and no status within ${FIRST_MESSAGE_MS} ms`);
+    try {
+      const first = (c.json ? fromJsonString(c.rpc.method.output, new TextDecoder().decode(outcome.messages[0])) : fromBinary(c.rpc.method.output, outcome.messages[0])) as Record<string, unknown>;
+      if (c.rpc === WATCH) {
+        const service = (expected.request as { service: string }).service;
+        const want = SERVED_NAMES.includes(service) ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
+        if (first.status !== want) problem(`Watch of "${service.slice(0, 40)}" said ${HealthCheckResponse_ServingStatus[first.status as number]}, not ${HealthCheckResponse_ServingStatus[want]}`);
+      } else if ((first.message as { case?: string }).case === undefined) problem("a SubscribeResponse with no message set");
+    } catch (error) {
+      problem(`first message does not decode as ${c.rpc.method.output.typeName}: ${(error as Error).message}`);
+    }
+    return;
+  }
+  if (c.rpc.method.name === REFLECTION) judgeReflection(c, outcome, problem);
+  if (answer !== S.INVALID_ARGUMENT) return;
+  if (!outcome.message.trim()) problem("INVALID_ARGUMENT without a message");
+  // On the gRPC port every INVALID_ARGUMENT is Switchyard's, with ErrorInfo; on the HTTP port
+  // connect-node answers some itself (JSON it cannot read, a broken envelope, all of reflection's).
+  if (!outcome.errorInfo) {
+    if (transport === "grpc-js" || transport === "h2-grpc-port") problem(`INVALID_ARGUMENT without ErrorInfo: "${outcome.message.slice(0, 120)}"`);
+    return;
+  }
+  const reason = outcome.errorInfo.reason;
+  if (outcome.errorInfo.domain !== "switchyard.dev" || !REASONS.has(reason)) problem(`ErrorInfo ${outcome.errorInfo.domain}/${reason}`);
+  if (expected.malformed && reason !== "MALFORMED_REQUEST") problem(`undecodable bytes answered ${reason}: "${outcome.message.slice(0, 120)}"`);
+  if (reason === "VALIDATION_FAILED" && (outcome.badRequest?.fieldViolations ?? []).every((v) => !v.field)) problem(`VALIDATION_FAILED without a named field: "${outcome.message.slice(0, 120)}"`);
+}
+
+/**
+ * Server bugs this fuzz found and that are not fixed yet, named in the failure so they stand out
+ * from new ones. All are on the HTTP port, where connect-node decodes what the edge does not check
+ * first (src/edge/connect-adapter.ts checks unary and server-streaming bodies only in the gRPC,
+ * gRPC-Web and unary Connect content types), and answers a protobuf it cannot decode with INTERNAL:
+ *   - Subscribe and Health/Watch over the Connect streaming protocol (application/connect+proto):
+ *     an undecodable request is INTERNAL "parse binary: …", not INVALID_ARGUMENT; and over
+ *     application/connect+json, JSON with invalid UTF-8 is read with U+FFFD in its place and the
+ *     stream opens, where unary Connect JSON is INVALID_ARGUMENT (MALFORMED_REQUEST).
+ *   - ServerReflectionInfo (v1 and v1alpha) over gRPC on h2c: an undecodable request is INTERNAL
+ *     "parse binary: …" (the gRPC port answers INVALID_ARGUMENT, MALFORMED_REQUEST).
+ * And one on the gRPC port:
+ *   - Subscribe with a grpc-timeout that passes while the catch-up still has events to write (a
+ *     few hundred events in the store, 150-500 ms): the server logs the call ended
+ *     DeadlineExceeded, but the client gets no more messages, no status and no RST_STREAM; the
+ *     call stays open until the client cancels it (a grpc-js client's own deadline hides this).
+ * The end-of-suite check finds one more (see loggedServerBug).
+ */
+function knownServerBug(c: StreamCase, transport: Transport, answer: StreamAnswer): string | undefined {
+  if ((transport === "connect-proto" || transport === "connect-json") && answer === S.INTERNAL) return "Connect streaming request bodies are not checked: undecodable is INTERNAL";
+  if (transport === "connect-json" && answer === "OPEN") return "Connect streaming JSON with invalid UTF-8 is accepted";
+  if (transport === "h2-grpc" && c.rpc.method.name === REFLECTION && answer === S.INTERNAL) return "HTTP-port reflection: undecodable request is INTERNAL";
+  if (transport === "h2-grpc-port" && c.deadlineMs !== undefined && answer === "OPEN") return "gRPC-port stream past its grpc-timeout mid catch-up is never ended";
+  return undefined;
+}
+
+/** A reflection call's responses: one per request answered, each a response with its answer set. */
+function judgeReflection(c: StreamCase, outcome: StreamOutcome, problem: (text: string) => void): void {
+  // OK: every whole request answered; an error: at most the requests before the last one.
+  const lastWhole = c.framing !== "truncated" && c.framing !== "empty";
+  const answerable = outcome.code === S.OK ? c.before.length + (lastWhole ? 1 : 0) : c.before.length + (c.framing === "trailing partial frame" ? 1 : 0);
+  if (outcome.code === S.OK ? outcome.messages.length !== answerable : outcome.messages.length > answerable) {
+    problem(`${outcome.messages.length} response(s) to ${answerable} answerable request(s)`);
+  }
+  for (const bytes of outcome.messages) {
+    let response: Record<string, unknown>;
+    try {
+      response = fromBinary(c.rpc.method.output, bytes) as Record<string, unknown>;
+    } catch (error) {
+      return void problem(`a response does not decode: ${(error as Error).message}`);
+    }
+    const body = response.messageResponse as { case?: string; value?: { errorCode?: number; errorMessage?: string } };
+    if (body.case === undefined) problem("a response with no answer set");
+    if (body.case === "errorResponse" && (![S.NOT_FOUND, S.INVALID_ARGUMENT].includes(body.value!.errorCode!) || !body.value!.errorMessage)) {
+      problem(`error_response ${body.value!.errorCode} "${body.value!.errorMessage}"`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A server bug the failure log shows, not fixed yet: a Subscribe that its HTTP/1.1 client (Connect
+ * or gRPC-Web) cancels while the server is still writing is logged as "handler failed" (error
+ * level, with an errorId) for the socket's EPIPE / ECONNRESET / ERR_STREAM_DESTROYED, and its rpc
+ * line says Internal: a client going away is not the server's failure.
+ */
+function loggedServerBug(line: Record<string, unknown>): string {
+  const err = line.err as { code?: string; message?: string } | undefined;
+  const known =
+    line.msg === "handler failed" &&
+    line.method === "/switchyard.eventstore.v1.EventStoreService/Subscribe" &&
+    (["EPIPE", "ECONNRESET", "ERR_STREAM_DESTROYED"].includes(err?.code ?? "") || /write after a stream was destroyed/.test(err?.message ?? ""));
+  return known ? "SERVER BUG (a stream its HTTP/1.1 client cut is logged as a handler failure): " : "";
+}
 
 function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -655,8 +1034,10 @@ describe("bad input on both ports", () => {
   let rssWarmUpPeak = 0;
   const rssAfter: Record<string, number> = {};
   const tallies = { "gRPC port": newTally(), "HTTP port": newTally() };
+  const streamTallies = { "gRPC port": newStreamTally(), "HTTP port": newStreamTally() };
   const seconds: Record<string, number> = {};
   let transportIndex = 0;
+  let streamIndex = 0;
 
   const grpcPort: Port = {
     name: "gRPC port",
@@ -675,6 +1056,75 @@ describe("bad input on both ports", () => {
       return { transport: "h2-grpc", answer: h2Grpc(h2HttpPort, c.rpc.path, framed(c), encodingOf(c)) };
     },
   };
+
+  /** How long a streaming call is read: its first message (server-streaming) or all of it (reflection, or a deadline). */
+  const readFor = (c: StreamCase, headers: Record<string, string>) => {
+    const bidi = c.rpc.method.name === REFLECTION;
+    const want = bidi || c.deadlineMs !== undefined ? Infinity : 1;
+    return { want, waitMs: c.deadlineMs !== undefined ? c.deadlineMs + FIRST_MESSAGE_MS : FIRST_MESSAGE_MS, headers: { ...encodingOf(c), ...headers } };
+  };
+  const grpcTimeout = (c: StreamCase): Record<string, string> => (c.deadlineMs !== undefined ? { "grpc-timeout": `${c.deadlineMs}m` } : {});
+  const connectTimeout = (c: StreamCase): Record<string, string> => (c.deadlineMs !== undefined ? { "connect-timeout-ms": String(c.deadlineMs) } : {});
+  const sendStream: Record<Port["name"], (c: StreamCase) => { transport: Transport; answer: Promise<StreamOutcome> }> = {
+    // grpc-js for whole requests (with a deadline: the client's own); raw HTTP/2 for reflection,
+    // framing, and half the rest (with a deadline: grpc-timeout, so the server ends the call).
+    "gRPC port": (c) => {
+      if (c.rpc.method.name !== REFLECTION && !c.framing && streamIndex++ % 2 === 0) {
+        return { transport: "grpc-js", answer: grpcJsStream(grpcClient, c.rpc.path, c.body, { ...readFor(c, {}), deadlineMs: c.deadlineMs }) };
+      }
+      return { transport: "h2-grpc-port", answer: h2GrpcStream(h2GrpcPort, c.rpc.path, streamFramed(c), readFor(c, grpcTimeout(c))) };
+    },
+    // Connect streaming (JSON or binary) and gRPC-Web over HTTP/1.1, gRPC over h2c; reflection over h2c only.
+    "HTTP port": (c) => {
+      if (c.json) {
+        return { transport: "connect-json", answer: fetchStream(server.httpUrl, c.rpc.path, frame(c.body), "application/connect+json", readFor(c, connectTimeout(c))) };
+      }
+      const pick = c.rpc.method.name === REFLECTION ? 2 : c.framing ? 1 + (streamIndex++ % 2) : streamIndex++ % 3;
+      if (pick === 0) {
+        return { transport: "connect-proto", answer: fetchStream(server.httpUrl, c.rpc.path, frame(c.body), "application/connect+proto", readFor(c, connectTimeout(c))) };
+      }
+      if (pick === 1) return { transport: "grpc-web", answer: fetchStream(server.httpUrl, c.rpc.path, streamFramed(c), "application/grpc-web+proto", readFor(c, grpcTimeout(c))) };
+      return { transport: "h2-grpc", answer: h2GrpcStream(h2HttpPort, c.rpc.path, streamFramed(c), readFor(c, grpcTimeout(c))) };
+    },
+  };
+  const streamCasesFor = (name: Port["name"], seed: number, count: number) =>
+    fc.sample(
+      fc.oneof(
+        { weight: 6, arbitrary: serverStreamCase },
+        { weight: 3, arbitrary: reflectionCase },
+        ...(name === "HTTP port" ? [{ weight: 2, arbitrary: streamJsonCase }] : []),
+      ),
+      { seed, numRuns: count },
+    );
+  async function runStreamCases(name: Port["name"], cases: readonly StreamCase[], tally: StreamTally): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < cases.length) {
+        const c = cases[next++];
+        const { transport, answer } = sendStream[name](c);
+        tally.bytesSent += c.body.byteLength;
+        judgeStream(c, transport, await answer, tally);
+      }
+    };
+    await Promise.all(Array.from({ length: STREAMS_IN_FLIGHT }, worker));
+  }
+  /** Streams that ended on the server (its log line) for a cancel or a deadline, since log line `from`. */
+  const streamsEnded = (from: number) =>
+    server.logs.slice(from).filter((l) => l.msg === "rpc" && (l.method === SUBSCRIBE.path || l.method === WATCH.path) && (l.code === "Canceled" || l.code === "DeadlineExceeded")).length;
+  /** Exactly MAX_SUBSCRIPTIONS subscriptions open, and the next is RESOURCE_EXHAUSTED: none was left counted. */
+  async function subscriptionLimitIntact(label: string): Promise<void> {
+    const open = Array.from({ length: MAX_SUBSCRIPTIONS }, () => subscribeGrpc(server.grpcAddress, { start: { case: "fromNow", value: true } }));
+    try {
+      await Promise.all(open.map((s, i) => s.until(`${label}: subscription ${i + 1} of ${MAX_SUBSCRIPTIONS} answering`, (m) => m.length > 0)));
+      const extra = subscribeGrpc(server.grpcAddress, { start: { case: "fromNow", value: true } });
+      const ended = await Promise.race([extra.ended, new Promise<"open">((resolve) => setTimeout(() => resolve("open"), FIRST_MESSAGE_MS))]);
+      extra.cancel();
+      assert.ok(ended !== "ok" && ended !== "open" && ended.code === S.RESOURCE_EXHAUSTED, `${label}: subscription ${MAX_SUBSCRIPTIONS + 1} answered ${ended === "ok" || ended === "open" ? ended : S[ended.code]}`);
+    } finally {
+      for (const s of open) s.cancel();
+      await Promise.all(open.map((s) => s.ended));
+    }
+  }
 
   const casesFor = (port: Port, seed: number, count: number) =>
     fc.sample(port.name === "HTTP port" ? fc.oneof({ weight: 3, arbitrary: binaryCase }, { weight: 1, arbitrary: jsonCase }) : binaryCase, { seed, numRuns: count });
@@ -697,7 +1147,7 @@ describe("bad input on both ports", () => {
   }
 
   before(async () => {
-    server = await startServerProcess();
+    server = await startServerProcess({ MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS) });
     server.child.stderr!.on("data", (chunk) => (serverStderr += chunk));
     grpcClient = new grpc.Client(server.grpcAddress, grpc.credentials.createInsecure());
     h2GrpcPort = http2.connect(`http://${server.grpcAddress}`);
@@ -761,6 +1211,25 @@ describe("bad input on both ports", () => {
     });
   }
 
+  for (const name of ["gRPC port", "HTTP port"] as const) {
+    it(`${name}: ${STREAM_CALLS_PER_PORT} bad streaming calls (Subscribe, Health/Watch, reflection) get the allowed answers, each cancelled`, async () => {
+      const tally = streamTallies[name];
+      const started = performance.now();
+      const logsBefore = server.logs.length;
+      const cases = streamCasesFor(name, (name === "gRPC port" ? SEED : SEED + 1_000_003) + 17, STREAM_CALLS_PER_PORT);
+      await runStreamCases(name, cases, tally);
+      seconds[`${name} streams`] = (performance.now() - started) / 1000;
+      assert.equal(server.child.exitCode, null, `the server is still running; stderr: ${serverStderr.slice(0, 2000)}`);
+      assert.deepEqual(tally.problems.slice(0, 25), [], `${tally.problems.length} streaming answer(s) not allowed (seed ${SEED})`);
+      for (const r of STREAM_RPCS) assert.ok((tally.perRpc.get(r.path) ?? 0) >= STREAM_CALLS_PER_PORT / 20, `${r.path} got ${tally.perRpc.get(r.path) ?? 0} calls`);
+      assert.ok(tally.cut >= STREAM_CALLS_PER_PORT / 10, `only ${tally.cut} streams were accepted and cut by the client`);
+      // Every stream the client cancelled ended on the server too, and gave its subscription back.
+      await eventually(`${name}: ${tally.cut} cancelled streams ending on the server`, async () => streamsEnded(logsBefore) >= tally.cut, 20_000);
+      await subscriptionLimitIntact(name);
+      await normalCallsWork(name === "gRPC port" ? grpcPort : httpPort, name === "gRPC port" ? "grpc-streams" : "http-streams", tallies[name]);
+    });
+  }
+
   it("wrote nothing for failed calls, lost no accepted one, logged no failure, and gave its memory back", async (t) => {
     const health = grpcJsClient(Health, server.grpcAddress);
     try {
@@ -803,12 +1272,14 @@ describe("bad input on both ports", () => {
 
     for (const name of ["gRPC port", "HTTP port"] as const) {
       const tally = tallies[name];
-      const codes = [...tally.codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(", ");
+      const streams = streamTallies[name];
+      const codesOf = (t: Tally) => [...t.codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(", ");
+      const codes = `${codesOf(tally)}; ${streams.calls} streaming calls in ${seconds[`${name} streams`]?.toFixed(1)} s: ${codesOf(streams)}`;
       t.diagnostic(
         reliabilityRow({
           scenario: `fuzz: bad input, ${name}`,
-          callsTried: tally.calls,
-          failures: tally.problems.length + (name === "gRPC port" ? storeProblems.length + failures.length : 0),
+          callsTried: tally.calls + streams.calls,
+          failures: tally.problems.length + streams.problems.length + (name === "gRPC port" ? storeProblems.length + failures.length : 0),
           dataLost: name === "gRPC port" ? lost : 0,
           note:
             `seed ${SEED}; ${seconds[name]?.toFixed(1)} s; ${(tally.bytesSent / 1e6).toFixed(0)} MB sent; codes: ${codes}` +
@@ -819,7 +1290,7 @@ describe("bad input on both ports", () => {
     }
     assert.deepEqual(storeProblems.slice(0, 20), [], `${storeProblems.length} write(s) by calls that did not succeed`);
     assert.equal(lost, 0, "every event of an accepted command is stored");
-    assert.deepEqual(failures.map((l) => `${l.msg}: ${JSON.stringify(l.err ?? l).slice(0, 200)}`), [], "no handler or command failure logged");
+    assert.deepEqual(failures.map((l) => `${loggedServerBug(l)}${l.msg} ${l.method ?? ""}: ${JSON.stringify(l.err ?? l).slice(0, 200)}`).slice(0, 25), [], `${failures.length} handler or command failure(s) logged`);
     assert.ok(invalidCommands > 1000, `the fuzz reached the command validation (${invalidCommands} INVALID_ARGUMENT commands)`);
     assert.ok(rssFinal <= rssWarmUpPeak * 1.2, `RSS ${rssFinal} kB settles within 20% of the ${rssWarmUpPeak} kB the warm-up needed at most`);
   });

@@ -1,6 +1,8 @@
-// Raw unary calls for the bad-input suites: bytes in, a decoded outcome out, on every transport
+// Raw calls for the bad-input suites: bytes in, a decoded outcome out, on every transport
 // Switchyard serves (grpc-js on the gRPC port; Connect JSON/binary, gRPC-Web and gRPC over h2c on
 // the HTTP port). Nothing here encodes for the caller: the bytes sent are exactly the bytes given.
+// Unary calls first; then streaming calls, which read what a stream sends until it ends or has
+// sent enough, and then cancel it.
 import * as http2 from "node:http2";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
@@ -138,18 +140,29 @@ export async function connectUnary(baseUrl: string, path: string, body: Uint8Arr
   const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
   const ms = performance.now() - started;
   if (response.status === 200) return { code: 0, message: "", body: bytes, ms };
-  let error: { code?: string; message?: string; details?: Array<{ type: string; value: string }> };
+  let error: ConnectErrorJson;
   try {
     error = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return { code: -1, message: `HTTP ${response.status} without a Connect error body`, ms };
   }
+  return { ...connectError(error), ms };
+}
+
+/** A Connect error as JSON (a unary error body, or the `error` of a stream's end message). */
+interface ConnectErrorJson {
+  code?: string;
+  message?: string;
+  details?: Array<{ type: string; value: string }>;
+}
+
+function connectError(error: ConnectErrorJson): Omit<Outcome, "ms"> {
   const code = CONNECT_CODES[error.code ?? ""] ?? -1;
   const unpack = <D extends DescMessage>(schema: D) => {
     const detail = error.details?.find((d) => d.type === schema.typeName);
     return detail ? fromBinary(schema, Buffer.from(detail.value, "base64")) : undefined;
   };
-  return { code, message: error.message ?? "", errorInfo: unpack(ErrorInfoSchema), badRequest: unpack(BadRequestSchema), commandResult: unpack(CommandResultSchema), ms };
+  return { code, message: error.message ?? "", errorInfo: unpack(ErrorInfoSchema), badRequest: unpack(BadRequestSchema), commandResult: unpack(CommandResultSchema) };
 }
 
 /** A gRPC-Web call over HTTP/1.1 (`application/grpc-web+proto`), the body (frames) as given. */
@@ -200,4 +213,219 @@ export async function grpcWeb(baseUrl: string, path: string, body: Uint8Array, h
     ...detailsOf(bin ? Buffer.from(bin, "base64") : undefined),
     ms,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming calls (server-streaming and bidi): the request frames are sent whole and the request
+// side closed; the answer is read until the stream ends or has sent `want` messages, and then
+// the client cancels it, so no call outlives its outcome.
+
+/** How a raw streaming call ended. */
+export interface StreamOutcome extends Outcome {
+  /** Every response message received, in order (gRPC framing removed, not decoded). */
+  readonly messages: Uint8Array[];
+  /**
+   * The client cancelled the call while it was still open: it had sent `want` messages, or
+   * nothing ended it within `waitMs`. `code` is then -1 and no status was read.
+   */
+  readonly cut: boolean;
+}
+
+export interface StreamOptions {
+  /** Cancel once this many messages arrived (default: read to the end). */
+  readonly want?: number;
+  /** Cancel when neither `want` messages nor a status arrived within this (default 30 s). */
+  readonly waitMs?: number;
+  readonly headers?: Record<string, string>;
+}
+
+/** Splits a byte stream into length-prefixed frames (gRPC, gRPC-Web and Connect envelopes alike). */
+class Envelopes {
+  private pending: Buffer = Buffer.alloc(0);
+  push(chunk: Uint8Array): Array<{ flags: number; payload: Buffer }> {
+    this.pending = this.pending.byteLength === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk]);
+    const out: Array<{ flags: number; payload: Buffer }> = [];
+    while (this.pending.byteLength >= 5) {
+      const length = this.pending.readUInt32BE(1);
+      if (this.pending.byteLength < 5 + length) break;
+      out.push({ flags: this.pending[0], payload: this.pending.subarray(5, 5 + length) });
+      this.pending = this.pending.subarray(5 + length);
+    }
+    return out;
+  }
+  /** Bytes left over that do not make a whole frame. */
+  get rest(): number {
+    return this.pending.byteLength;
+  }
+}
+
+/** A response frame's message, decompressed when its flag says so (by the response's grpc-encoding). */
+function unframed(flags: number, payload: Buffer, encoding: string | null | undefined): Buffer {
+  if ((flags & 1) === 0) return payload;
+  try {
+    return encoding === "gzip" ? gunzipSync(payload) : encoding === "br" ? brotliDecompressSync(payload) : payload;
+  } catch {
+    return payload; // left compressed: the caller's decoding then fails and says so
+  }
+}
+
+/** Settles a streaming call once, with how long it took. */
+function settler(resolve: (outcome: StreamOutcome) => void, messages: Uint8Array[], cleanup: () => void) {
+  const started = performance.now();
+  let settled = false;
+  return {
+    get settled() {
+      return settled;
+    },
+    done(outcome: Omit<Outcome, "ms">, cut = false) {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      resolve({ ...outcome, messages, cut, ms: performance.now() - started });
+    },
+  };
+}
+
+/** A streaming gRPC call over a raw HTTP/2 stream (either port: grpc-js or connect-node over h2c). */
+export function h2GrpcStream(session: http2.ClientHttp2Session, path: string, body: Uint8Array, options: StreamOptions = {}): Promise<StreamOutcome> {
+  const { want = Infinity, waitMs = 30_000, headers = {} } = options;
+  return new Promise((resolve) => {
+    const messages: Uint8Array[] = [];
+    let stream: http2.ClientHttp2Stream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const call = settler(resolve, messages, () => clearTimeout(timer));
+    const cut = () => {
+      stream?.close(http2.constants.NGHTTP2_CANCEL);
+      call.done({ code: -1, message: `cancelled by the client after ${messages.length} message(s)` }, true);
+    };
+    try {
+      stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
+    } catch (error) {
+      return call.done({ code: -1, message: `cannot start a stream: ${(error as Error).message}` });
+    }
+    timer = setTimeout(cut, waitMs);
+    const frames = new Envelopes();
+    let head: http2.IncomingHttpHeaders = {};
+    let tail: http2.IncomingHttpHeaders = {};
+    stream.on("response", (h) => (head = h));
+    stream.on("trailers", (t) => (tail = t));
+    stream.on("data", (chunk: Buffer) => {
+      for (const { flags, payload } of frames.push(chunk)) messages.push(unframed(flags, payload, head["grpc-encoding"] as string | undefined));
+      if (messages.length >= want) cut();
+    });
+    stream.on("error", (e) => call.done({ code: -1, message: `stream error: ${e.message}` }));
+    stream.on("close", () => {
+      const status = tail["grpc-status"] ?? head["grpc-status"];
+      if (status === undefined) return call.done({ code: -1, message: `no grpc-status (HTTP ${head[":status"]}, RST ${stream!.rstCode})` });
+      const bin = tail["grpc-status-details-bin"] ?? head["grpc-status-details-bin"];
+      call.done({ code: Number(status), message: percentDecoded(String(tail["grpc-message"] ?? head["grpc-message"] ?? "")), ...detailsOf(bin ? Buffer.from(String(bin), "base64") : undefined) });
+    });
+    stream.end(Buffer.from(body));
+  });
+}
+
+/** A server-streaming call through grpc-js with the request bytes as they are; `deadlineMs` is sent as grpc-timeout. */
+export function grpcJsStream(client: grpc.Client, path: string, request: Uint8Array, options: StreamOptions & { deadlineMs?: number } = {}): Promise<StreamOutcome> {
+  const { want = Infinity, waitMs = 30_000, headers = {}, deadlineMs = 60_000 } = options;
+  return new Promise((resolve) => {
+    const messages: Uint8Array[] = [];
+    const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+    let timer: NodeJS.Timeout | undefined;
+    const call = settler(resolve, messages, () => clearTimeout(timer));
+    const stream = client.makeServerStreamRequest(path, identity, identity, Buffer.from(request), metadata, { deadline: Date.now() + deadlineMs });
+    const cut = () => {
+      call.done({ code: -1, message: `cancelled by the client after ${messages.length} message(s)` }, true);
+      stream.cancel();
+    };
+    timer = setTimeout(cut, waitMs);
+    stream.on("data", (message: Buffer) => {
+      messages.push(message);
+      if (messages.length >= want) cut();
+    });
+    stream.on("error", (error: grpc.ServiceError) => {
+      const bin = error.metadata?.get("grpc-status-details-bin")[0];
+      call.done({ code: error.code, message: error.details, ...detailsOf(bin instanceof Buffer ? bin : undefined) });
+    });
+    stream.on("status", (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.OK) call.done({ code: 0, message: status.details });
+    });
+  });
+}
+
+/**
+ * A streaming call over HTTP/1.1 on the HTTP port: the Connect streaming protocol
+ * (`application/connect+proto` or `+json`) or gRPC-Web (`application/grpc-web+proto`). The body
+ * is the request envelope(s) as given; the client aborts the fetch to cancel.
+ */
+export async function fetchStream(baseUrl: string, path: string, body: Uint8Array, contentType: "application/connect+proto" | "application/connect+json" | "application/grpc-web+proto", options: StreamOptions = {}): Promise<StreamOutcome> {
+  const { want = Infinity, waitMs = 30_000, headers = {} } = options;
+  const started = performance.now();
+  const messages: Uint8Array[] = [];
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), waitMs);
+  const outcome = (o: Omit<Outcome, "ms">, cut = false): StreamOutcome => ({ ...o, messages, cut, ms: performance.now() - started });
+  const cutOutcome = () => outcome({ code: -1, message: `cancelled by the client after ${messages.length} message(s)` }, true);
+  const grpcWebFields = new Map<string, string>();
+  try {
+    const response = await fetch(baseUrl + path, {
+      method: "POST",
+      headers: { "content-type": contentType, ...(contentType === "application/grpc-web+proto" ? { "x-grpc-web": "1" } : {}), ...headers },
+      body: new Uint8Array(body),
+      signal: abort.signal,
+    });
+    for (const name of ["grpc-status", "grpc-message", "grpc-status-details-bin"]) {
+      const value = response.headers.get(name);
+      if (value !== null) grpcWebFields.set(name, value);
+    }
+    const connect = contentType.startsWith("application/connect");
+    if (connect && response.status !== 200) {
+      // Connect answers a call refused before streaming with a unary-style error body.
+      const text = await response.text();
+      try {
+        return outcome(connectError(JSON.parse(text) as ConnectErrorJson));
+      } catch {
+        return outcome({ code: -1, message: `HTTP ${response.status} without a Connect error body` });
+      }
+    }
+    const frames = new Envelopes();
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const { flags, payload } of frames.push(value)) {
+        if (connect && flags & 0x02) {
+          let end: { error?: ConnectErrorJson };
+          try {
+            end = JSON.parse(payload.toString("utf8"));
+          } catch {
+            return outcome({ code: -1, message: "a Connect end-stream message that is not JSON" });
+          }
+          return outcome(end.error ? connectError(end.error) : { code: 0, message: "" });
+        }
+        if (!connect && flags & 0x80) {
+          for (const line of payload.toString("utf8").split("\r\n")) {
+            const colon = line.indexOf(":");
+            if (colon > 0) grpcWebFields.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+          }
+          continue;
+        }
+        messages.push(connect ? payload : unframed(flags, payload, response.headers.get("grpc-encoding")));
+        if (messages.length >= want) {
+          abort.abort();
+          return cutOutcome();
+        }
+      }
+    }
+    if (connect) return outcome({ code: -1, message: `the stream ended without an end-stream message (HTTP ${response.status})` });
+    const status = grpcWebFields.get("grpc-status");
+    if (status === undefined) return outcome({ code: -1, message: `no grpc-status (HTTP ${response.status})` });
+    const bin = grpcWebFields.get("grpc-status-details-bin");
+    return outcome({ code: Number(status), message: percentDecoded(grpcWebFields.get("grpc-message") ?? ""), ...detailsOf(bin ? Buffer.from(bin, "base64") : undefined) });
+  } catch (error) {
+    if (abort.signal.aborted) return cutOutcome();
+    return outcome({ code: -1, message: `fetch failed: ${(error as Error).message}` });
+  } finally {
+    clearTimeout(timer);
+  }
 }
