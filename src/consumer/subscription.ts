@@ -88,6 +88,10 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         continue;
       }
       options.onLag?.(feed.head - position, everLive);
+      // SQLite reads answer without a turn of the event loop: between pages other work
+      // (timers, other calls, this one's abort) gets its turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal.aborted) return;
       let events: RecordedEvent[];
       let scannedTo: number;
       const cached = feed.after(position, page);
@@ -115,6 +119,7 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         scannedTo = events.length > 0 ? events[events.length - 1].position : upTo;
       }
       for (const event of events) {
+        if (signal.aborted) return;
         position = at.told = event.position;
         yield { kind: "event", event };
       }

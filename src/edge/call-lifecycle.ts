@@ -122,52 +122,80 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
     },
 
     /**
-     * Runs a server-streaming call: yields what the handler yields until it returns, the
-     * client cancels, the client's own deadline passes, or the server drains; then throws the
-     * ConnectError to end the call with, or returns for OK. MAX_DEADLINE_MS does not apply.
+     * Runs a server-streaming call: `messages` yields what the handler yields until it
+     * returns, the client cancels, the client's own deadline passes, or the server drains;
+     * then throws the ConnectError to end the call with, or returns for OK. MAX_DEADLINE_MS
+     * does not apply. `stopped` aborts when the call should end: a transport waiting for room
+     * to write stops waiting, and sends nothing more the handler yields.
      */
-    async *stream<T>(incoming: IncomingCall, work: (call: EdgeCall) => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
-      const started = process.hrtime.bigint();
-      const log: Record<string, unknown> = {};
+    stream<T>(incoming: IncomingCall, work: (call: EdgeCall) => AsyncIterable<T>): { messages: AsyncGenerator<T, void, undefined>; stopped: AbortSignal } {
       const controller = new AbortController();
       const stop = (reason: ConnectError) => {
         if (!controller.signal.aborted) controller.abort(reason);
       };
-      let code: Code | 0 = 0;
-      let ended = false;
-      const leave = drain.draining ? undefined : drain.enterStream(() => stop(draining()));
-      const onCancel = () => stop(new ConnectError("the client cancelled the call", Code.Canceled));
-      incoming.cancelled?.addEventListener("abort", onCancel, { once: true });
-      if (incoming.cancelled?.aborted) onCancel();
-      const budget = incoming.clientTimeoutMs;
-      const timer = budget !== undefined && Number.isFinite(budget) ? setTimeout(() => stop(deadlineExceeded(Math.round(budget))), Math.max(0, budget)) : undefined;
-      try {
-        if (!leave) throw draining();
-        const identity = await identify(incoming);
-        const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal };
-        // A message the handler yields after the signal aborted is still sent (health's last
-        // NOT_SERVING before a drain ends the stream): the handler decides when to stop.
-        for await (const message of work(call)) yield message;
-        if (controller.signal.aborted) throw controller.signal.reason;
-        ended = true;
-      } catch (thrown) {
-        const error = failure(thrown, incoming.method);
-        code = error.code;
-        ended = true;
-        throw error;
-      } finally {
-        // Not ended here: the transport stopped taking messages, because the client went away.
-        if (!ended) code = controller.signal.aborted ? (controller.signal.reason as ConnectError).code : Code.Canceled;
-        clearTimeout(timer);
-        incoming.cancelled?.removeEventListener("abort", onCancel);
-        leave?.();
-        finish(incoming, started, code, true, log);
+      async function* messages(): AsyncGenerator<T, void, undefined> {
+        const started = process.hrtime.bigint();
+        const log: Record<string, unknown> = {};
+        let code: Code | 0 = 0;
+        let ended = false;
+        const leave = drain.draining ? undefined : drain.enterStream(() => stop(draining()));
+        // The client is gone: the call stops counting for shutdown at once, since a transport stuck
+        // writing to a dead connection may never take another message from this generator.
+        const onCancel = () => {
+          stop(cancellation(incoming.cancelled?.reason));
+          leave?.();
+        };
+        incoming.cancelled?.addEventListener("abort", onCancel, { once: true });
+        if (incoming.cancelled?.aborted) onCancel();
+        const budget = incoming.clientTimeoutMs;
+        const timer = budget !== undefined && Number.isFinite(budget) ? setTimeout(() => stop(streamDeadline(Math.round(budget))), Math.max(0, budget)) : undefined;
+        try {
+          if (!leave) throw draining();
+          const identity = await identify(incoming);
+          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal };
+          // A message the handler yields after the signal aborted is still passed on (health's
+          // last NOT_SERVING before a drain ends the stream): the handler decides when to stop.
+          for await (const message of work(call)) yield message;
+          if (controller.signal.aborted) throw controller.signal.reason;
+          ended = true;
+        } catch (thrown) {
+          // A write that failed because the client went away is the client's cancel, not a bug.
+          const error = incoming.cancelled?.aborted || clientWentAway(thrown) ? cancellation(incoming.cancelled?.reason) : failure(thrown, incoming.method);
+          code = error.code;
+          ended = true;
+          throw error;
+        } finally {
+          // Not ended here: the transport stopped taking messages, because the client went away.
+          if (!ended) code = controller.signal.aborted ? (controller.signal.reason as ConnectError).code : Code.Canceled;
+          clearTimeout(timer);
+          incoming.cancelled?.removeEventListener("abort", onCancel);
+          leave?.();
+          finish(incoming, started, code, true, log);
+        }
       }
+      return { messages: messages(), stopped: controller.signal };
     },
   };
 }
 
 export type CallLifecycle = ReturnType<typeof createCallLifecycle>;
+
+/** The DEADLINE_EXCEEDED a stream ends with at its client's deadline. */
+function streamDeadline(budgetMs: number): ConnectError {
+  return edgeError(Code.DeadlineExceeded, "DEADLINE_EXCEEDED", `the stream reached its deadline of ${budgetMs} ms`, { deadlineMs: String(budgetMs) });
+}
+
+/** The error a call ends with when its transport aborted it: the transport's own (connect's timeout), or CANCELLED. */
+function cancellation(reason: unknown): ConnectError {
+  if (reason instanceof ConnectError && reason.code !== Code.Canceled && reason.code !== Code.Aborted) return reason;
+  return new ConnectError("the client cancelled the call", Code.Canceled);
+}
+
+/** Errors of writing to a connection the client closed or reset. */
+function clientWentAway(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED" || code === "ERR_STREAM_WRITE_AFTER_END" || code === "ERR_HTTP2_INVALID_STREAM";
+}
 
 function draining(): ConnectError {
   return edgeError(Code.Unavailable, "DRAINING", "the server is shutting down; retry on another instance");

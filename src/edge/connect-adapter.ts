@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
+import { fromBinary, fromJsonString, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
@@ -44,11 +44,12 @@ export function connectAdapter(options: ConnectAdapterOptions): (req: NodeReques
     }
     const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
     const body = uReq.body;
-    // A stream of requests (reflection) is passed through as it comes: buffering it would wait for the client's last one.
+    // A stream of requests (reflection) is checked frame by frame as it comes: buffering it would wait for the client's last one.
     const oneRequest = handler.method.methodKind === "unary" || handler.method.methodKind === "server_streaming";
+    const check = oneRequest ? checkedBody : checkedFrames;
     const checked: UniversalServerRequest =
-      oneRequest && typeof body === "object" && body !== null && Symbol.asyncIterator in body
-        ? { ...uReq, body: checkedBody(body as AsyncIterable<Uint8Array>, uReq.header, handler.method.input, readMaxBytes) }
+      typeof body === "object" && body !== null && Symbol.asyncIterator in body
+        ? { ...uReq, body: check(body as AsyncIterable<Uint8Array>, uReq.header, handler.method.input, readMaxBytes) }
         : uReq;
     handler(checked)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
@@ -64,6 +65,9 @@ function framingOf(headers: Headers): { enveloped: boolean; binary: boolean; enc
   const type = (headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (type === "application/proto") return { enveloped: false, binary: true, encoding: headers.get("content-encoding") };
   if (type === "application/json") return { enveloped: false, binary: false, encoding: headers.get("content-encoding") };
+  // Connect's streaming protocol: enveloped like gRPC, compression named by its own header.
+  if (type === "application/connect+proto") return { enveloped: true, binary: true, encoding: headers.get("connect-content-encoding") };
+  if (type === "application/connect+json") return { enveloped: true, binary: false, encoding: headers.get("connect-content-encoding") };
   const grpc = /^application\/grpc(?:-web)?(?:\+(proto|json))?$/.exec(type);
   if (grpc) return { enveloped: true, binary: grpc[1] !== "json", encoding: headers.get("grpc-encoding") };
   return undefined; // not a content type connect serves unary calls with: it answers that itself
@@ -111,7 +115,7 @@ async function* checkedBody(body: AsyncIterable<Uint8Array>, headers: Headers, i
         if (compressed && (!framing.encoding || framing.encoding === "identity")) {
           throw malformed(input, "the message is flagged compressed but grpc-encoding names no compression");
         }
-        await check(bytes.subarray(start, start + length), compressed ? framing.encoding : null, framing.binary, input, readMaxBytes);
+        await check(bytes.subarray(start, start + length), compressed ? framing.encoding : null, framing.binary, input, readMaxBytes, true);
       }
       offset = start + length;
     }
@@ -122,8 +126,49 @@ async function* checkedBody(body: AsyncIterable<Uint8Array>, headers: Headers, i
   yield bytes;
 }
 
+/**
+ * A stream of enveloped request messages, each checked as its frame completes and passed on
+ * at once (connect-node answers an undecodable one of a bidirectional stream with INTERNAL).
+ */
+async function* checkedFrames(body: AsyncIterable<Uint8Array>, headers: Headers, input: DescMessage, readMaxBytes: number): AsyncIterable<Uint8Array> {
+  const framing = framingOf(headers);
+  if (!framing?.enveloped) {
+    yield* body;
+    return;
+  }
+  let pending: Uint8Array = new Uint8Array(0);
+  for await (const chunk of body) {
+    pending = pending.byteLength === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.byteLength - offset >= 5) {
+      const flags = pending[offset];
+      const length = new DataView(pending.buffer, pending.byteOffset + offset + 1, 4).getUint32(0);
+      if (length > readMaxBytes) {
+        // connect answers RESOURCE_EXHAUSTED, naming the limit
+        yield pending.subarray(offset);
+        yield* body;
+        return;
+      }
+      if (pending.byteLength - offset - 5 < length) break;
+      if ((flags & 0x82) === 0) {
+        const compressed = (flags & 1) === 1;
+        if (compressed && (!framing.encoding || framing.encoding === "identity")) {
+          throw malformed(input, "the message is flagged compressed but no compression is named");
+        }
+        await check(pending.subarray(offset + 5, offset + 5 + length), compressed ? framing.encoding : null, framing.binary, input, readMaxBytes, true);
+      }
+      offset += 5 + length;
+    }
+    if (offset > 0) {
+      yield pending.subarray(0, offset);
+      pending = pending.subarray(offset);
+    }
+  }
+  if (pending.byteLength > 0) throw malformed(input, "the body ends inside a frame");
+}
+
 /** Throws INVALID_ARGUMENT when a message does not decode; leaves compression errors to connect. */
-async function check(message: Uint8Array, encoding: string | null, binary: boolean, input: DescMessage, readMaxBytes: number): Promise<void> {
+async function check(message: Uint8Array, encoding: string | null, binary: boolean, input: DescMessage, readMaxBytes: number, enveloped = false): Promise<void> {
   let plain = message;
   if (encoding && encoding !== "identity") {
     const compression = COMPRESSIONS.find((c) => c.name === encoding);
@@ -139,7 +184,14 @@ async function check(message: Uint8Array, encoding: string | null, binary: boole
   }
   if (!binary) {
     if (!isUtf8(plain)) throw malformed(input, "the JSON body is not valid UTF-8");
-    return; // JSON syntax and field errors already get INVALID_ARGUMENT from connect
+    if (!enveloped) return; // a unary call's JSON syntax and field errors already get INVALID_ARGUMENT from connect
+    try {
+      // A streaming call's would be INTERNAL: checked here. Unknown fields are connect's to judge.
+      fromJsonString(input, Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString("utf8"), { ignoreUnknownFields: true });
+    } catch (error) {
+      throw malformed(input, error instanceof Error ? error.message : String(error));
+    }
+    return;
   }
   try {
     fromBinary(input, plain);

@@ -23,7 +23,7 @@ export function connectRoutes({ services, lifecycle }: ConnectRoutesOptions): (r
       for (const method of edge.service.methods) {
         if (method.methodKind === "server_streaming") {
           const handler = streamHandlerOf(edge, method.localName);
-          impl[method.localName] = (request: never, context: HandlerContext) => lifecycle.stream(incomingOf(edge, method, context), (call) => handler(request, call));
+          impl[method.localName] = (request: never, context: HandlerContext) => lifecycle.stream(incomingOf(edge, method, context), (call) => handler(request, call)).messages;
         } else {
           const handler = handlerOf(edge, method.localName);
           impl[method.localName] = (request: never, context: HandlerContext) => lifecycle.unary(incomingOf(edge, method, context), (call) => handler(request, call));

@@ -138,20 +138,24 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
       implementation[method.localName] = (async (call: grpc.ServerWritableStream<unknown, unknown>) => {
         const cancelled = new AbortController();
         call.once("cancelled", () => cancelled.abort());
-        /** Resolves when grpc-js has room again, or the client is gone; its listeners are removed either way. */
+        takeOverDeadline(call);
+        const { messages, stopped } = options.lifecycle.stream(incomingOf(edge, method, call, cancelled.signal), (edgeCall) => handler(call.request as never, edgeCall));
+        /** Resolves when grpc-js has room again, the client is gone, or the call must end; its listeners are removed either way. */
         const drained = () =>
           new Promise<void>((resolve) => {
             const done = () => {
               call.off("drain", done);
               cancelled.signal.removeEventListener("abort", done);
+              stopped.removeEventListener("abort", done);
               resolve();
             };
             call.on("drain", done);
             cancelled.signal.addEventListener("abort", done, { once: true });
+            stopped.addEventListener("abort", done, { once: true });
           });
         try {
-          const messages = options.lifecycle.stream(incomingOf(edge, method, call, cancelled.signal), (edgeCall) => handler(call.request as never, edgeCall));
           for await (const message of messages) {
+            if (stopped.aborted) continue; // the handler is finishing; the call ends with its status
             // write() says false once grpc-js buffers past its high-water mark: wait for the client to take it.
             if (!call.write(bytesOf(message))) await drained();
             if (cancelled.signal.aborted) return;
@@ -174,6 +178,26 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
     }) as grpc.handleUnaryCall<unknown, unknown>;
   }
   return implementation;
+}
+
+/**
+ * Leaves a server stream's deadline to the call lifecycle, which ends the stream with
+ * DEADLINE_EXCEEDED after what it wrote. grpc-js's own timer ends the HTTP/2 stream at once,
+ * and a message still in grpc-js's write buffer then destroys it with no status at all (the
+ * client waits for its own deadline, or forever). No option turns the timer off, so it is
+ * cleared on grpc-js's call object (1.14; if the shape changes, grpc-js keeps its timer).
+ */
+function takeOverDeadline(call: grpc.ServerWritableStream<unknown, unknown>): void {
+  let inner: unknown = (call as unknown as { call?: unknown }).call;
+  for (let depth = 0; inner && depth < 8; depth++) {
+    const timer = (inner as { deadlineTimer?: NodeJS.Timeout | null }).deadlineTimer;
+    if (timer) {
+      clearTimeout(timer);
+      (inner as { deadlineTimer?: NodeJS.Timeout | null }).deadlineTimer = null;
+      return;
+    }
+    inner = (inner as { nextCall?: unknown }).nextCall;
+  }
 }
 
 /** A grpc-js call as the call lifecycle sees it. */

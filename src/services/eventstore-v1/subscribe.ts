@@ -56,6 +56,16 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
       throw edgeError(Code.ResourceExhausted, "TOO_MANY_SUBSCRIPTIONS", `this server has ${open} subscriptions open, its limit (MAX_SUBSCRIPTIONS); retry later or on another instance`);
     }
     open++;
+    // The place is given back when the call stops, even if its transport never takes another
+    // message (a dead HTTP/1.1 connection can hold this generator suspended).
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      open--;
+      call.signal.removeEventListener("abort", release);
+    };
+    call.signal.addEventListener("abort", release, { once: true });
     const at: ConsumerPosition = { told: 0 };
     try {
       const after = await startOf(request, store);
@@ -96,7 +106,7 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
       throw resumable(ConnectError.from(call.signal.reason), at);
     } finally {
       call.log.resumeAfterPosition = String(at.told);
-      open--;
+      release();
     }
   };
 }
