@@ -10,7 +10,8 @@ import {
 } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { edgeError } from "./command-error.js";
+import { badRequest, edgeError } from "./command-error.js";
+import { unknownJsonFields } from "./unknown-json-fields.js";
 
 /** Options of {@link connectAdapter}: connect-node's router options plus the routes. */
 export interface ConnectAdapterOptions extends ConnectRouterOptions {
@@ -28,10 +29,15 @@ const COMPRESSIONS = [compressionGzip, compressionBrotli];
  * answers a protobuf decoding failure with INTERNAL ("parse binary: …"), and accepts invalid
  * UTF-8 in JSON by substituting U+FFFD; both are the caller's fault, not the server's. So each
  * request body is read here (connect buffers unary bodies anyway), checked, and handed on.
+ * A JSON body naming a field its message does not have is INVALID_ARGUMENT with a BadRequest
+ * violation per unknown field; binary protobuf keeps its unknown fields (wire compatibility).
  */
 export function connectAdapter(options: ConnectAdapterOptions): (req: NodeRequest, res: NodeResponse) => void {
   const acceptCompression = options.acceptCompression ?? COMPRESSIONS;
-  const router = createConnectRouter({ ...options, acceptCompression });
+  // Unknown JSON fields are refused (see unknownJsonFields, which names them first); connect
+  // ignores them by default.
+  const jsonOptions = { ignoreUnknownFields: false, ...options.jsonOptions };
+  const router = createConnectRouter({ ...options, acceptCompression, jsonOptions });
   options.routes(router);
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -137,7 +143,15 @@ async function check(message: Uint8Array, encoding: string | null, binary: boole
   }
   if (!binary) {
     if (!isUtf8(plain)) throw malformed(input, "the JSON body is not valid UTF-8");
-    return; // JSON syntax and field errors already get INVALID_ARGUMENT from connect
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString("utf8"));
+    } catch {
+      return; // JSON syntax errors already get INVALID_ARGUMENT from connect
+    }
+    const unknown = unknownJsonFields(input, json);
+    if (unknown.length > 0) throw badRequest(unknown);
+    return;
   }
   try {
     fromBinary(input, plain);

@@ -58,6 +58,24 @@ describe("pipeline", () => {
     assert.equal(filled.status, "accepted");
   });
 
+  it("refuses a payload key no command field has, naming each one, and writes nothing", async () => {
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    const app = bookingApp({ store });
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const before = counts.appends;
+    const typo = await app.execute({ type: "booking.CancelBooking", aggregateId: bookingId, payload: { reason: "x", expectedRevison: 99 } });
+    assert.equal(typo.status, "invalid");
+    if (typo.status === "invalid") {
+      assert.equal(typo.reason, "VALIDATION_FAILED");
+      assert.deepEqual(typo.violations, [{ field: "expectedRevison", description: '"expectedRevison" is not a field of this command' }]);
+    }
+    const two = await app.execute({ type: "booking.RecordPayment", payload: { ...paymentPayload(bookingId, "P1"), amont: "1.00", note: "x" } });
+    assert.deepEqual(two.status === "invalid" && two.violations.map((v) => v.field), ["amont", "note"]);
+    assert.equal(counts.appends, before, "nothing written");
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 1);
+  });
+
   it("reads a payload's own fields only: a \"__proto__\" key is data, not a source of fields", async () => {
     const app = bookingApp();
     const bookingId = id();
@@ -65,7 +83,7 @@ describe("pipeline", () => {
     const payload = JSON.parse(`{"__proto__": ${JSON.stringify(paymentPayload(bookingId, "P1"))}}`) as Record<string, unknown>;
     const result = await app.execute({ type: "booking.RecordPayment", aggregateId: bookingId, payload });
     assert.equal(result.status, "invalid");
-    if (result.status === "invalid") assert.deepEqual(result.violations.map((v) => v.field).sort(), ["amount", "currency", "paidAt", "paymentId"]);
+    if (result.status === "invalid") assert.deepEqual(result.violations.map((v) => v.field).sort(), ["__proto__", "amount", "currency", "paidAt", "paymentId"]);
     assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 1);
   });
 

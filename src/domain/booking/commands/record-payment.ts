@@ -12,7 +12,7 @@ import { SCOPES } from "../policies.js";
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 const payload = z
-  .object({
+  .strictObject({
     bookingId: identifier("bookingId"),
     paymentId: identifier("paymentId"),
     amount: decimalAmount,
