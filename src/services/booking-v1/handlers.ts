@@ -9,7 +9,7 @@ import { runCommand } from "../../edge/run-command.js";
 import { requireScope } from "../../edge/query-access.js";
 import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
-import { bookRoomFields, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
+import { bookRoomFieldsOf, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
 
 /** GetBooking's booking_id: the same identifier rules (1–64 characters) BookRoom applies. */
 const BOOKING_ID = identifier("booking_id");
@@ -20,7 +20,7 @@ const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
 /** booking.v1.BookingService: the booking domain's public API. */
 export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "loadState">) {
   return edgeService(BookingService, {
-    bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFields, call, EDGE_SCOPES),
+    bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFieldsOf(request), call, EDGE_SCOPES),
     recordPayment: (request, call) => runCommand(app, mapRecordPayment(request), recordPaymentFields, call, EDGE_SCOPES),
     cancelBooking: (request, call) => runCommand(app, mapCancelBooking(request), cancelBookingFields, call, EDGE_SCOPES),
     async getBooking(request, call) {
