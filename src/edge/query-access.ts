@@ -9,6 +9,7 @@ import { edgeError } from "./command-error.js";
 export function requireScope(identity: Identity, ...scopes: string[]): void {
   if (!identity.authenticated) throw edgeError(Code.Unauthenticated, "UNAUTHENTICATED", "credentials are required");
   if (!scopes.some((s) => hasScope(identity, s))) {
-    throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", `requires one of the scopes: ${scopes.join(", ")}`);
+    const held = identity.scopes.length > 0 ? `the caller holds ${identity.scopes.join(" ")}` : "the caller holds no scopes";
+    throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", `this read requires ${scopes.join(" or ")}; ${held}`);
   }
 }

@@ -8,7 +8,7 @@ import type { AnyCommand } from "../kernel/command.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
-import { authorize, type StateRule } from "../kernel/policy.js";
+import { authorize, ruleDenial, type StateRule } from "../kernel/policy.js";
 import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
@@ -88,7 +88,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if ("status" in prepared) return prepared;
       const { command, identity } = prepared;
 
-      const access = authorize(command.policy, identity);
+      const access = authorize(command.policy, identity, command.type);
       if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
@@ -204,7 +204,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         continue;
       }
       if (denied) {
-        const message = `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}`;
+        const message = ruleDenial(command.type, command.policy, rules!);
         return unlessReplayed(p, resultOf(p.base, { status: "unauthorized", reason: "PERMISSION_DENIED", message }));
       }
       if (mismatch) return unlessReplayed(p, conflict(p, explicit!, loaded.revision));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { ConnectError, Code } from "@connectrpc/connect";
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import { BookRoomRequestSchema, GetBookingRequestSchema, type BookRoomRequest } from "../../src/gen/booking/v1/booking_pb.js";
+import { BookRoomRequestSchema, CancelBookingRequestSchema, GetBookingRequestSchema, RecordPaymentRequestSchema, type BookRoomRequest } from "../../src/gen/booking/v1/booking_pb.js";
 import { CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { EdgeCall } from "../../src/edge/edge-service.js";
@@ -64,5 +64,53 @@ describe("booking.v1 BookRoom: the price is called price", () => {
     const execute = { commandType: "booking.BookRoom", aggregateId: "N7", payload: { roomId: "R1", guestId: "G1", checkIn: "2026-06-01", checkOut: "2026-06-03", price: "abc", currency: "EUR" } };
     const [violation] = await violations(commands.impl.execute(execute as never, callAs()));
     assert.deepEqual(violation, { field: "payload.price", description: 'must be a decimal string such as "120.50"' });
+  });
+});
+
+describe("booking.v1 authorization: a denial says the rule the caller failed", () => {
+  const app = bookingApp();
+  const service = bookingServiceV1(app);
+  const token = (scopes: string[], userId = "guest-1"): Identity => ({ userId, tenant: "default", scopes, authenticated: true });
+  const denial = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => assert.fail("the call should be refused"),
+      (e: unknown) => ConnectError.from(e),
+    );
+    assert.equal(error.code, Code.PermissionDenied, error.message);
+    return error.rawMessage;
+  };
+  const getBooking = (bookingId: string, identity: Identity) => service.impl.getBooking(create(GetBookingRequestSchema, { bookingId }), callAs(identity));
+
+  it("a bookings:read or bookings:own caller of BookRoom hears that it requires bookings:write", async () => {
+    assert.equal(await denial(service.impl.bookRoom(request("A1", { price: "1.00" }), callAs(token(["bookings:read"])))), "booking.BookRoom requires bookings:write; the caller holds bookings:read");
+    assert.equal(await denial(service.impl.bookRoom(request("A1", { price: "1.00" }), callAs(token(["bookings:own"])))), "booking.BookRoom requires bookings:write; the caller holds bookings:own");
+  });
+
+  it("RecordPayment through booking.v1 requires bookings:write alone: payments:notify is the provider edge's", async () => {
+    const message = await denial(service.impl.recordPayment(create(RecordPaymentRequestSchema, { bookingId: "A1" }), callAs(token(["bookings:own", "payments:notify"]))));
+    assert.equal(message, "booking.RecordPayment requires bookings:write; the caller holds bookings:own payments:notify");
+  });
+
+  it("CancelBooking states the owner rule, to callers with no scope and to owners of another booking", async () => {
+    await service.impl.bookRoom(request("A2", { price: "1.00", guestId: "guest-1" }), callAs());
+    const cancel = (identity: Identity) => service.impl.cancelBooking(create(CancelBookingRequestSchema, { bookingId: "A2", reason: "x" }), callAs(identity));
+    assert.equal(await denial(cancel(token([]))), "booking.CancelBooking requires bookings:write, or bookings:own when the booking's guest is the caller; the caller holds no scopes");
+    assert.equal(
+      await denial(cancel(token(["bookings:own"], "guest-2"))),
+      "booking.CancelBooking with bookings:own is allowed only when the booking's guest is the caller; otherwise it requires bookings:write",
+    );
+  });
+
+  it("bookings:own reads its own booking, and is refused another guest's and a missing one alike", async () => {
+    await service.impl.bookRoom(request("A3", { price: "1.00", guestId: "guest-1" }), callAs());
+    assert.equal((await getBooking("A3", token(["bookings:own"], "guest-1"))).guestId, "guest-1");
+    const rule = "booking.v1.BookingService/GetBooking with bookings:own is allowed only when the booking's guest is the caller; otherwise it requires bookings:read";
+    assert.equal(await denial(getBooking("A3", token(["bookings:own"], "guest-2"))), rule);
+    assert.equal(await denial(getBooking("no-such-booking", token(["bookings:own"], "guest-2"))), rule);
+    assert.equal((await getBooking("A3", token(["bookings:read"], "staff"))).bookingId, "A3");
+    assert.equal(
+      await denial(getBooking("A3", token(["bookings:write"]))),
+      "booking.v1.BookingService/GetBooking requires bookings:read, or bookings:own when the booking's guest is the caller; the caller holds bookings:write",
+    );
   });
 });
