@@ -107,8 +107,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   function prepare(envelope: CommandEnvelope, base: ResultBase): Prepared | CommandResult {
     const command = commands.get(envelope.type);
     if (!command) {
-      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"`, [
-        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered` },
+      const known = `the known types are ${[...commands.keys()].join(", ")} (DescribeCommands lists them with their payloads)`;
+      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"; ${known}`, [
+        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered; ${known}` },
       ]);
     }
     const violations: Violation[] = [];
@@ -174,7 +175,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const record = await store.findRequest(p.identity.tenant, p.requestId!);
     if (!record) return undefined;
     if (record.fingerprint !== p.fingerprint) {
-      return invalid(p.base, "REQUEST_ID_REUSED", `request id "${p.requestId}" was already used for a different command`, [
+      const message = `request id "${p.requestId}" was already used for a different command; a new or changed command needs a new request id`;
+      return invalid(p.base, "REQUEST_ID_REUSED", message, [
         { field: "requestId", description: `already used for ${record.commandType} on "${record.aggregateId}" with a different payload` },
       ]);
     }
@@ -234,7 +236,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         }
       }
 
-      const request = p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, result) : undefined;
+      const request = p.requestId && settled(command, result) ? recordOf(p, result) : undefined;
       const outcome = await store.append({
         tenant,
         streamId,
@@ -319,6 +321,12 @@ function conflict(p: Prepared, expectedRevision: number, actualRevision: number)
     actualRevision,
     message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
   });
+}
+
+/** True when a result is the command's settled answer, kept under its request id for replay. */
+function settled(command: AnyCommand, result: CommandResult): boolean {
+  if (!REPLAYABLE.has(result.status)) return false;
+  return result.status !== "rejected" || !command.transientRejections?.includes(result.code);
 }
 
 /** Fills in what only the store knows: the global positions of the events written. */
