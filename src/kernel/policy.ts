@@ -39,8 +39,18 @@ export function authorize(policy: Policy, identity: Identity, what = "this call"
   if (policy.scopes.some((s) => hasScope(identity, s))) return { kind: "granted" };
   const rules = (policy.rules ?? []).filter((r) => hasScope(identity, r.scope)) as StateRule<unknown, unknown>[];
   if (rules.length > 0) return { kind: "needs-state", rules };
-  const held = identity.scopes.length > 0 ? `the caller holds ${identity.scopes.join(" ")}` : "the caller holds no scopes";
-  return { kind: "denied", reason: "PERMISSION_DENIED", message: `${what} requires ${describePolicy(policy)}; ${held}` };
+  return { kind: "denied", reason: "PERMISSION_DENIED", message: `${what} requires ${describePolicy(policy)}; ${heldScopes(identity)}` };
+}
+
+/** Most of a caller's scopes a denial lists; a token may carry many. */
+const MAX_SCOPES_SHOWN = 10;
+
+/** What a caller holds, for denials: "the caller holds bookings:read", "the caller holds no scopes". */
+export function heldScopes(identity: Identity): string {
+  const { scopes } = identity;
+  if (scopes.length === 0) return "the caller holds no scopes";
+  const shown = scopes.slice(0, MAX_SCOPES_SHOWN).join(" ");
+  return `the caller holds ${shown}${scopes.length > MAX_SCOPES_SHOWN ? ` and ${scopes.length - MAX_SCOPES_SHOWN} more` : ""}`;
 }
 
 /**

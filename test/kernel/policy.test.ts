@@ -93,6 +93,13 @@ describe("authorize", () => {
     assert.equal(result.message, "x.Do requires a or b; the caller holds no scopes");
   });
 
+  it("lists at most ten of the caller's scopes in a denial", () => {
+    const many = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const result = authorize({ scopes: ["x"] }, identity(many), "x.Do");
+    assert.ok(result.kind === "denied");
+    assert.equal(result.message, "x.Do requires x; the caller holds s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 and 2 more");
+  });
+
   it("describes a policy's rule in words: outright scopes, then each conditional grant", () => {
     assert.equal(describePolicy({ scopes: ["bookings:write", "payments:notify"] }), "bookings:write or payments:notify");
     assert.equal(describePolicy(writeOwnBooking as Policy), "bookings:write, or bookings:own when the booking's guest is the caller");
