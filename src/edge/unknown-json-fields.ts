@@ -22,11 +22,12 @@ function walk(schema: DescMessage, json: unknown, path: string, found: Violation
   if (typeof json !== "object" || json === null || Array.isArray(json) || isWellKnown(schema)) return;
   for (const [key, value] of Object.entries(json)) {
     if (found.length >= MAX_NAMED) return;
-    const at = path ? `${path}.${key}` : key;
+    const name = key.slice(0, 64);
+    const at = path ? `${path}.${name}` : name;
     const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
     if (!field) {
-      const known = schema.fields.map((f) => f.jsonName).join(", ");
-      found.push({ field: at, description: `"${key.slice(0, 64)}" is not a field of ${schema.typeName} (its fields: ${known})` });
+      const known = schema.fields.length > 0 ? `its fields: ${schema.fields.map((f) => f.jsonName).join(", ")}` : "it has no fields";
+      found.push({ field: at, description: `"${name}" is not a field of ${schema.typeName} (${known})` });
       continue;
     }
     walkValue(field, value, at, found);
