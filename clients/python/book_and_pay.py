@@ -237,7 +237,7 @@ def run(target: str) -> Checks:
         guest_id="guest-py",
         check_in="2030-01-01",
         check_out="2030-01-03",
-        amount="300.00",
+        price="300.00",
         currency="EUR",
         request_id=f"book-{run_id}",
     ), metadata)

@@ -1,9 +1,17 @@
+import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CommandResult } from "../kernel/result.js";
 import { BadRequestSchema, ErrorInfoSchema, PreconditionFailureSchema } from "../gen/google/rpc/error_details_pb.js";
 import { CommandResultSchema } from "../gen/switchyard/command/v1/command_pb.js";
 import { toProtoResult } from "./command-result.js";
 import type { FieldNames } from "./field-names.js";
+
+/**
+ * Every message type an error of this edge carries in its status details, for server
+ * reflection: a client such as `buf curl` resolves a detail's type by name to decode it.
+ * Their files hold the other google.rpc details too (RetryInfo, QuotaFailure, …).
+ */
+export const ERROR_DETAIL_TYPES: readonly DescMessage[] = [ErrorInfoSchema, BadRequestSchema, PreconditionFailureSchema, CommandResultSchema];
 
 /** ErrorInfo.domain of every error Switchyard raises. */
 export const ERROR_DOMAIN = "switchyard.dev";

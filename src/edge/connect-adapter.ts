@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import { fromBinary, fromJsonString, type DescMessage } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
@@ -10,7 +10,8 @@ import {
 } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { edgeError } from "./command-error.js";
+import { badRequest, edgeError } from "./command-error.js";
+import { unknownJsonFields } from "./unknown-json-fields.js";
 
 /** Options of {@link connectAdapter}: connect-node's router options plus the routes. */
 export interface ConnectAdapterOptions extends ConnectRouterOptions {
@@ -28,10 +29,15 @@ const COMPRESSIONS = [compressionGzip, compressionBrotli];
  * answers a protobuf decoding failure with INTERNAL ("parse binary: …"), and accepts invalid
  * UTF-8 in JSON by substituting U+FFFD; both are the caller's fault, not the server's. So each
  * request body is read here (connect buffers unary bodies anyway), checked, and handed on.
+ * A JSON body naming a field its message does not have is INVALID_ARGUMENT with a BadRequest
+ * violation per unknown field; binary protobuf keeps its unknown fields (wire compatibility).
  */
 export function connectAdapter(options: ConnectAdapterOptions): (req: NodeRequest, res: NodeResponse) => void {
   const acceptCompression = options.acceptCompression ?? COMPRESSIONS;
-  const router = createConnectRouter({ ...options, acceptCompression });
+  // Unknown JSON fields are refused (see unknownJsonFields, which names them first); connect
+  // ignores them by default.
+  const jsonOptions = { ignoreUnknownFields: false, ...options.jsonOptions };
+  const router = createConnectRouter({ ...options, acceptCompression, jsonOptions });
   options.routes(router);
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
@@ -184,10 +190,20 @@ async function check(message: Uint8Array, encoding: string | null, binary: boole
   }
   if (!binary) {
     if (!isUtf8(plain)) throw malformed(input, "the JSON body is not valid UTF-8");
-    if (!enveloped) return; // a unary call's JSON syntax and field errors already get INVALID_ARGUMENT from connect
+    const text = Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString("utf8");
+    let json: unknown;
     try {
-      // A streaming call's would be INTERNAL: checked here. Unknown fields are connect's to judge.
-      fromJsonString(input, Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength).toString("utf8"), { ignoreUnknownFields: true });
+      json = JSON.parse(text);
+    } catch (error) {
+      // A unary call's JSON syntax errors already get INVALID_ARGUMENT from connect; a streaming call's would be INTERNAL.
+      if (!enveloped) return;
+      throw malformed(input, error instanceof Error ? error.message : String(error));
+    }
+    const unknown = unknownJsonFields(input, json);
+    if (unknown.length > 0) throw badRequest(unknown);
+    if (!enveloped) return; // a unary call's field errors already get INVALID_ARGUMENT from connect
+    try {
+      fromJson(input, json as never);
     } catch (error) {
       throw malformed(input, error instanceof Error ? error.message : String(error));
     }

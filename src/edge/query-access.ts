@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { hasScope, type Identity } from "../kernel/identity.js";
+import { heldScopes } from "../kernel/policy.js";
 import { edgeError } from "./command-error.js";
 
 /**
@@ -9,6 +10,6 @@ import { edgeError } from "./command-error.js";
 export function requireScope(identity: Identity, ...scopes: string[]): void {
   if (!identity.authenticated) throw edgeError(Code.Unauthenticated, "UNAUTHENTICATED", "credentials are required");
   if (!scopes.some((s) => hasScope(identity, s))) {
-    throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", `requires one of the scopes: ${scopes.join(", ")}`);
+    throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", `this read requires ${scopes.join(" or ")}; ${heldScopes(identity)}`);
   }
 }

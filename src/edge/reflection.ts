@@ -7,7 +7,7 @@ import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { edgeError } from "./command-error.js";
+import { edgeError, ERROR_DETAIL_TYPES } from "./command-error.js";
 import { protobufCodec } from "./protobuf-codec.js";
 import { statusDetailsBin } from "./rpc-outcome.js";
 
@@ -22,14 +22,16 @@ type Answer =
 
 /**
  * Registers gRPC server reflection (grpc.reflection.v1 and v1alpha ServerReflection) on `server`,
- * describing `services` plus the reflection services themselves.
+ * describing `services` plus the reflection services themselves, and the files of `types`:
+ * messages the services send that no service's file imports, such as the error details in
+ * grpc-status-details-bin (by default every type ERROR_DETAIL_TYPES names).
  *
  * Built from protobuf-es descriptors rather than @grpc/reflection, which cannot describe services
  * whose files import other packages' types. Descriptor bytes and the symbol index are computed here,
  * once; requests only look them up. Call before `server.bindAsync`.
  */
-export function addReflection(server: grpc.Server, services: DescService[]): void {
-  const answer = createAnswerer([...services, v1.ServerReflection, v1alpha.ServerReflection]);
+export function addReflection(server: grpc.Server, services: DescService[], types: readonly DescMessage[] = ERROR_DETAIL_TYPES): void {
+  const answer = createAnswerer([...services, v1.ServerReflection, v1alpha.ServerReflection], types);
   for (const service of [v1.ServerReflection, v1alpha.ServerReflection]) {
     const { name, input, output }: DescMethod = service.methods[0];
     const definition: grpc.ServiceDefinition<grpc.UntypedServiceImplementation> = {
@@ -63,8 +65,8 @@ export function addReflection(server: grpc.Server, services: DescService[]): voi
  * connect` (or grpcweb) finds services there with reflection alone. Bidirectional streams
  * need HTTP/2, so the client must speak it (`--http2-prior-knowledge` on cleartext).
  */
-export function reflectionRoutes(services: DescService[]): (router: ConnectRouter) => void {
-  const answer = createAnswerer([...services, v1.ServerReflection, v1alpha.ServerReflection]);
+export function reflectionRoutes(services: DescService[], types: readonly DescMessage[] = ERROR_DETAIL_TYPES): (router: ConnectRouter) => void {
+  const answer = createAnswerer([...services, v1.ServerReflection, v1alpha.ServerReflection], types);
   return (router) => {
     for (const service of [v1.ServerReflection, v1alpha.ServerReflection]) {
       const { localName, output } = service.methods[0];
@@ -87,7 +89,7 @@ function decoded(schema: DescMessage, bytes: Buffer): unknown {
 }
 
 /** Precomputes the symbol and file indexes and returns the per-request lookup. */
-function createAnswerer(services: DescService[]): (req: ReflectionRequest) => Answer {
+function createAnswerer(services: DescService[], types: readonly DescMessage[]): (req: ReflectionRequest) => Answer {
   const fileClosure = new Map<string, Uint8Array[]>(); // file name -> its bytes, then its transitive deps'
   const symbolFile = new Map<string, string>(); // full symbol name -> defining file name
   const messageNames = new Set<string>();
@@ -98,7 +100,7 @@ function createAnswerer(services: DescService[]): (req: ReflectionRequest) => An
     seen.add(file);
     return [file, ...file.dependencies.flatMap((dep) => closureOf(dep, seen))];
   };
-  for (const file of new Set(services.flatMap((s) => closureOf(s.file)))) {
+  for (const file of new Set([...services, ...types].flatMap((s) => closureOf(s.file)))) {
     bytesOf.set(file, toBinary(FileDescriptorProtoSchema, file.proto));
   }
   for (const [file] of bytesOf) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { authorize } from "../kernel/policy.js";
+import type { AnyCommand } from "../kernel/command.js";
+import { authorize, narrowPolicy, type Policy } from "../kernel/policy.js";
 import { resultOf, type CommandResult, type Outcome, type Violation } from "../kernel/result.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "../pipeline/envelope.js";
 import type { CommandResult as CommandResultMessage } from "../gen/switchyard/command/v1/command_pb.js";
@@ -28,6 +29,8 @@ export const CAUSATION_HEADER = "x-causation-id";
 /** Anything that executes commands (the pipeline, or an app). */
 export interface Executor {
   execute(envelope: CommandEnvelope): Promise<CommandResult>;
+  /** The registered commands; with it an edge's gate states the rule its callers meet (see runCommand). */
+  readonly registry?: ReadonlyMap<string, AnyCommand>;
 }
 
 /** Field names already in the edge's spelling. */
@@ -37,6 +40,11 @@ const AS_IS: FieldNames = { toEdge: (path) => path };
  * Runs a mapped command and answers it the way every edge does: the CommandResult on
  * acceptance, otherwise the gRPC error from the README's "Errors" table with the CommandResult
  * attached. A mapping failure never reaches the pipeline, so it never touches storage.
+ *
+ * `edgeScopes` is the edge's own gate: who may use this contract at all, checked before the
+ * input. Through it a command's policy narrows to the scopes and rules the gate lets through
+ * (narrowPolicy), and a denial says that rule: a `bookings:read` caller of booking.v1's
+ * BookRoom hears that it requires bookings:write, not the gate's whole list.
  */
 export async function runCommand(
   executor: Executor,
@@ -46,11 +54,8 @@ export async function runCommand(
   edgeScopes: readonly string[] = [],
 ): Promise<CommandResultMessage> {
   const correlationId = call.header(CORRELATION_HEADER);
-  // The edge's own gate (who may use this contract at all) comes before the command's policy.
-  const denied = edgeScopes.length > 0 ? authorize({ scopes: edgeScopes }, call.identity) : undefined;
-  if (denied?.kind === "denied") {
-    throw edgeFailure(mapped.type, correlationId, { status: "unauthorized", reason: denied.reason, message: denied.message });
-  }
+  const denied = edgeScopes.length > 0 ? gate(executor, mapped.type, edgeScopes, call) : undefined;
+  if (denied) throw edgeFailure(mapped.type, correlationId, { status: "unauthorized", ...denied });
   if (!mapped.ok) {
     const violations = mapped.violations;
     const message = violations.map((v) => `${v.field}: ${v.description}`).join("; ");
@@ -69,6 +74,18 @@ export async function runCommand(
   call.log.status = result.status;
   if (result.status !== "accepted") throw commandError(result, fields);
   return toProtoResult(result, fields);
+}
+
+/** The edge gate's denial, if any: the command's policy as narrowed to the edge's scopes. */
+function gate(executor: Executor, type: string, edgeScopes: readonly string[], call: EdgeCall) {
+  const policy: Policy | undefined = executor.registry?.get(type)?.policy;
+  const narrowed = policy ? narrowPolicy(policy, edgeScopes) : { scopes: edgeScopes };
+  if (narrowed.scopes.length === 0 && !narrowed.rules?.length) {
+    // No scope of the command's policy passes this edge: nobody may run it here.
+    return { reason: "PERMISSION_DENIED" as const, message: `${type} cannot be run through ${call.method}` };
+  }
+  const access = authorize(narrowed, call.identity, type);
+  return access.kind === "denied" ? { reason: access.reason, message: access.message } : undefined;
 }
 
 /**

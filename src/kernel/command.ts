@@ -43,6 +43,13 @@ export interface CommandDefinition<
   readonly stream: StreamExpectation;
   readonly policy: Policy<S, z.output<Schema>>;
   readonly rejections: readonly C[];
+  /**
+   * Rejections that the passing of time alone may lift (a payment time still ahead of the
+   * clock): not kept under the request id, so a retry with the same id is decided again
+   * rather than answered with the rejection for the whole retention window. Every other
+   * rejection is the command's settled answer and is replayed.
+   */
+  readonly transientRejections?: readonly C[];
   decide(state: S, command: CommandInput<z.output<Schema>>, ctx: DecideContext): Decision<E, R, C>;
 }
 

@@ -1,12 +1,24 @@
 import type { z } from "zod";
 import type { Violation } from "./result.js";
 
-/** Turns zod issues into violations with dotted field paths. */
+/** Most unknown keys of one object named; a payload of thousands gets the first ones. */
+const MAX_UNKNOWN_NAMED = 20;
+
+/**
+ * Turns zod issues into violations with dotted field paths. A strict object's unknown keys
+ * (one issue for all of them) become one violation each, naming the key.
+ */
 export function violationsOf(error: z.ZodError): Violation[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.map(String).join("."),
-    description: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.slice(0, MAX_UNKNOWN_NAMED).map((key) => {
+        const name = key.slice(0, 64);
+        return { field: [...path, name].join("."), description: `"${name}" is not a field of this command` };
+      });
+    }
+    return [{ field: path.join("."), description: issue.message }];
+  });
 }
 
 /** Parses a payload; either the value objects or the violations naming each bad field. */

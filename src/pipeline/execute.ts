@@ -8,7 +8,7 @@ import type { AnyCommand } from "../kernel/command.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
-import { authorize, type StateRule } from "../kernel/policy.js";
+import { authorize, ruleDenial, type StateRule } from "../kernel/policy.js";
 import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
@@ -90,7 +90,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if ("status" in prepared) return prepared;
       const { command, identity } = prepared;
 
-      const access = authorize(command.policy, identity);
+      const access = authorize(command.policy, identity, command.type);
       if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
@@ -109,8 +109,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   function prepare(envelope: CommandEnvelope, base: ResultBase): Prepared | CommandResult {
     const command = commands.get(envelope.type);
     if (!command) {
-      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"`, [
-        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered` },
+      const known = `the known types are ${[...commands.keys()].join(", ")} (DescribeCommands lists them with their payloads)`;
+      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"; ${known}`, [
+        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered; ${known}` },
       ]);
     }
     const violations: Violation[] = [];
@@ -177,7 +178,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     const record = await store.findRequest(p.identity.tenant, p.requestId!);
     if (!record) return undefined;
     if (record.fingerprint !== p.fingerprint) {
-      return invalid(p.base, "REQUEST_ID_REUSED", `request id "${p.requestId}" was already used for a different command`, [
+      const message = `request id "${p.requestId}" was already used for a different command; a new or changed command needs a new request id`;
+      return invalid(p.base, "REQUEST_ID_REUSED", message, [
         { field: "requestId", description: `already used for ${record.commandType} on "${record.aggregateId}" with a different payload` },
       ]);
     }
@@ -207,7 +209,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         continue;
       }
       if (denied) {
-        const message = `not allowed: requires ${rules!.map((r) => r.description).join(" or ")}`;
+        const message = ruleDenial(command.type, command.policy, rules!);
         return unlessReplayed(p, resultOf(p.base, { status: "unauthorized", reason: "PERMISSION_DENIED", message }));
       }
       if (mismatch) return unlessReplayed(p, conflict(p, explicit!, loaded.revision));
@@ -237,7 +239,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         }
       }
 
-      const request = p.requestId && REPLAYABLE.has(result.status) ? recordOf(p, result) : undefined;
+      const request = p.requestId && settled(command, result) ? recordOf(p, result) : undefined;
       const outcome = await store.append({
         tenant,
         streamId,
@@ -322,6 +324,12 @@ function conflict(p: Prepared, expectedRevision: number, actualRevision: number)
     actualRevision,
     message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
   });
+}
+
+/** True when a result is the command's settled answer, kept under its request id for replay. */
+function settled(command: AnyCommand, result: CommandResult): boolean {
+  if (!REPLAYABLE.has(result.status)) return false;
+  return result.status !== "rejected" || !command.transientRejections?.includes(result.code);
 }
 
 /** Fills in what only the store knows: the global positions of the events written. */

@@ -46,7 +46,7 @@ if ("skip" in started) {
 
     it("takes payments on one booking through both replicas at once: every one applied once, revisions gapless", async () => {
       const bookingId = newId("B");
-      const booked = await bookings[0].bookRoom(bookRoomRequest(bookingId, { amount: "100000.00" }));
+      const booked = await bookings[0].bookRoom(bookRoomRequest(bookingId, { price: "100000.00" }));
       assert.equal(booked.status, CommandStatus.ACCEPTED);
 
       // Each replica caches the booking's state; the other's appends make it stale, which the

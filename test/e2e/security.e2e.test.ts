@@ -354,7 +354,7 @@ describe("security over real ports (AUTH_MODE=jwt)", () => {
 
     it("tenant B booking the same booking id is independent: accepted in B, A's booking unchanged", async () => {
       const before = await booking.getBooking({ bookingId }, aRead);
-      const booked = await booking.bookRoom({ ...bookRoomRequest(bookingId, { guestId: "guest-b" }), amount: "99.00" }, bAll);
+      const booked = await booking.bookRoom({ ...bookRoomRequest(bookingId, { guestId: "guest-b" }), price: "99.00" }, bAll);
       assert.equal(booked.status, CommandStatus.ACCEPTED);
       assert.equal(booked.revision, 1n);
       const inB = await booking.getBooking({ bookingId }, bAll);

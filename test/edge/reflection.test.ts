@@ -117,6 +117,19 @@ describe("gRPC server reflection", () => {
     assert.equal(JSON.parse(out).commandType, "booking.BookRoom");
   });
 
+  it("answers for every error detail type, by symbol and by file name, so clients can decode grpc-status-details-bin", async () => {
+    const symbols = ["google.rpc.ErrorInfo", "google.rpc.BadRequest", "google.rpc.PreconditionFailure", "google.rpc.RetryInfo", "switchyard.command.v1.CommandResult"];
+    const replies = await reflect([
+      ...symbols.map((value) => request("", { case: "fileContainingSymbol", value })),
+      request("", { case: "fileByFilename", value: "google/rpc/error_details.proto" }),
+    ]);
+    assert.deepEqual(replies.map((r) => fileNames(r)[0]), [
+      ...Array(4).fill("google/rpc/error_details.proto"),
+      "switchyard/command/v1/command.proto",
+      "google/rpc/error_details.proto",
+    ]);
+  });
+
   it("lists the services over grpc-v1alpha reflection", async () => {
     const listed = (await buf("--reflect-protocol", "grpc-v1alpha", "--list-services", base)).trim().split("\n").sort();
     assert.deepEqual(listed, [...expectedServices].sort());

@@ -4,7 +4,7 @@ import { booking, cancelBooking, SCOPES, type BookingEvent, type BookingState } 
 import { writeOwnBooking } from "../../src/domain/booking/policies.js";
 import { fold } from "../../src/kernel/aggregate.js";
 import { TRUSTED_LOCAL, type Identity } from "../../src/kernel/identity.js";
-import { authorize, OPEN, type Policy } from "../../src/kernel/policy.js";
+import { authorize, describePolicy, narrowPolicy, OPEN, type Policy } from "../../src/kernel/policy.js";
 
 const identity = (scopes: string[], userId: string | undefined = "u1", authenticated = true): Identity => ({
   userId,
@@ -83,15 +83,34 @@ describe("authorize", () => {
     assert.equal(result.kind, "denied");
     assert.ok(result.kind === "denied");
     assert.equal(result.reason, "PERMISSION_DENIED");
-    assert.match(result.message, /bookings:write/);
-    assert.match(result.message, /bookings:own/);
+    assert.equal(result.message, "this call requires bookings:write, or bookings:own when the booking's guest is the caller; the caller holds bookings:read");
   });
 
-  it("denies an authenticated caller with no scopes at all", () => {
-    const result = authorize({ scopes: ["a", "b"] }, identity([]));
+  it("denies an authenticated caller with no scopes at all, saying the rule and what the caller holds", () => {
+    const result = authorize({ scopes: ["a", "b"] }, identity([]), "x.Do");
     assert.ok(result.kind === "denied");
     assert.equal(result.reason, "PERMISSION_DENIED");
-    assert.match(result.message, /a, b/);
+    assert.equal(result.message, "x.Do requires a or b; the caller holds no scopes");
+  });
+
+  it("lists at most ten of the caller's scopes in a denial", () => {
+    const many = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const result = authorize({ scopes: ["x"] }, identity(many), "x.Do");
+    assert.ok(result.kind === "denied");
+    assert.equal(result.message, "x.Do requires x; the caller holds s0 s1 s2 s3 s4 s5 s6 s7 s8 s9 and 2 more");
+  });
+
+  it("describes a policy's rule in words: outright scopes, then each conditional grant", () => {
+    assert.equal(describePolicy({ scopes: ["bookings:write", "payments:notify"] }), "bookings:write or payments:notify");
+    assert.equal(describePolicy(writeOwnBooking as Policy), "bookings:write, or bookings:own when the booking's guest is the caller");
+    assert.equal(describePolicy({ scopes: [], rules: writeOwnBooking.rules as never }), "bookings:own when the booking's guest is the caller");
+  });
+
+  it("narrows a policy to the scopes an edge lets through; nothing left when none passes", () => {
+    assert.deepEqual(narrowPolicy({ scopes: ["bookings:write", "payments:notify"] }, ["bookings:write", "bookings:own"]), { scopes: ["bookings:write"], rules: [] });
+    const narrowed = narrowPolicy(writeOwnBooking as Policy, ["bookings:own"]);
+    assert.deepEqual([narrowed.scopes, narrowed.rules?.map((r) => r.scope)], [[], ["bookings:own"]]);
+    assert.deepEqual(narrowPolicy({ scopes: ["payments:notify"] }, ["bookings:write"]), { scopes: [], rules: [] });
   });
 });
 

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { defineAggregate } from "../../src/kernel/aggregate.js";
+import { systemCollaborators } from "../../src/kernel/collaborators.js";
 import { defineCommand } from "../../src/kernel/command.js";
 import { event } from "../../src/kernel/events.js";
 import type { Identity } from "../../src/kernel/identity.js";
@@ -58,6 +59,58 @@ describe("pipeline", () => {
     assert.equal(filled.status, "accepted");
   });
 
+  it("does not keep a rejection that time may lift (PAYMENT_IN_FUTURE) under the request id; a settled one it replays", async () => {
+    let now = new Date("2026-05-01T12:00:00Z");
+    const app = bookingApp({ collaborators: { ...systemCollaborators, clock: () => new Date(now) } });
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const early = { ...paymentPayload(bookingId, "P1"), paidAt: "2026-05-01T12:30:00Z" };
+    const first = await app.commands.recordPayment(early, { requestId: "pay-1" });
+    assert.equal(first.status === "rejected" && first.code, "PAYMENT_IN_FUTURE");
+    // The same request again, once the payment time has come: decided again, not replayed.
+    now = new Date("2026-05-01T12:31:00Z");
+    const later = await app.commands.recordPayment(early, { requestId: "pay-1" });
+    assert.deepEqual([later.status, later.replayed], ["accepted", false]);
+    // A corrected payload under a request id whose rejection was not kept runs as new.
+    const second = await app.commands.recordPayment({ ...paymentPayload(bookingId, "P2"), paidAt: "2030-01-01T00:00:00Z" }, { requestId: "pay-2" });
+    assert.equal(second.status === "rejected" && second.code, "PAYMENT_IN_FUTURE");
+    const fixed = await app.commands.recordPayment(paymentPayload(bookingId, "P2"), { requestId: "pay-2" });
+    assert.deepEqual([fixed.status, fixed.replayed], ["accepted", false]);
+
+    await app.commands.cancelBooking({ bookingId, reason: "x" });
+    const cancelled = await app.commands.recordPayment(paymentPayload(bookingId, "P3"), { requestId: "pay-3" });
+    assert.equal(cancelled.status === "rejected" && cancelled.code, "BOOKING_CANCELLED");
+    const replayed = await app.commands.recordPayment(paymentPayload(bookingId, "P3"), { requestId: "pay-3" });
+    assert.deepEqual([replayed.status, replayed.replayed], ["rejected", true]);
+    const reused = await app.commands.recordPayment(paymentPayload(bookingId, "P4"), { requestId: "pay-3" });
+    assert.equal(reused.status === "invalid" && reused.reason, "REQUEST_ID_REUSED");
+    assert.match(reused.status === "invalid" ? reused.message : "", /a new or changed command needs a new request id/);
+  });
+
+  it("names the known command types when the type is unknown", async () => {
+    const unknown = await bookingApp().execute({ type: "booking.Teleport", payload: {} });
+    assert.equal(unknown.status === "invalid" && unknown.reason, "UNKNOWN_COMMAND");
+    assert.match(unknown.status === "invalid" ? unknown.message : "", /the known types are booking\.BookRoom, booking\.RecordPayment, booking\.CancelBooking \(DescribeCommands/);
+  });
+
+  it("refuses a payload key no command field has, naming each one, and writes nothing", async () => {
+    const { store, counts } = countingStore(openSqliteStore({ path: ":memory:" }));
+    const app = bookingApp({ store });
+    const bookingId = id();
+    await app.commands.bookRoom(bookRoomPayload(bookingId));
+    const before = counts.appends;
+    const typo = await app.execute({ type: "booking.CancelBooking", aggregateId: bookingId, payload: { reason: "x", expectedRevison: 99 } });
+    assert.equal(typo.status, "invalid");
+    if (typo.status === "invalid") {
+      assert.equal(typo.reason, "VALIDATION_FAILED");
+      assert.deepEqual(typo.violations, [{ field: "expectedRevison", description: '"expectedRevison" is not a field of this command' }]);
+    }
+    const two = await app.execute({ type: "booking.RecordPayment", payload: { ...paymentPayload(bookingId, "P1"), amont: "1.00", note: "x" } });
+    assert.deepEqual(two.status === "invalid" && two.violations.map((v) => v.field), ["amont", "note"]);
+    assert.equal(counts.appends, before, "nothing written");
+    assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 1);
+  });
+
   it("reads a payload's own fields only: a \"__proto__\" key is data, not a source of fields", async () => {
     const app = bookingApp();
     const bookingId = id();
@@ -65,7 +118,7 @@ describe("pipeline", () => {
     const payload = JSON.parse(`{"__proto__": ${JSON.stringify(paymentPayload(bookingId, "P1"))}}`) as Record<string, unknown>;
     const result = await app.execute({ type: "booking.RecordPayment", aggregateId: bookingId, payload });
     assert.equal(result.status, "invalid");
-    if (result.status === "invalid") assert.deepEqual(result.violations.map((v) => v.field).sort(), ["amount", "currency", "paidAt", "paymentId"]);
+    if (result.status === "invalid") assert.deepEqual(result.violations.map((v) => v.field).sort(), ["__proto__", "amount", "currency", "paidAt", "paymentId"]);
     assert.equal((await app.store.readStream("default", `booking-${bookingId}`)).length, 1);
   });
 

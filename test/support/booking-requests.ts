@@ -4,14 +4,14 @@ import { randomUUID } from "node:crypto";
 export const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 /** A valid booking.v1 BookRoomRequest for a stay in 2030 (always in the future), with overrides. */
-export function bookRoomRequest(bookingId: string, overrides: { guestId?: string; requestId?: string; amount?: string } = {}) {
+export function bookRoomRequest(bookingId: string, overrides: { guestId?: string; requestId?: string; price?: string } = {}) {
   return {
     bookingId,
     roomId: "R101",
     guestId: "guest-1",
     checkIn: "2030-01-01",
     checkOut: "2030-01-04",
-    amount: "300.00",
+    price: "300.00",
     currency: "EUR",
     requestId: newId("book"),
     ...overrides,

@@ -1,7 +1,7 @@
 /** The booking domain: one aggregate, three commands. */
 export { booking, type BookingState, type BookingStatus } from "./booking.js";
 export type { BookingEvent, BookingCancelled, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
-export { SCOPES } from "./policies.js";
+export { SCOPES, readOwnBooking, writeOwnBooking } from "./policies.js";
 export { bookRoom } from "./commands/book-room.js";
 export { recordPayment } from "./commands/record-payment.js";
 export { cancelBooking } from "./commands/cancel-booking.js";

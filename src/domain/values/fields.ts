@@ -22,10 +22,13 @@ export function isDecimal(text: string): boolean {
   return DECIMAL.test(text);
 }
 
-/** A positive decimal amount as a string, "120.50"; precision is checked against the currency later. */
+/**
+ * A positive decimal amount as a string, "120.50"; precision is checked against the currency
+ * later. The message leaves the field's name (a price, an amount) to the violation.
+ */
 export const decimalAmount = z
-  .string({ error: "amount must be a decimal string such as \"120.50\"" })
-  .regex(DECIMAL, "amount must be a decimal string such as \"120.50\"");
+  .string({ error: "must be a decimal string such as \"120.50\"" })
+  .regex(DECIMAL, "must be a decimal string such as \"120.50\"");
 
 /** An ISO 4217 currency code. */
 export const currencyCode = z

@@ -13,7 +13,11 @@ const DECIMAL = /^(\d{1,15})(?:\.(\d{1,15}))?$/;
 const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 const minorDigitsCache = new Map<string, number>();
 
-/** Why an amount or currency was refused, naming which of the two is wrong. */
+/**
+ * Why an amount or currency was refused, naming which of the two is wrong. The message does
+ * not repeat the field's name: a command calls its Money a price or an amount, and the
+ * violation that carries the message names the field.
+ */
 export type MoneyProblem = { readonly field: "amount" | "currency"; readonly message: string };
 
 /** True for an ISO 4217 code that ICU knows, e.g. "EUR"; "eur" and "XYZ" are not. */
@@ -47,9 +51,9 @@ export function moneyFromDecimal(amount: string, currency: string): Money | Mone
 /** Builds Money from an integer count of minor units. */
 export function moneyFromMinor(amountMinor: number, currency: string): Money | MoneyProblem {
   if (!isCurrency(currency)) return { field: "currency", message: `"${currency}" is not an ISO 4217 currency code` };
-  if (!Number.isInteger(amountMinor)) return { field: "amount", message: "amount must be a whole number of minor units" };
-  if (amountMinor <= 0) return { field: "amount", message: "amount must be greater than zero" };
-  if (amountMinor > MAX_AMOUNT_MINOR) return { field: "amount", message: `amount exceeds the maximum of ${MAX_AMOUNT_MINOR} minor units` };
+  if (!Number.isInteger(amountMinor)) return { field: "amount", message: "must be a whole number of minor units" };
+  if (amountMinor <= 0) return { field: "amount", message: "must be greater than zero" };
+  if (amountMinor > MAX_AMOUNT_MINOR) return { field: "amount", message: `exceeds the maximum of ${MAX_AMOUNT_MINOR} minor units` };
   return { amountMinor, currency };
 }
 

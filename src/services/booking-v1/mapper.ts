@@ -1,16 +1,27 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Violation } from "../../kernel/result.js";
 import type { BookRoomRequest, CancelBookingRequest, RecordPaymentRequest } from "../../gen/booking/v1/booking_pb.js";
-import { protoFieldNames } from "../../edge/field-names.js";
+import { protoFieldNames, type FieldNames } from "../../edge/field-names.js";
 import type { Mapped } from "../../edge/run-command.js";
 
-/** booking.v1 spells the price "amount"; every other field is the snake_case of the domain's. */
-export const bookRoomFields = protoFieldNames({ price: "amount" });
+/** booking.v1's names are the snake_case of the domain's. */
+const bookRoomFields = protoFieldNames();
+/** A BookRoom that sent the price under its deprecated name hears about it under that name. */
+const legacyBookRoomFields = protoFieldNames({ price: "amount" });
 export const recordPaymentFields = protoFieldNames();
 export const cancelBookingFields = protoFieldNames();
 
-/** BookRoomRequest → booking.BookRoom. */
+/** How a BookRoom's violations name its fields: the price as the caller sent it. */
+export function bookRoomFieldsOf(request: BookRoomRequest): FieldNames {
+  return request.price === "" && request.amount !== "" ? legacyBookRoomFields : bookRoomFields;
+}
+
+/** BookRoomRequest → booking.BookRoom; `price`, or its deprecated name `amount`. */
 export function mapBookRoom(request: BookRoomRequest): Mapped {
+  if (request.price !== "" && request.amount !== "" && request.price !== request.amount) {
+    const description = `price "${request.price.slice(0, 40)}" and its deprecated name amount "${request.amount.slice(0, 40)}" differ; send price only`;
+    return { ok: false, type: "booking.BookRoom", violations: [{ field: "price", description }] };
+  }
   return {
     ok: true,
     type: "booking.BookRoom",
@@ -21,7 +32,7 @@ export function mapBookRoom(request: BookRoomRequest): Mapped {
       guestId: request.guestId,
       checkIn: request.checkIn,
       checkOut: request.checkOut,
-      price: request.amount,
+      price: request.price || request.amount,
       currency: request.currency,
     },
   };

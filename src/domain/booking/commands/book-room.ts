@@ -14,7 +14,7 @@ import { SCOPES } from "../policies.js";
  * every bad field is named at once.
  */
 const payload = z
-  .object({
+  .strictObject({
     bookingId: identifier("bookingId"),
     roomId: identifier("roomId"),
     guestId: identifier("guestId"),

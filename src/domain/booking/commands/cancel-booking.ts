@@ -6,7 +6,7 @@ import { identifier, text } from "../../values/fields.js";
 import { booking } from "../booking.js";
 import { writeOwnBooking } from "../policies.js";
 
-const payload = z.object({
+const payload = z.strictObject({
   bookingId: identifier("bookingId"),
   reason: text("reason", 500).min(1, "reason is required"),
 });

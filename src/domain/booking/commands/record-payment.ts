@@ -12,7 +12,7 @@ import { SCOPES } from "../policies.js";
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 const payload = z
-  .object({
+  .strictObject({
     bookingId: identifier("bookingId"),
     paymentId: identifier("paymentId"),
     amount: decimalAmount,
@@ -46,6 +46,9 @@ export const recordPayment = defineCommand({
   stream: "must-exist",
   policy: { scopes: [SCOPES.write, SCOPES.notifyPayments] },
   rejections: ["BOOKING_CANCELLED", "CURRENCY_MISMATCH", "PAYMENT_IN_FUTURE"],
+  // A payment time ahead of the clock may be right a minute later (a provider's clock runs
+  // fast): a redelivery with the same request id is decided again, not refused for 24 h.
+  transientRejections: ["PAYMENT_IN_FUTURE"],
   decide(state, { payload: p }, ctx) {
     // A redelivered payment is the same fact again, whatever happened since: a no-op.
     if (state.paymentIds.has(p.paymentId)) {

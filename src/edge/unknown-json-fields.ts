@@ -1,0 +1,48 @@
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { Violation } from "../kernel/result.js";
+
+/** Most unknown fields named in one answer; a body of thousands of typos gets the first ones. */
+const MAX_NAMED = 20;
+
+/**
+ * The members of a request's JSON that are no field of its message, as violations named by
+ * the path the caller wrote ("expectedRevison", "stay.chekIn", "items[2].sku"). protobuf-es's
+ * `fromJson` with `ignoreUnknownFields: false` stops at the first such key and names no path,
+ * and connect-node reads JSON with unknown fields ignored, so a typo would silently drop a
+ * field (an `expected_revision` that guards nothing). Well-known types (Timestamp, Struct, …)
+ * have JSON forms of their own and are left to the decoder: a Struct takes any keys.
+ */
+export function unknownJsonFields(schema: DescMessage, json: unknown): Violation[] {
+  const found: Violation[] = [];
+  walk(schema, json, "", found);
+  return found;
+}
+
+function walk(schema: DescMessage, json: unknown, path: string, found: Violation[]): void {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || isWellKnown(schema)) return;
+  for (const [key, value] of Object.entries(json)) {
+    if (found.length >= MAX_NAMED) return;
+    const name = key.slice(0, 64);
+    const at = path ? `${path}.${name}` : name;
+    const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
+    if (!field) {
+      const known = schema.fields.length > 0 ? `its fields: ${schema.fields.map((f) => f.jsonName).join(", ")}` : "it has no fields";
+      found.push({ field: at, description: `"${name}" is not a field of ${schema.typeName} (${known})` });
+      continue;
+    }
+    walkValue(field, value, at, found);
+  }
+}
+
+function walkValue(field: DescField, value: unknown, path: string, found: Violation[]): void {
+  if (field.fieldKind === "message") walk(field.message, value, path, found);
+  else if (field.fieldKind === "list" && field.listKind === "message" && Array.isArray(value)) {
+    value.forEach((item, i) => walk(field.message, item, `${path}[${i}]`, found));
+  } else if (field.fieldKind === "map" && field.mapKind === "message" && typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) walk(field.message, item, `${path}.${key}`, found);
+  }
+}
+
+function isWellKnown(schema: DescMessage): boolean {
+  return schema.typeName.startsWith("google.protobuf.");
+}

@@ -1,0 +1,191 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BUF = join(ROOT, "node_modules", ".bin", "buf");
+const run = promisify(execFile);
+
+/** The shell commands of a README section's sh blocks, each with its `\`-continued lines joined; comments dropped. */
+function exampleCommands(section: string): string[] {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const start = readme.indexOf(`\n${section}\n`);
+  assert.ok(start >= 0, `README has no "${section}" section`);
+  const end = readme.indexOf("\n## ", start + section.length + 2);
+  const text = readme.slice(start, end < 0 ? undefined : end);
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return blocks.flatMap((block) =>
+    block
+      .replace(/\\\n\s*/g, "")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line !== "" && !line.startsWith("#")),
+  );
+}
+
+/** What one example printed. */
+interface Answer {
+  readonly exit: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout, or for a failed call stderr, as JSON. */
+  json(): Record<string, any>;
+}
+
+/**
+ * Runs a README command as written, in a shell, with the server's ephemeral ports in place of
+ * 50051 and 8080 and the local buf binary for `npx buf` (the same program, without npx's start-up).
+ */
+async function runExample(command: string, server: ServerProcess, prelude: readonly string[] = [], env: Record<string, string> = {}): Promise<Answer> {
+  const script = [...prelude, command]
+    .join("\n")
+    .replaceAll("npx buf ", `${BUF} `)
+    .replaceAll("127.0.0.1:50051", server.grpcAddress)
+    .replaceAll("127.0.0.1:8080", `127.0.0.1:${server.httpPort}`);
+  const result = await run("sh", ["-c", script], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }).then(
+    ({ stdout, stderr }) => ({ exit: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({ exit: error.code, stdout: error.stdout, stderr: error.stderr }),
+  );
+  return { ...result, json: () => JSON.parse(result.exit === 0 ? result.stdout : result.stderr) };
+}
+
+/** The decoded JSON of a Connect error detail ("debug"), or undefined when it came as bytes only. */
+const detail = (error: Record<string, any>, type: string) => (error.details as Array<{ type: string; debug?: unknown }>).find((d) => d.type === type)?.debug;
+
+type Check = (answer: Answer, earlier: Answer[]) => void;
+const accepted: Check = (a) => assert.equal(a.json().status, "COMMAND_STATUS_ACCEPTED", a.stdout + a.stderr);
+const failedWith = (code: string, message: RegExp): Check => (a) => {
+  assert.notEqual(a.exit, 0, a.stdout);
+  assert.equal(a.json().code, code, a.stderr);
+  assert.match(a.json().message, message);
+};
+
+/** What each example of "Talk to it" must answer, in the README's order (the path guards the pairing). */
+const TALK_TO_IT: Array<[path: string, check: Check]> = [
+  ["--list-services", (a) => {
+    for (const s of ["booking.v1.BookingService", "payments.v1.PaymentNotificationService", "switchyard.command.v1.CommandService", "switchyard.eventstore.v1.EventStoreService"]) {
+      assert.ok(a.stdout.split("\n").includes(s), a.stdout);
+    }
+  }],
+  ["--list-methods", (a) => assert.ok(a.stdout.split("\n").includes("booking.v1.BookingService/BookRoom"), a.stdout)],
+  ["BookingService/BookRoom", (a) => {
+    accepted(a, []);
+    assert.equal(a.json().revision, "1");
+  }],
+  ["BookingService/RecordPayment", (a) => {
+    accepted(a, []);
+    assert.equal(a.json().response.outstandingMinor, 20000);
+  }],
+  ["PaymentNotificationService/NotifyPaymentSucceeded", (a) => {
+    accepted(a, []);
+    assert.deepEqual(a.json().events.map((e: { type: string }) => e.type), ["PaymentRecorded", "BookingFullyPaid"]);
+  }],
+  ["BookingService/RecordPayment", (a, earlier) => {
+    accepted(a, []);
+    assert.equal(a.json().replayed, true);
+    assert.equal(a.json().commandId, earlier[3].json().commandId);
+  }],
+  ["BookingService/RecordPayment", failedWith("failed_precondition", /^paidAt 2099-04-01T10:00:00.000Z is in the future$/)],
+  ["BookingService/RecordPayment", (a) => {
+    accepted(a, []);
+    assert.equal(a.json().replayed, undefined);
+  }],
+  ["BookingService/RecordPayment", (a) => {
+    failedWith("invalid_argument", /^amount: EUR allows 2 decimal places, "12.345" has 3$/)(a, []);
+    assert.ok(a.json().details.some((d: { type: string }) => d.type === "google.rpc.BadRequest"), a.stderr);
+  }],
+  ["8080/booking.v1.BookingService/RecordPayment", (a) => {
+    failedWith("invalid_argument", /^amount: EUR allows 2 decimal places/)(a, []);
+    assert.deepEqual(detail(a.json(), "google.rpc.BadRequest"), { fieldViolations: [{ field: "amount", description: 'EUR allows 2 decimal places, "12.345" has 3' }] });
+    assert.deepEqual(detail(a.json(), "google.rpc.ErrorInfo"), { reason: "VALIDATION_FAILED", domain: "switchyard.dev" });
+  }],
+  ["EventStoreService/ReadStream", (a) => {
+    const types = a.json().events.map((e: { type: string }) => e.type);
+    assert.deepEqual(types, ["RoomBooked", "PaymentRecorded", "PaymentRecorded", "BookingFullyPaid", "PaymentRecorded"]);
+  }],
+  ["BookingService/GetBooking", (a) => {
+    const booking = a.json();
+    assert.deepEqual([booking.status, booking.price, booking.paid, booking.paymentIds], ["fully_paid", "300.00", "310.00", ["P1", "P2", "P4"]]);
+  }],
+  ["CommandService/Execute", accepted],
+  ["CommandService/DescribeCommands", (a) => {
+    assert.deepEqual(a.json().commands.map((c: { commandType: string }) => c.commandType), ["booking.BookRoom", "booking.RecordPayment", "booking.CancelBooking"]);
+  }],
+  ["8080/booking.v1.BookingService/BookRoom", (a) => assert.equal(a.json().status, "COMMAND_STATUS_ACCEPTED", a.stdout)],
+  ["8080/booking.v1.BookingService/CancelBooking", (a) => {
+    assert.equal(a.json().code, "invalid_argument", a.stdout);
+    assert.deepEqual((detail(a.json(), "google.rpc.BadRequest") as { fieldViolations: Array<{ field: string }> }).fieldViolations.map((v) => v.field), ["expectedRevison"]);
+  }],
+  ["--list-services http://127.0.0.1:8080", (a) => {
+    for (const s of ["booking.v1.BookingService", "switchyard.eventstore.v1.EventStoreService", "grpc.health.v1.Health"]) assert.ok(a.stdout.split("\n").includes(s), a.stdout);
+  }],
+  ["8080/readyz", (a) => assert.match(a.stdout, /^HTTP\/1\.1 200 OK[\s\S]*\nok\n$/, a.stdout)],
+];
+
+/** Runs commands in order, each checked by its entry: the README and the table must agree on what runs. */
+async function runInOrder(commands: string[], table: Array<[string, Check]>, run: (command: string) => Promise<Answer>): Promise<void> {
+  assert.deepEqual(
+    commands.map((c, i) => c.includes(table[i]?.[0] ?? "\\0") ? table[i][0] : `${c.slice(0, 60)}… (no check for this example)`),
+    table.map(([path]) => path),
+    "the README's examples and this test's checks differ: add or update the check for each example",
+  );
+  const answers: Answer[] = [];
+  for (const [i, command] of commands.entries()) {
+    const answer = await run(command);
+    try {
+      table[i][1](answer, answers);
+    } catch (error) {
+      throw new Error(`README example ${i + 1} (${table[i][0]}) answered unexpectedly: ${(error as Error).message}\n${command}`, { cause: error });
+    }
+    answers.push(answer);
+  }
+}
+
+describe("the README's examples, run as written against a fresh server", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess();
+  });
+  after(() => server?.dispose());
+
+  it('"Talk to it": every example answers as its comment says, in order', async () => {
+    await runInOrder(exampleCommands("## Talk to it"), TALK_TO_IT, (command) => runExample(command, server));
+  });
+});
+
+describe("the README's worked security example", () => {
+  const secret = randomBytes(32).toString("base64");
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ AUTH_MODE: "jwt", AUTH_AUDIENCE: "switchyard", AUTH_JWT_SECRET: secret });
+  });
+  after(() => server?.dispose());
+
+  it("books with a staff token, refuses a read-only one with the rule, and lets the guest read their own booking", async () => {
+    const commands = exampleCommands("## Security");
+    // The server is this test's: the lines that make the secret and start one are checked, not run.
+    assert.equal(commands[0], "export AUTH_JWT_SECRET=$(head -c 32 /dev/urandom | base64)");
+    assert.equal(commands[1], "AUTH_MODE=jwt AUTH_AUDIENCE=switchyard npm start &");
+    const assignments: string[] = [];
+    const table: Array<[string, Check]> = [
+      ["BookingService/BookRoom", accepted],
+      ["BookingService/BookRoom", failedWith("permission_denied", /^booking\.BookRoom requires bookings:write; the caller holds bookings:read$/)],
+      ["BookingService/GetBooking", (a) => assert.deepEqual([a.json().bookingId, a.json().guestId], ["B1", "alice"], a.stdout + a.stderr)],
+    ];
+    const calls = commands.slice(2).filter((c) => {
+      if (/^[A-Z]+=\$\(node scripts\/mint-token\.mjs /.test(c)) {
+        assignments.push(c);
+        return false;
+      }
+      return true;
+    });
+    assert.equal(assignments.length, 3);
+    // Each call runs after the token lines, as in one shell session.
+    await runInOrder(calls, table, (command) => runExample(command, server, assignments, { AUTH_JWT_SECRET: secret }));
+  });
+});
