@@ -143,6 +143,7 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
         /** Resolves when grpc-js has room again, the client is gone, or the call must end; its listeners are removed either way. */
         const drained = () =>
           new Promise<void>((resolve) => {
+            if (stopped.aborted || cancelled.signal.aborted) return resolve();
             const done = () => {
               call.off("drain", done);
               cancelled.signal.removeEventListener("abort", done);
@@ -155,7 +156,8 @@ function implementationOf(edge: EdgeService, options: GrpcServerOptions): grpc.U
           });
         try {
           for await (const message of messages) {
-            if (stopped.aborted) continue; // the handler is finishing; the call ends with its status
+            // Once stopped, nothing waits for room: the handler is finishing (what it still yields,
+            // such as health's last NOT_SERVING, is sent) and the call ends with its status.
             // write() says false once grpc-js buffers past its high-water mark: wait for the client to take it.
             if (!call.write(bytesOf(message))) await drained();
             if (cancelled.signal.aborted) return;

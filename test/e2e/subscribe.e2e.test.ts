@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { createClient } from "@connectrpc/connect";
@@ -275,3 +277,44 @@ describe("Subscribe: two replicas on one PostgreSQL database", () => {
   });
 });
 
+
+describe("Subscribe: keepalive finds a client that vanished", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ KEEPALIVE_TIME_MS: "300", KEEPALIVE_TIMEOUT_MS: "300" });
+  });
+  after(async () => server?.dispose());
+
+  for (const port of ["gRPC", "HTTP"] as const) {
+    it(`on the ${port} port: a connection whose client stops answering pings is closed, and its subscription ends`, async () => {
+      // The client talks through a relay that can go silent, as a peer behind a dead network path would.
+      let silent = false;
+      const relay = net.createServer((client) => {
+        const upstream = net.connect(port === "gRPC" ? server.grpcPort : server.httpPort, "127.0.0.1");
+        client.on("data", (chunk) => silent || upstream.write(chunk));
+        upstream.on("data", (chunk) => silent || client.write(chunk));
+        const close = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on("error", close);
+        upstream.on("error", close);
+        upstream.on("close", close);
+      });
+      await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+      const relayPort = (relay.address() as net.AddressInfo).port;
+      const ended = () => server.logs.filter((l) => l.method === "/switchyard.eventstore.v1.EventStoreService/Subscribe" && l.rpc === "grpc").length;
+      const before = ended();
+      const session = http2.connect(`http://127.0.0.1:${relayPort}`);
+      session.on("error", () => undefined);
+      const request = session.request({ ":method": "POST", ":path": "/switchyard.eventstore.v1.EventStoreService/Subscribe", "content-type": "application/grpc", te: "trailers" });
+      request.on("error", () => undefined);
+      request.end(Buffer.from([0, 0, 0, 0, 0])); // an empty SubscribeRequest: from the start
+      await new Promise<void>((resolve) => request.once("data", () => resolve()));
+      silent = true;
+      await eventually("the server to end the subscription of the silent client", async () => ended() > before, 5_000);
+      session.destroy();
+      relay.close();
+    });
+  }
+});
