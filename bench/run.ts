@@ -14,6 +14,7 @@ import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { startTestPostgres } from "../test/support/postgres.js";
 import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
+import { subscriptionBench } from "./subscriptions.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -278,6 +279,11 @@ async function main() {
     const atEnd = rss.checkpoints.at(-1)!;
     process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB (live heap ${c.liveHeapMb} MB)`).join(", ")}\n`);
 
+    process.stdout.write("\nsubscriptions\n");
+    const subscriptions = await subscriptionBench(SECONDS);
+    const sqliteCatchUp = subscriptions.catchUp.find((c) => c.store === "SQLite")!;
+    const live100 = subscriptions.live.find((l) => l.subscribers === 100 && l.ratePerSec === 1000)!;
+
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
       throughputRecordPaymentVsEcho: round(pay64.callsPerSec / echo64.callsPerSec),
@@ -285,6 +291,8 @@ async function main() {
       inProcessVsGroupedAppend: round(inProcess64.callsPerSec / grouped.callsPerSec),
       longStreamVsShortStreamP50: round(long.p50Ms / short.p50Ms),
       rss1MVs100k: round(atEnd.rssMb / at100k.rssMb),
+      catchUpVsRawRead: sqliteCatchUp.ratio,
+      liveP99MsAt100Subscribers: live100.appendToDelivery.p99Ms,
     };
     const targets = {
       serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
@@ -293,6 +301,8 @@ async function main() {
       inProcessVsGroupedAppend: ratios.inProcessVsGroupedAppend >= 0.5,
       longStreamVsShortStreamP50: ratios.longStreamVsShortStreamP50 <= 1.3,
       rss1MVs100k: ratios.rss1MVs100k <= 1.2,
+      catchUpVsRawRead: ratios.catchUpVsRawRead >= 0.5,
+      liveP99MsAt100Subscribers: ratios.liveP99MsAt100Subscribers <= 20,
     };
     process.stdout.write("\nratio                               value   target met\n");
     for (const [key, value] of Object.entries(ratios)) {
@@ -311,6 +321,7 @@ async function main() {
             name, callsPerSec, p50Ms, p99Ms, maxMs, serverCpuUsPerCall, rssMb, calls, errors, generatorCpuPct,
           })),
           rss: rss.checkpoints,
+          subscriptions,
           ratios,
           targetsMet: targets,
         },

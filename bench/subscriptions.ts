@@ -18,15 +18,14 @@ import { processStats, startServer, type BenchServer } from "./harness.js";
 
 /** Events in the catch-up store (BENCH_CATCHUP_EVENTS). */
 const CATCHUP_EVENTS = Number(process.env.BENCH_CATCHUP_EVENTS ?? 1_000_000);
-/** Commands per second while live latency is measured. */
-const LIVE_RATE = 1000;
 
 /** What this part of the bench reports. */
 export interface SubscriptionFigures {
+  /** `events`: how many the subscriber read from the start of a CATCHUP_EVENTS store, within its time cap. */
   readonly catchUp: Array<{ store: string; events: number; rawPerSec: number; subscriberPerSec: number; ratio: number; serverCpuUsPerEvent: number }>;
   /** A bare grpc-js stream of pre-encoded messages of an event's size: what the transport alone allows. */
   readonly transportCeiling: { messages: number; perSec: number; serverCpuUsPerMessage: number };
-  readonly live: Array<{ subscribers: number; sampled: number; commandsPerSec: number; p50Ms: number; p99Ms: number; maxMs: number; delivered: number; serverCpuPct: number }>;
+  readonly live: Array<LiveFigures>;
   readonly idle: { subscribers: number; serverCpuUsPerSec: number; rssMbBefore: number; rssMbAfter: number };
 }
 
@@ -114,7 +113,7 @@ const EVENT_TAG = 0x0a;
 const CAUGHT_UP_TAG = 0x1a;
 
 /** Events per second one subscriber receives reading a whole store from the start, until caught_up. */
-async function subscriberCatchUp(server: BenchServer): Promise<{ events: number; perSec: number; cpuUsPerEvent: number; messageBytes: number }> {
+async function subscriberCatchUp(server: BenchServer, maxSeconds: number): Promise<{ events: number; perSec: number; cpuUsPerEvent: number; messageBytes: number }> {
   const client = new grpc.Client(server.address, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": 8 * 1024 * 1024 });
   let events = 0;
   let messageBytes = 0;
@@ -124,10 +123,16 @@ async function subscriberCatchUp(server: BenchServer): Promise<{ events: number;
     const call = openSubscription(client, { start: { case: "fromStart", value: true } }, (bytes) => {
       if (bytes[0] === EVENT_TAG && events++ === 0) messageBytes = bytes.length;
       else if (bytes[0] === CAUGHT_UP_TAG) {
+        clearTimeout(cap);
         call.cancel();
         resolve();
       }
     });
+    // The rate is the figure: a slow catch-up of the whole store is cut short.
+    const cap = setTimeout(() => {
+      call.cancel();
+      resolve();
+    }, maxSeconds * 1000);
   });
   const seconds = (performance.now() - started) / 1000;
   const cpuUs = processStats(server.pid).cpuUs - before.cpuUs;
@@ -162,20 +167,37 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** One live scenario's figures. */
+export interface LiveFigures {
+  readonly subscribers: number;
+  readonly sampled: number;
+  readonly ratePerSec: number;
+  readonly commandsPerSec: number;
+  /** From the event's timestamp (taken as its command is decided, just before the append) to its arrival. */
+  readonly appendToDelivery: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** From the command's send to its event's arrival: the command's own time included. */
+  readonly sendToDelivery: { p50Ms: number; p99Ms: number; maxMs: number };
+  readonly delivered: number;
+  readonly serverCpuPct: number;
+}
+
 /**
- * Live delivery: `subscribers` streams from now (ten to a connection), BookRoom at LIVE_RATE
- * per second for `seconds`. Every tenth subscriber decodes what it gets and times each event
- * from its command's send to its arrival (the others count bytes, so the client's decoding
- * does not crowd the two cores); that upper-bounds append-to-delivery by the command's own time.
+ * Live delivery: `subscribers` streams from now (ten to a connection), BookRoom at `rate` per
+ * second for `seconds`. Every tenth subscriber decodes what it gets and times each event (the
+ * others count bytes, so the client's decoding does not crowd the two cores): from its
+ * timestamp, taken as its command is decided just before the append (same clock, whole
+ * milliseconds), and from its command's send.
  */
-async function liveLatency(server: BenchServer, subscribers: number, seconds: number) {
+async function liveLatency(server: BenchServer, subscribers: number, rate: number, seconds: number): Promise<LiveFigures> {
   const clients = Array.from({ length: Math.ceil(subscribers / 10) }, () => new grpc.Client(server.address, grpc.credentials.createInsecure()));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  const fromAppend: number[] = [];
   let delivered = 0;
   let caughtUp = 0;
   const sampled = Array.from({ length: subscribers }, (_, i) => i % 10 === 0).filter(Boolean).length;
   await new Promise<void>((resolve) => {
+    if (subscribers === 0) resolve();
     for (let i = 0; i < subscribers; i++) {
       const decode = i % 10 === 0;
       openSubscription(clients[Math.floor(i / 10)], { start: { case: "fromNow", value: true } }, (bytes) => {
@@ -184,10 +206,13 @@ async function liveLatency(server: BenchServer, subscribers: number, seconds: nu
         if (bytes[0] !== EVENT_TAG) return;
         delivered++;
         if (!decode) return;
+        const wall = Date.now();
         const message = fromBinary(SubscribeResponseSchema, bytes);
-        const requestId = message.message.case === "event" ? message.message.value.metadata?.requestId : undefined;
-        const sent = requestId === undefined ? undefined : sentAt.get(requestId);
-        if (sent !== undefined) latencies.push(now - sent);
+        const metadata = message.message.case === "event" ? message.message.value.metadata : undefined;
+        const sent = metadata === undefined ? undefined : sentAt.get(metadata.requestId);
+        if (sent === undefined || metadata?.timestamp === undefined) return;
+        latencies.push(now - sent);
+        fromAppend.push(wall - (Number(metadata.timestamp.seconds) * 1000 + Math.floor(metadata.timestamp.nanos / 1e6)));
       });
     }
   });
@@ -198,7 +223,7 @@ async function liveLatency(server: BenchServer, subscribers: number, seconds: nu
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
   while (performance.now() - started < seconds * 1000) {
-    const due = Math.floor(((performance.now() - started) / 1000) * LIVE_RATE);
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
     for (; sent < due; sent++) {
       const requestId = `live-${tag}-${sent}`;
       const request = create(BookRoomRequestSchema, { bookingId: `L-${tag}-${sent}`, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", amount: "200.00", currency: "EUR", requestId });
@@ -215,15 +240,18 @@ async function liveLatency(server: BenchServer, subscribers: number, seconds: nu
   await new Promise((resolve) => setTimeout(resolve, 500)); // the last events' delivery
   const after = processStats(server.pid);
   for (const client of [...clients, commands]) client.close();
-  const sorted = latencies.sort((a, b) => a - b);
   const round = (n: number) => Number(n.toFixed(2));
+  const summary = (values: number[]) => {
+    const sorted = values.sort((a, b) => a - b);
+    return { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted.at(-1) ?? 0) };
+  };
   return {
     subscribers,
     sampled,
+    ratePerSec: rate,
     commandsPerSec: Math.round(sent / elapsed),
-    p50Ms: round(percentile(sorted, 50)),
-    p99Ms: round(percentile(sorted, 99)),
-    maxMs: round(sorted.at(-1) ?? 0),
+    appendToDelivery: summary(fromAppend),
+    sendToDelivery: summary(latencies),
     delivered,
     serverCpuPct: Math.round(((after.cpuUs - before.cpuUs) / (elapsed * 1e6 + 5e5)) * 100),
   };
@@ -264,7 +292,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
     const server = await startServer(path);
     let subscriber;
     try {
-      subscriber = await subscriberCatchUp(server);
+      subscriber = await subscriberCatchUp(server, seconds * 2);
     } finally {
       await server.stop();
     }
@@ -300,7 +328,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
         const pgServer = await startServer(url);
         let pgSubscriber;
         try {
-          pgSubscriber = await subscriberCatchUp(pgServer);
+          pgSubscriber = await subscriberCatchUp(pgServer, seconds * 2);
         } finally {
           await pgServer.stop();
         }
@@ -320,16 +348,20 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
 
     const liveServer = await startServer(join(dir, "live.db"));
     try {
-      const live = [];
-      for (const subscribers of [1, 100]) {
-        const figures = await liveLatency(liveServer, subscribers, seconds);
-        live.push(figures);
-        out(
-          `live, ${subscribers} subscriber(s), ${figures.commandsPerSec} BookRoom/s: command sent → event delivered p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms (${figures.sampled} sampled; ${figures.delivered} deliveries), server CPU ${figures.serverCpuPct}%`,
-        );
-      }
+      // Idle first, on a server with nothing left to do.
       const idle = await idleCost(liveServer, 100, seconds);
       out(`100 idle subscribers: server CPU ${idle.serverCpuUsPerSec} µs/s, RSS ${idle.rssMbBefore} → ${idle.rssMbAfter} MB`);
+      const live: LiveFigures[] = [];
+      for (const [subscribers, rate] of [[0, 1000], [1, 1000], [100, 1000], [1, 200], [100, 200]]) {
+        const figures = await liveLatency(liveServer, subscribers, rate, seconds);
+        live.push(figures);
+        const a = figures.appendToDelivery;
+        const b = figures.sendToDelivery;
+        out(
+          `live, ${subscribers} subscriber(s), BookRoom at ${figures.commandsPerSec}/s: append → delivered p50 ${a.p50Ms} / p99 ${a.p99Ms} ms, send → delivered p50 ${b.p50Ms} / p99 ${b.p99Ms} ms (${figures.sampled} sampled, ${figures.delivered} deliveries), server CPU ${figures.serverCpuPct}%`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // what is left of a backlog, before the next
+      }
       return { catchUp, transportCeiling: ceiling, live, idle };
     } finally {
       await liveServer.stop();
@@ -341,7 +373,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
 
 if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY === "live") {
   const server = await startServer(join(mkdtempSync(join(tmpdir(), "switchyard-live-")), "live.db"), { nodeOptions: (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean) });
-  for (const n of [1, 100]) process.stdout.write(`${JSON.stringify(await liveLatency(server, n, Number(process.env.BENCH_SECONDS ?? 6)))}\n`);
+  for (const [n, rate] of [[0, 1000], [1, 1000], [100, 200]]) process.stdout.write(`${JSON.stringify(await liveLatency(server, n, rate, Number(process.env.BENCH_SECONDS ?? 6)))}\n`);
   await server.stop();
 } else if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await subscriptionBench(Number(process.env.BENCH_SECONDS ?? 6));
