@@ -88,10 +88,6 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         continue;
       }
       options.onLag?.(feed.head - position, everLive);
-      // SQLite reads answer without a turn of the event loop: between pages other work
-      // (timers, other calls, this one's abort) gets its turn.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (signal.aborted) return;
       let events: RecordedEvent[];
       let scannedTo: number;
       const cached = feed.after(position, page);
@@ -103,6 +99,10 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
           live = false;
           yield { kind: "fell-behind", position };
         }
+        // SQLite reads answer without a turn of the event loop: between pages other work
+        // (timers, other calls, this one's abort) gets its turn.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal.aborted) return;
         // A window of positions, so a filter that matches rarely still moves forward by pages.
         const upTo = Math.min(feed.head, position + page);
         events = await store.readAll(tenant, {

@@ -126,7 +126,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
      * returns, the client cancels, the client's own deadline passes, or the server drains;
      * then throws the ConnectError to end the call with, or returns for OK. MAX_DEADLINE_MS
      * does not apply. `stopped` aborts when the call should end: a transport waiting for room
-     * to write stops waiting, and sends nothing more the handler yields.
+     * to write stops waiting (the handler is finishing, and its status follows what it wrote).
      */
     stream<T>(incoming: IncomingCall, work: (call: EdgeCall) => AsyncIterable<T>): { messages: AsyncGenerator<T, void, undefined>; stopped: AbortSignal } {
       const controller = new AbortController();
