@@ -351,3 +351,34 @@ async function rawExchange(port: number, parts: (string | Buffer)[]): Promise<Bu
   socket.destroy();
   return Buffer.concat(received);
 }
+
+describe("plain-HTTP probes", () => {
+  it("answers GET /healthz while the process runs and GET /readyz by readiness, over HTTP/1.1 and h2c", async () => {
+    let ready = true;
+    const server = await startHttpServer({ host: "127.0.0.1", port: 0, routes: bookingRoutes(), probes: { live: () => true, ready: () => ready } });
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          http.get({ host: "127.0.0.1", port: server.port, path }, (res) => {
+            let body = "";
+            res.on("data", (chunk) => (body += chunk));
+            res.on("end", () => resolve({ status: res.statusCode!, body }));
+          }).on("error", reject);
+        });
+      assert.deepEqual(await get("/healthz"), { status: 200, body: "ok\n" });
+      assert.deepEqual(await get("/readyz"), { status: 200, body: "ok\n" });
+      ready = false;
+      assert.deepEqual(await get("/readyz"), { status: 503, body: "not serving\n" });
+      assert.deepEqual(await get("/healthz"), { status: 200, body: "ok\n" });
+      const session = http2.connect(`http://127.0.0.1:${server.port}`);
+      const request = session.request({ ":path": "/readyz" });
+      const [headers] = (await once(request, "response")) as [http2.IncomingHttpHeaders];
+      request.resume();
+      await once(request, "end");
+      session.close();
+      assert.equal(headers[":status"], 503);
+    } finally {
+      await server.close(100);
+    }
+  });
+});
