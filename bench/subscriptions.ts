@@ -301,7 +301,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
     const server = await startServer(path);
     let subscriber;
     try {
-      subscriber = await subscriberCatchUp(server, seconds * 2);
+      subscriber = await subscriberCatchUp(server, seconds);
     } finally {
       await server.stop();
     }
@@ -337,7 +337,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
         const pgServer = await startServer(url);
         let pgSubscriber;
         try {
-          pgSubscriber = await subscriberCatchUp(pgServer, seconds * 2);
+          pgSubscriber = await subscriberCatchUp(pgServer, seconds);
         } finally {
           await pgServer.stop();
         }
