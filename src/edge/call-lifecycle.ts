@@ -4,7 +4,7 @@ import { DEFAULT_TENANT, type Identity } from "../kernel/identity.js";
 import { edgeError } from "./command-error.js";
 import type { Drain } from "./drain.js";
 import type { EdgeCall } from "./edge-service.js";
-import { deadlineExceeded, effectiveDeadline, withinDeadline, withWellFormedMessage } from "./limits.js";
+import { effectiveDeadline, withinDeadline, withWellFormedMessage } from "./limits.js";
 import { codeName, toConnectError } from "./rpc-outcome.js";
 
 /** Who is calling, from request headers and (with mTLS) the client certificate. */
@@ -31,6 +31,8 @@ export interface IncomingCall {
   readonly requestType: string;
   /** Served without authentication (health). */
   readonly public?: boolean;
+  /** The transport sends attached encodings as they are (EdgeCall.sendsEncoded). */
+  readonly sendsEncoded?: boolean;
 }
 
 /** What one call lifecycle serves calls with; shared by the gRPC and the HTTP port. */
@@ -152,7 +154,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
         try {
           if (!leave) throw draining();
           const identity = await identify(incoming);
-          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal };
+          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal, sendsEncoded: incoming.sendsEncoded };
           // A message the handler yields after the signal aborted is still passed on (health's
           // last NOT_SERVING before a drain ends the stream): the handler decides when to stop.
           for await (const message of work(call)) yield message;

@@ -17,6 +17,11 @@ export interface EdgeCall {
    * only when the transport tells the client cancelled (its deadline is kept around it).
    */
   readonly signal: AbortSignal;
+  /**
+   * True when the transport sends a response's attached encoding as it is without reading its
+   * fields (the gRPC port), so a handler may answer with protobuf-codec's encodedMessage.
+   */
+  readonly sendsEncoded?: boolean;
 }
 
 /** A unary handler: a decoded request in, a response (or a thrown ConnectError) out. */

@@ -219,6 +219,7 @@ function incomingOf(edge: EdgeService, method: DescMethod, call: grpc.ServerUnar
     malformed: request instanceof UndecodableRequest ? request.reason : undefined,
     requestType: method.input.typeName,
     public: edge.public,
+    sendsEncoded: true,
   };
 }
 

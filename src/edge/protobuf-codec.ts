@@ -21,6 +21,15 @@ export function withEncoding<M extends object>(message: M, bytes: Uint8Array): M
 }
 
 /**
+ * A stand-in for a message of `typeName` that is only its encoding, for a transport that
+ * sends encodings as they are (the gRPC port; EdgeCall.sendsEncoded): no fields to build,
+ * nothing to copy. Anything that reads fields sees none.
+ */
+export function encodedMessage<M extends { $typeName: string }>(typeName: M["$typeName"], bytes: Uint8Array): M {
+  return { $typeName: typeName, [ENCODED]: bytes } as unknown as M;
+}
+
+/**
  * A message's encoder: an encoding attached with withEncoding is used as it is;
  * CommandResult, every command's answer, has its own (command-result-wire.ts).
  */

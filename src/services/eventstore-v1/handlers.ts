@@ -1,4 +1,4 @@
-import { create, toBinary, type JsonObject, type JsonValue, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { RecordedEvent } from "../../kernel/events.js";
@@ -18,6 +18,7 @@ import { requireScope } from "../../edge/query-access.js";
 import { pageSize, type EventStore } from "../../store/event-store.js";
 import { checkEventTypes, MAX_NAME } from "./read-limits.js";
 import { subscribeHandler } from "./subscribe.js";
+import { dataObjectOf } from "./event-wire.js";
 
 /** Most bytes a response's field besides its events takes (a uint64: tag and up to 10 bytes), rounded up. */
 const RESPONSE_REST = 16;
@@ -156,7 +157,7 @@ export function eventToProto(event: RecordedEvent) {
     revision: BigInt(event.revision),
     globalPosition: BigInt(event.position),
     type: event.type,
-    data: typeof data === "object" && data !== null && !Array.isArray(data) ? (data as JsonObject) : { value: data as JsonValue },
+    data: dataObjectOf(data),
     metadata: {
       commandId: m.commandId,
       commandType: m.commandType,

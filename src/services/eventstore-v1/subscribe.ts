@@ -1,13 +1,14 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { EventFeed } from "../../consumer/event-feed.js";
 import { consume, type ConsumerMessage, type ConsumerPosition } from "../../consumer/subscription.js";
 import { badRequest, edgeError } from "../../edge/command-error.js";
 import type { EdgeCall } from "../../edge/edge-service.js";
 import type { RequestLimits } from "../../edge/limits.js";
-import { withEncoding } from "../../edge/protobuf-codec.js";
+import { encodedMessage } from "../../edge/protobuf-codec.js";
 import { requireScope } from "../../edge/query-access.js";
 import { SubscribeResponseSchema, type SubscribeRequest, type SubscribeResponse } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { encodeEventResponse } from "./event-wire.js";
 import type { RecordedEvent } from "../../kernel/events.js";
 import type { EventStore } from "../../store/event-store.js";
 import { eventToProto } from "./handlers.js";
@@ -29,21 +30,21 @@ export interface SubscribeOptions {
  */
 export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeOptions) {
   let open = 0;
-  /** Each event's response, made and encoded once however many subscribers the tail serves it to. */
-  const encoded = new WeakMap<RecordedEvent, SubscribeResponse>();
+  /** Each event's encoded response, made once however many subscribers the feed's tail serves it to. */
+  const encoded = new WeakMap<RecordedEvent, Uint8Array>();
 
-  function responseOf(message: ConsumerMessage): SubscribeResponse {
+  function responseOf(message: ConsumerMessage, sendsEncoded: boolean | undefined): SubscribeResponse {
     if (message.kind !== "event") {
       const kind = message.kind === "caught-up" ? "caughtUp" : message.kind === "fell-behind" ? "fellBehind" : "checkpoint";
       return create(SubscribeResponseSchema, { message: { case: kind, value: { position: BigInt(message.position) } } });
     }
-    let response = encoded.get(message.event);
-    if (!response) {
-      response = create(SubscribeResponseSchema, { message: { case: "event", value: eventToProto(message.event) } });
-      withEncoding(response, toBinary(SubscribeResponseSchema, response));
-      encoded.set(message.event, response);
+    if (!sendsEncoded) return create(SubscribeResponseSchema, { message: { case: "event", value: eventToProto(message.event) } });
+    let bytes = encoded.get(message.event);
+    if (!bytes) {
+      bytes = encodeEventResponse(message.event);
+      encoded.set(message.event, bytes);
     }
-    return response;
+    return encodedMessage<SubscribeResponse>(SubscribeResponseSchema.typeName, bytes);
   }
 
   return async function* subscribe(request: SubscribeRequest, call: EdgeCall): AsyncGenerator<SubscribeResponse> {
@@ -101,7 +102,7 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
         },
         at,
       );
-      for await (const message of messages) yield responseOf(message);
+      for await (const message of messages) yield responseOf(message, call.sendsEncoded);
       // consume() returns only when the call's signal aborted: end with its reason.
       throw resumable(ConnectError.from(call.signal.reason), at);
     } finally {
