@@ -36,11 +36,6 @@ export interface ConsumeOptions {
   readonly checkpointEvery?: number;
   /** A checkpoint is sent after this long idle, when the position moved past the last one told (1,000 ms by default). */
   readonly idleCheckpointMs?: number;
-  /**
-   * Called with the lag (head minus position) before each page; may throw to end the
-   * consumer (a slow subscriber bounded in time). `wasLive` says whether it had caught up.
-   */
-  readonly onLag?: (lag: number, wasLive: boolean) => void;
 }
 
 /** Where a consumer stands; read it after the generator ends to tell the client where to resume. */
@@ -71,11 +66,10 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
     let position = options.after === "now" ? feed.head : options.after;
     at.told = position;
     let live = false;
-    let everLive = false;
     while (!signal.aborted) {
       if (position >= feed.head) {
         if (!live) {
-          live = everLive = true;
+          live = true;
           // Not a checkpoint: the idle checkpoint that follows says the same for consumers that save only those.
           yield { kind: "caught-up", position };
           continue;
@@ -87,7 +81,6 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         }
         continue;
       }
-      options.onLag?.(feed.head - position, everLive);
       let events: RecordedEvent[];
       let scannedTo: number;
       const cached = feed.after(position, page);

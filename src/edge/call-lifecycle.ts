@@ -154,7 +154,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
         try {
           if (!leave) throw draining();
           const identity = await identify(incoming);
-          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal, sendsEncoded: incoming.sendsEncoded };
+          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal, sendsEncoded: incoming.sendsEncoded, end: stop };
           // A message the handler yields after the signal aborted is still passed on (health's
           // last NOT_SERVING before a drain ends the stream): the handler decides when to stop.
           for await (const message of work(call)) yield message;

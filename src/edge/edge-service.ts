@@ -1,4 +1,5 @@
 import type { DescMessage, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
 import type { Identity } from "../kernel/identity.js";
 
 /** One RPC as a handler sees it, the same whichever transport carried it. */
@@ -22,6 +23,12 @@ export interface EdgeCall {
    * fields (the gRPC port), so a handler may answer with protobuf-codec's encodedMessage.
    */
   readonly sendsEncoded?: boolean;
+  /**
+   * Ends a stream from outside its handler's own flow (a timer, say): its signal aborts with
+   * `reason`, and a transport waiting for the client to take what was sent stops waiting.
+   * Absent on unary calls.
+   */
+  readonly end?: (reason: ConnectError) => void;
 }
 
 /** A unary handler: a decoded request in, a response (or a thrown ConnectError) out. */

@@ -318,3 +318,38 @@ describe("Subscribe: keepalive finds a client that vanished", () => {
     });
   }
 });
+
+describe("Subscribe: a subscriber that stays too far behind", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ SUBSCRIPTION_MAX_LAG: "100", SUBSCRIPTION_LAG_TIMEOUT_MS: "500" });
+  });
+  after(async () => server?.dispose());
+
+  it("is ended with RESOURCE_EXHAUSTED, SUBSCRIBER_TOO_SLOW and the position to resume from, even while it reads nothing", async () => {
+    const subscription = subscribeGrpc(server.grpcAddress, { start: { case: "fromNow", value: true } });
+    await subscription.until("caught up", has("caughtUp"));
+    subscription.pause();
+    const writer = openSqliteStore({ path: server.databasePath });
+    const blob = "y".repeat(2_000);
+    await Promise.all(
+      Array.from({ length: 3_000 }, (_, i) =>
+        writer.append({
+          tenant: "default",
+          streamId: `lag-${i}`,
+          expectedRevision: 0,
+          events: [{ id: newId("e"), type: "Lagging", data: { blob }, metadata: { commandId: "c", commandType: "t", requestId: "r", correlationId: "c", causationId: "c", tenant: "default", timestamp: new Date().toISOString() } }],
+        }),
+      ),
+    );
+    await writer.close();
+    await eventually("the server to end the lagging subscription", async () => server.logs.some((l) => l.method === "/switchyard.eventstore.v1.EventStoreService/Subscribe" && l.code === "ResourceExhausted"), 10_000);
+    subscription.resume();
+    const ended = await subscription.ended;
+    assert.ok(ended !== "ok");
+    assert.equal(ended.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(ended.errorInfo?.reason, "SUBSCRIBER_TOO_SLOW");
+    assert.equal(Number(ended.errorInfo?.metadata.resumeAfterPosition), subscription.positions().at(-1));
+    assert.ok(subscription.positions().length < 3_000, "ended before it caught up");
+  });
+});

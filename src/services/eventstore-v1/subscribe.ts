@@ -68,28 +68,11 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
     };
     call.signal.addEventListener("abort", release, { once: true });
     const at: ConsumerPosition = { told: 0 };
+    const watch = watchLag(feed, at, call, limits);
     try {
       const after = await startOf(request, store);
       at.told = after === "now" ? 0 : after;
       call.log.after = String(after);
-      let laggingSince: number | undefined;
-      const onLag = (lag: number, wasLive: boolean) => {
-        if (!wasLive || lag <= limits.subscriptionMaxLag) {
-          laggingSince = undefined;
-          return;
-        }
-        laggingSince ??= Date.now();
-        if (Date.now() - laggingSince > limits.subscriptionLagTimeoutMs) {
-          throw resumable(
-            edgeError(
-              Code.ResourceExhausted,
-              "SUBSCRIBER_TOO_SLOW",
-              `the subscriber stayed more than ${limits.subscriptionMaxLag} events behind the head for over ${limits.subscriptionLagTimeoutMs} ms`,
-            ),
-            at,
-          );
-        }
-      };
       const messages = consume(
         store,
         feed,
@@ -98,17 +81,50 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
           after,
           filter: { eventTypes: request.eventTypes, streamIdPrefix: request.streamIdPrefix },
           signal: call.signal,
-          onLag,
         },
         at,
       );
-      for await (const message of messages) yield responseOf(message, call.sendsEncoded);
+      for await (const message of messages) {
+        if (message.kind === "caught-up") watch.live();
+        yield responseOf(message, call.sendsEncoded);
+      }
       // consume() returns only when the call's signal aborted: end with its reason.
       throw resumable(ConnectError.from(call.signal.reason), at);
     } finally {
+      watch.stop();
       call.log.resumeAfterPosition = String(at.told);
       release();
     }
+  };
+}
+
+/**
+ * Ends a subscriber that was live once and then stays more than subscriptionMaxLag events
+ * behind the head for subscriptionLagTimeoutMs. A timer, not the consumer's own loop: a client
+ * that stops reading leaves that loop suspended at its last message.
+ */
+function watchLag(feed: EventFeed, at: ConsumerPosition, call: EdgeCall, limits: SubscribeOptions["limits"]) {
+  let wasLive = false;
+  let laggingSince: number | undefined;
+  const timer = setInterval(() => {
+    if (!wasLive || feed.head - at.told <= limits.subscriptionMaxLag) {
+      laggingSince = undefined;
+      return;
+    }
+    laggingSince ??= Date.now();
+    if (Date.now() - laggingSince < limits.subscriptionLagTimeoutMs) return;
+    call.end?.(
+      edgeError(
+        Code.ResourceExhausted,
+        "SUBSCRIBER_TOO_SLOW",
+        `the subscriber stayed more than ${limits.subscriptionMaxLag} events behind the head for over ${limits.subscriptionLagTimeoutMs} ms`,
+      ),
+    );
+  }, Math.max(10, Math.min(1000, limits.subscriptionLagTimeoutMs / 4)));
+  timer.unref();
+  return {
+    live: () => (wasLive = true),
+    stop: () => clearInterval(timer),
   };
 }
 
