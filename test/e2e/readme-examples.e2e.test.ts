@@ -158,6 +158,28 @@ describe("the README's examples, run as written against a fresh server", () => {
   });
 });
 
+describe("the README's subscription examples", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess();
+  });
+  after(() => server?.dispose());
+
+  it('"Follow the events": each stream starts as its comment says (cut after 4 s, as Ctrl-C would)', async () => {
+    const commands = exampleCommands("## Follow the events");
+    assert.equal(commands.length, 2, "the checks below pair with the README's two examples");
+    const booked = await runExample(
+      `${BUF} curl --protocol grpc --http2-prior-knowledge -d '{"bookingId":"F1","roomId":"R1","guestId":"G1","checkIn":"2030-05-01","checkOut":"2030-05-02","price":"90.00","currency":"EUR"}' http://127.0.0.1:50051/booking.v1.BookingService/BookRoom`,
+      server,
+    );
+    accepted(booked, []);
+    const [fromStart, fromNow] = await Promise.all(commands.map((command) => runExample(`timeout 4 ${command}`, server)));
+    assert.match(fromStart.stdout, /"streamId": "booking-F1"[\s\S]*"caughtUp"/, fromStart.stdout + fromStart.stderr);
+    assert.match(fromNow.stdout, /"caughtUp"/, fromNow.stdout + fromNow.stderr);
+    assert.doesNotMatch(fromNow.stdout, /"event"/, "from now on, and only payments: nothing yet");
+  });
+});
+
 describe("the README's worked security example", () => {
   const secret = randomBytes(32).toString("base64");
   let server: ServerProcess;
