@@ -54,6 +54,10 @@ type EventRow = SqlEventRow<unknown, string>;
 /** An append's outcome as switchyard_append_batch answers it. */
 type BatchOutcome = AppendOutcome | { readonly kind: "failed"; readonly code: string; readonly message: string };
 
+/** ReadAll's conditions: tenant, from position, and the optional bound, types and stream id prefix ($1–$5). */
+const READ_ALL_FILTERS = `tenant = $1 AND position >= $2 AND ($3::bigint IS NULL OR position <= $3)
+  AND ($4::text[] IS NULL OR type = ANY($4)) AND ($5::text IS NULL OR starts_with(stream_id, $5))`;
+
 /** Named statements: pg prepares each once per connection and reuses it. */
 const SQL = {
   append: { name: "switchyard_append", text: "SELECT switchyard_append_batch($1::jsonb) AS outcomes" },
@@ -66,17 +70,19 @@ const SQL = {
     text: "SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE tenant = $1 AND stream_id = $2 AND revision >= $3 ORDER BY revision LIMIT $4",
   },
   // Each filter is skipped when its parameter is null, so one prepared statement serves every combination.
-  // The running total of characters ends a page at maxChars ($7; null for no bound): every row before it is under the bound.
   readAll: {
     name: "switchyard_read_all",
+    text: `SELECT position, stream_id, revision, id, type, data, metadata FROM events WHERE ${READ_ALL_FILTERS} ORDER BY position LIMIT $6`,
+  },
+  // The same, ended at maxChars ($7) by a running total of characters: every row before the bound's is under it.
+  // Only consumers ask for it: the window sums every row's length, which a plain read need not pay.
+  readAllWithinChars: {
+    name: "switchyard_read_all_within_chars",
     text: `SELECT position, stream_id, revision, id, type, data, metadata FROM (
              SELECT position, stream_id, revision, id, type, data, metadata,
                     sum(length(data::text) + length(metadata::text)) OVER (ORDER BY position) - length(data::text) - length(metadata::text) AS before
-             FROM events
-             WHERE tenant = $1 AND position >= $2 AND ($3::bigint IS NULL OR position <= $3)
-               AND ($4::text[] IS NULL OR type = ANY($4)) AND ($5::text IS NULL OR starts_with(stream_id, $5))
-             ORDER BY position LIMIT $6) page
-           WHERE $7::bigint IS NULL OR before < $7
+             FROM events WHERE ${READ_ALL_FILTERS} ORDER BY position LIMIT $6) page
+           WHERE before < $7
            ORDER BY position`,
   },
   head: { name: "switchyard_head", text: "SELECT coalesce(max(position), 0) AS head FROM events" },
@@ -217,15 +223,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return rows.map(toRecorded);
     },
     async readAll(tenant, options: ReadAllOptions = {}) {
-      const rows = await query<EventRow>(SQL.readAll, [
+      const values: unknown[] = [
         tenant,
         Math.max(1, options.fromPosition ?? 1),
         options.toPosition ?? null,
         options.eventTypes?.length ? options.eventTypes : null,
         options.streamIdPrefix || null,
         pageSize(options.maxCount),
-        options.maxChars ?? null,
-      ]);
+      ];
+      const rows = options.maxChars === undefined ? await query<EventRow>(SQL.readAll, values) : await query<EventRow>(SQL.readAllWithinChars, [...values, options.maxChars]);
       return rows.map(toRecorded);
     },
     async headPosition() {
