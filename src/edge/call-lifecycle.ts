@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { DEFAULT_TENANT, type Identity } from "../kernel/identity.js";
-import { edgeError } from "./command-error.js";
+import { edgeError, malformedRequest } from "./command-error.js";
 import type { Drain } from "./drain.js";
 import type { EdgeCall } from "./edge-service.js";
 import { effectiveDeadline, withinDeadline, withWellFormedMessage } from "./limits.js";
@@ -72,7 +72,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
 
   async function identify(incoming: IncomingCall): Promise<Identity> {
     if (incoming.malformed !== undefined) {
-      throw edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${incoming.requestType}: ${incoming.malformed}`);
+      throw malformedRequest(incoming.requestType, incoming.malformed);
     }
     if (incoming.public) return ANONYMOUS;
     return options.authenticate({ header: incoming.header, peerCertificateSubject: incoming.peerCertificateSubject });

@@ -74,6 +74,11 @@ export function edgeError(code: Code, reason: string, message: string, metadata:
   return new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata } }]);
 }
 
+/** The INVALID_ARGUMENT (MALFORMED_REQUEST) for a request whose bytes are not a valid `typeName`, on every port. */
+export function malformedRequest(typeName: string, reason: string): ConnectError {
+  return edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${typeName}: ${reason}`);
+}
+
 /** INVALID_ARGUMENT naming fields, for request checks done at the edge itself (queries). */
 export function badRequest(violations: ReadonlyArray<{ field: string; description: string }>): ConnectError {
   return new ConnectError(violations.map((v) => `${v.field}: ${v.description}`).join("; "), Code.InvalidArgument, undefined, [

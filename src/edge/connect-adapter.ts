@@ -10,7 +10,7 @@ import {
 } from "@connectrpc/connect-node";
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { badRequest, edgeError } from "./command-error.js";
+import { badRequest, malformedRequest } from "./command-error.js";
 import { unknownJsonFields } from "./unknown-json-fields.js";
 
 /** Options of {@link connectAdapter}: connect-node's router options plus the routes. */
@@ -217,5 +217,5 @@ async function check(message: Uint8Array, encoding: string | null, binary: boole
 }
 
 function malformed(input: DescMessage, reason: string): ConnectError {
-  return edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${input.typeName}: ${reason}`);
+  return malformedRequest(input.typeName, reason);
 }

@@ -34,7 +34,7 @@ export interface GrpcServer {
 }
 
 /** A request that failed to decode; the handler answers it with INVALID_ARGUMENT. */
-class UndecodableRequest {
+export class UndecodableRequest {
   constructor(readonly reason: string) {}
 }
 
@@ -113,7 +113,7 @@ function definitionOf(edge: EdgeService): grpc.ServiceDefinition {
 }
 
 /** Decodes without throwing: grpc-js would answer a throwing deserializer with INTERNAL. */
-function decode(schema: DescMessage, bytes: Buffer): unknown {
+export function decode(schema: DescMessage, bytes: Buffer): unknown {
   try {
     return fromBinary(schema, bytes);
   } catch (error) {
@@ -224,7 +224,7 @@ function incomingOf(edge: EdgeService, method: DescMethod, call: grpc.ServerUnar
 }
 
 /** The status a ConnectError is sent as, with its details in grpc-status-details-bin. */
-function statusOf(error: ConnectError): Partial<grpc.StatusObject> {
+export function statusOf(error: ConnectError): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set("grpc-status-details-bin", boundedDetails(error));
   return { code: error.code as number as grpc.status, details: clip(error.rawMessage, MAX_STATUS_MESSAGE), metadata };

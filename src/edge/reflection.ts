@@ -1,15 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { DescFile, DescMessage, DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { nestedTypes } from "@bufbuild/protobuf/reflect";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { edgeError, ERROR_DETAIL_TYPES } from "./command-error.js";
+import { ERROR_DETAIL_TYPES, malformedRequest } from "./command-error.js";
+import { decode, statusOf, UndecodableRequest } from "./grpc-server.js";
 import { protobufCodec } from "./protobuf-codec.js";
-import { statusDetailsBin } from "./rpc-outcome.js";
 
 type ReflectionRequest = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
@@ -40,19 +39,14 @@ export function addReflection(server: grpc.Server, services: DescService[], type
         requestStream: true,
         responseStream: true,
         ...protobufCodec(input, output),
-        requestDeserialize: (bytes: Buffer) => decoded(input, bytes),
+        requestDeserialize: (bytes: Buffer) => decode(input, bytes),
       },
     };
     server.addService(definition, {
-      [name]: (call: grpc.ServerDuplexStream<ReflectionRequest | ConnectError, Message>) => {
-        call.on("data", (req: ReflectionRequest | ConnectError) => {
-          if (req instanceof ConnectError) {
-            const metadata = new grpc.Metadata();
-            metadata.set("grpc-status-details-bin", statusDetailsBin(req));
-            call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: req.rawMessage, metadata });
-            return;
-          }
-          call.write(create(output, { validHost: req.host, originalRequest: req, messageResponse: answer(req) }));
+      [name]: (call: grpc.ServerDuplexStream<ReflectionRequest | UndecodableRequest, Message>) => {
+        call.on("data", (req: ReflectionRequest | UndecodableRequest) => {
+          if (req instanceof UndecodableRequest) call.emit("error", statusOf(malformedRequest(input.typeName, req.reason)));
+          else call.write(create(output, { validHost: req.host, originalRequest: req, messageResponse: answer(req) }));
         });
         call.on("end", () => call.end());
       },
@@ -77,15 +71,6 @@ export function reflectionRoutes(services: DescService[], types: readonly DescMe
       } as never);
     }
   };
-}
-
-/** A request, or the INVALID_ARGUMENT to answer when it does not decode (grpc-js would answer a throwing deserializer with INTERNAL). */
-function decoded(schema: DescMessage, bytes: Buffer): unknown {
-  try {
-    return fromBinary(schema, bytes);
-  } catch (error) {
-    return edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }
 
 /** Precomputes the symbol and file indexes and returns the per-request lookup. */
