@@ -294,6 +294,12 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-subscriptions-"));
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const catchUp: SubscriptionFigures["catchUp"] = [];
+  /** Keeps and prints one store's catch-up against its raw read. */
+  const recordCatchUp = (store: string, subscriber: Awaited<ReturnType<typeof subscriberCatchUp>>, raw: { perSec: number }) => {
+    const ratio = Number((subscriber.perSec / raw.perSec).toFixed(2));
+    catchUp.push({ store, events: subscriber.events, rawPerSec: raw.perSec, subscriberPerSec: subscriber.perSec, ratio, serverCpuUsPerEvent: subscriber.cpuUsPerEvent });
+    out(`catch-up of ${subscriber.events} events on ${store}: subscriber ${subscriber.perSec}/s (server ${subscriber.cpuUsPerEvent} µs CPU an event), raw read ${raw.perSec}/s`);
+  };
   try {
     const path = join(dir, "catch-up.db");
     seedSqlite(path, CATCHUP_EVENTS);
@@ -305,15 +311,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
     } finally {
       await server.stop();
     }
-    catchUp.push({
-      store: "SQLite",
-      events: subscriber.events,
-      rawPerSec: raw.perSec,
-      subscriberPerSec: subscriber.perSec,
-      ratio: Number((subscriber.perSec / raw.perSec).toFixed(2)),
-      serverCpuUsPerEvent: subscriber.cpuUsPerEvent,
-    });
-    out(`catch-up of ${subscriber.events} events on SQLite: subscriber ${subscriber.perSec}/s (server ${subscriber.cpuUsPerEvent} µs CPU an event), raw read ${raw.perSec}/s`);
+    recordCatchUp("SQLite", subscriber, raw);
     const ceiling = await transportCeiling(Math.min(CATCHUP_EVENTS, 300_000), subscriber.messageBytes);
     out(`transport ceiling: a bare grpc-js stream of ${subscriber.messageBytes}-byte messages: ${ceiling.perSec}/s (server ${ceiling.serverCpuUsPerMessage} µs CPU a message)`);
 
@@ -341,15 +339,7 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
         } finally {
           await pgServer.stop();
         }
-        catchUp.push({
-          store: "PostgreSQL",
-          events: pgSubscriber.events,
-          rawPerSec: pgRaw.perSec,
-          subscriberPerSec: pgSubscriber.perSec,
-          ratio: Number((pgSubscriber.perSec / pgRaw.perSec).toFixed(2)),
-          serverCpuUsPerEvent: pgSubscriber.cpuUsPerEvent,
-        });
-        out(`catch-up of ${pgSubscriber.events} events on PostgreSQL: subscriber ${pgSubscriber.perSec}/s (server ${pgSubscriber.cpuUsPerEvent} µs CPU an event), raw read ${pgRaw.perSec}/s`);
+        recordCatchUp("PostgreSQL", pgSubscriber, pgRaw);
       } finally {
         await postgres.postgres.stop();
       }
