@@ -12,7 +12,7 @@ export interface EventFilter {
 
 /** What a consumer is told, in order. Positions are global positions. */
 export type ConsumerMessage =
-  | { readonly kind: "event"; readonly event: RecordedEvent }
+  | { readonly kind: "event"; readonly event: RecordedEvent; readonly tenant: string }
   /** Every event up to `position` has been looked at; none matched after the last one sent. Save it to resume from. */
   | { readonly kind: "checkpoint"; readonly position: number }
   /** The consumer has reached the head: what follows is live. */
@@ -22,7 +22,8 @@ export type ConsumerMessage =
 
 /** Where a consumer starts and how it is paced. */
 export interface ConsumeOptions {
-  readonly tenant: string;
+  /** The tenant whose events are read; every tenant's when absent (async projections, reactions, the scheduler's kin). */
+  readonly tenant?: string;
   /** Events after this position (exclusive); "now" starts at the head. */
   readonly after: number | "now";
   readonly filter?: EventFilter;
@@ -59,7 +60,8 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
   const idleMs = options.idleCheckpointMs ?? 1000;
   const types = options.filter?.eventTypes?.length ? new Set(options.filter.eventTypes) : undefined;
   const prefix = options.filter?.streamIdPrefix || undefined;
-  const matches = ({ tenant: t, event }: TenantEvent) => t === tenant && (!types || types.has(event.type)) && (!prefix || event.streamId.startsWith(prefix));
+  const matches = ({ tenant: t, event }: TenantEvent) =>
+    (tenant === undefined || t === tenant) && (!types || types.has(event.type)) && (!prefix || event.streamId.startsWith(prefix));
 
   await feed.open();
   try {
@@ -81,11 +83,11 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         }
         continue;
       }
-      let events: RecordedEvent[];
+      let events: TenantEvent[];
       let scannedTo: number;
       const cached = feed.after(position, page);
       if (cached) {
-        events = cached.events.filter(matches).map((e) => e.event);
+        events = cached.events.filter(matches);
         scannedTo = cached.scannedTo;
       } else {
         if (live) {
@@ -98,23 +100,12 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
         if (signal.aborted) return;
         // A window of positions, so a filter that matches rarely still moves forward by pages.
         const upTo = Math.min(feed.head, position + page);
-        events = await store.readAll(tenant, {
-          fromPosition: position + 1,
-          toPosition: upTo,
-          maxCount: page,
-          maxChars: options.pageChars ?? 4 * 2 ** 20,
-          eventTypes: options.filter?.eventTypes,
-          streamIdPrefix: prefix,
-        });
-        // An empty page scanned its whole window. One with events may have been cut short by its
-        // count or characters, so it counts as scanned up to its last event; the rest of the
-        // window, if any, is read next time round.
-        scannedTo = events.length > 0 ? events[events.length - 1].position : upTo;
+        ({ events, scannedTo } = await readPage(store, position, upTo, page, options.pageChars ?? 4 * 2 ** 20, tenant, options.filter, matches));
       }
-      for (const event of events) {
+      for (const { tenant: of, event } of events) {
         if (signal.aborted) return;
         position = at.told = event.position;
-        yield { kind: "event", event };
+        yield { kind: "event", event, tenant: of };
       }
       position = Math.max(position, scannedTo);
       if (position - at.told >= checkpointEvery) {
@@ -125,4 +116,38 @@ export async function* consume(store: EventStore, feed: EventFeed, options: Cons
   } finally {
     feed.close();
   }
+}
+
+/**
+ * One page of the store in (after, upTo] and how far it scanned: a tenant's events filtered by
+ * the store, or every tenant's read in position order and filtered here (the cross-tenant read
+ * has no filters; its consumers follow most event types anyway). A page with events may have
+ * been cut short by its count or characters, so it counts as scanned up to its last row; an
+ * empty one, or one that read past the window, scanned the whole window.
+ */
+async function readPage(
+  store: EventStore,
+  after: number,
+  upTo: number,
+  maxCount: number,
+  maxChars: number,
+  tenant: string | undefined,
+  filter: EventFilter | undefined,
+  matches: (event: TenantEvent) => boolean,
+): Promise<{ events: TenantEvent[]; scannedTo: number }> {
+  if (tenant === undefined) {
+    const rows = await store.readAllTenants({ fromPosition: after + 1, maxCount, maxChars });
+    const inWindow = rows.filter((row) => row.event.position <= upTo);
+    const scannedTo = inWindow.length > 0 && inWindow.length === rows.length ? inWindow[inWindow.length - 1].event.position : upTo;
+    return { events: inWindow.filter(matches), scannedTo };
+  }
+  const events = await store.readAll(tenant, {
+    fromPosition: after + 1,
+    toPosition: upTo,
+    maxCount,
+    maxChars,
+    eventTypes: filter?.eventTypes,
+    streamIdPrefix: filter?.streamIdPrefix || undefined,
+  });
+  return { events: events.map((event) => ({ tenant, event, size: 0 })), scannedTo: events.length > 0 ? events[events.length - 1].position : upTo };
 }

@@ -87,6 +87,20 @@ describe("consumer: catch-up, then live", () => {
     assert.deepEqual(events(other.messages).map((e) => e.streamId), ["booking-X1"]);
     await app.close();
   });
+
+  it("without a tenant reads every tenant's events in position order, each told with its tenant, from the store's pages and from the tail", async () => {
+    for (const feedTailSize of [1, 10_000]) {
+      const app = bookingApp({ feedTailSize });
+      await book(app, ["B1"]);
+      await book(app, ["X1", "X2"], "other-tenant");
+      await book(app, ["B2"]);
+      assert.equal((await app.commands.recordPayment(paymentPayload("B1", "P1"))).status, "accepted");
+      const { messages } = await collect(app, { tenant: undefined, pageSize: 2, filter: { eventTypes: ["RoomBooked"] } }, (m) => m.some((x) => x.kind === "caught-up"));
+      const told = messages.flatMap((m) => (m.kind === "event" ? [`${m.tenant}/${m.event.streamId}@${m.event.position}`] : []));
+      assert.deepEqual(told, ["default/booking-B1@1", "other-tenant/booking-X1@2", "other-tenant/booking-X2@3", "default/booking-B2@4"], `tail of ${feedTailSize}`);
+      await app.close();
+    }
+  });
 });
 
 describe("consumer: checkpoints", () => {
