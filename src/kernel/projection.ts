@@ -1,0 +1,42 @@
+import type { EventMetadata } from "./events.js";
+
+/** The types a projection's queryable fields may have; each maps onto an indexed column. */
+export type FieldType = "string" | "number" | "boolean" | "timestamp";
+
+/** An event as a projection sees it: its type and data, where it was written and its position. */
+export interface ProjectedEvent {
+  readonly type: string;
+  readonly data: unknown;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly position: number;
+}
+
+/**
+ * A read model kept by folding events into documents (the Domain module's state manager reads
+ * them): a collection of JSON documents per tenant, each changed by the events that name it.
+ * `evolve` is pure: no clock, no I/O; it returns the new document, or null to delete it.
+ */
+export interface Projection<D extends object = Record<string, unknown>> {
+  /** The collection's name, e.g. "bookings"; lower_snake_case. */
+  readonly collection: string;
+  /** Raised when evolve or the fields change: a new version is rebuilt from all events and swapped in. */
+  readonly version: number;
+  /** "inline": documents change in the transaction of the events; "async": a checkpointed consumer follows. */
+  readonly mode: "inline" | "async";
+  /** The event types it handles; others never reach evolve. */
+  readonly eventTypes: readonly string[];
+  /** The document an event changes (a booking id, a guest id), or undefined when it changes none. */
+  documentId(event: ProjectedEvent, metadata: EventMetadata): string | undefined;
+  evolve(document: D | null, event: ProjectedEvent, metadata: EventMetadata): D | null;
+  /** The fields a query may filter and order by, with their types: only these are indexed and queryable. */
+  readonly fields: Readonly<Record<string, FieldType>>;
+}
+
+/** Declares a projection; the identity function that lets TypeScript infer the document type. */
+export function defineProjection<D extends object>(projection: Projection<D>): Projection<D> {
+  return projection;
+}
+
+/** Any projection, for registries that hold several. */
+export type AnyProjection = Projection<any>;
