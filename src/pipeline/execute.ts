@@ -204,15 +204,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // guard catches a state another process has moved on or a stream that exists, and later
     // rounds verify.
     const assumeNew = command.stream === "must-be-new";
-    let verify = false;
+    let verify = p.dryRun;
     let retries = 0;
     for (;;) {
       const loaded = await timed(hooks, "load", p.base, () => loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew));
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
       const mismatch = explicit !== undefined && explicit !== loaded.revision;
-      if ((denied || mismatch || p.dryRun) && !loaded.verified) {
-        // Answers that write nothing (dry runs too) are not guarded by an append: confirm them on fresh state.
+      if ((denied || mismatch) && !loaded.verified) {
+        // Answers that write nothing are not guarded by an append (a dry run reads fresh state from the start): confirm them on fresh state.
         verify = true;
         continue;
       }
