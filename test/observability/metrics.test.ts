@@ -108,6 +108,20 @@ describe("GET /metrics", () => {
     assert.ok(now.has(key("switchyard_nodejs_heap_size_used_bytes")));
   });
 
+  it("keeps a caller's traceparent in the events even with no tracer provider registered (this file registers none)", async () => {
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    const events = grpcJsClient(EventStoreService, `127.0.0.1:${service.grpcPort}`);
+    try {
+      await booking.bookRoom({ bookingId: "M9", roomId: "R1", guestId: "G1", checkIn: "2030-06-01", checkOut: "2030-06-03", price: "300.00", currency: "EUR" }, { traceparent });
+      const [event] = (await events.readStream({ streamId: "booking-M9" })).events;
+      assert.equal(event.metadata?.traceparent, traceparent);
+    } finally {
+      booking.close();
+      events.close();
+    }
+  });
+
   it("shows open subscriptions while they are open", async () => {
     const events = createClient(EventStoreService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.httpPort}`, httpVersion: "2" }));
     const controller = new AbortController();

@@ -172,6 +172,7 @@ export function eventToProto(event: RecordedEvent) {
       clientId: m.clientId ?? "",
       timestamp: timestampFromDate(new Date(m.timestamp)),
       commandCausationId: m.commandCausationId ?? "",
+      traceparent: m.traceparent ?? "",
     },
   };
 }
