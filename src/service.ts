@@ -63,7 +63,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     await store.close();
     throw error;
   }
-  const traceExport = startTraceExport(config);
+  const traceExport = await startTraceExport(config);
   const tracing = createTracing();
   const app = createApp({
     store,

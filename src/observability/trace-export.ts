@@ -1,7 +1,3 @@
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import type { Config } from "../config.js";
 
 /** The OTLP/HTTP path of traces under a base endpoint (the OpenTelemetry exporter specification). */
@@ -24,9 +20,16 @@ export function traceExportUrl(config: Pick<Config, "OTEL_TRACES_EXPORTER" | "OT
  * registers a tracer provider, the async-hooks context manager and the W3C propagator for the
  * process. Returns how to flush and stop, or undefined when exporting is off (the default).
  */
-export function startTraceExport(config: Config): { shutdown(): Promise<void> } | undefined {
+export async function startTraceExport(config: Config): Promise<{ shutdown(): Promise<void> } | undefined> {
   const url = traceExportUrl(config);
   if (!url) return undefined;
+  // Loaded only when exporting: the SDK and the exporter take seconds to import on a busy machine.
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] = await Promise.all([
+    import("@opentelemetry/exporter-trace-otlp-proto"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/sdk-trace-node"),
+  ]);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": config.OTEL_SERVICE_NAME }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
