@@ -65,6 +65,15 @@ const schema = z.object({
   TLS_CERT_FILE: z.string().optional(),
   TLS_KEY_FILE: z.string().optional(),
   TLS_CLIENT_CA_FILE: z.string().optional(),
+  // GET /metrics on the HTTP port answers without credentials when true; otherwise it needs the API's.
+  METRICS_PUBLIC: z.enum(["true", "false"], { error: "METRICS_PUBLIC must be true or false" }).default("false").transform((v) => v === "true"),
+  // OpenTelemetry's standard variables: spans are exported over OTLP/HTTP (protobuf) when
+  // OTEL_TRACES_EXPORTER=otlp, or when an endpoint is set and OTEL_TRACES_EXPORTER is not; off by default.
+  OTEL_TRACES_EXPORTER: z.enum(["otlp", "none"], { error: "OTEL_TRACES_EXPORTER must be otlp or none" }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: "OTEL_EXPORTER_OTLP_ENDPOINT must be a URL such as http://localhost:4318" }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ error: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be a URL such as http://localhost:4318/v1/traces" }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("switchyard"),
+  OTEL_SDK_DISABLED: z.enum(["true", "false"], { error: "OTEL_SDK_DISABLED must be true or false" }).default("false").transform((v) => v === "true"),
 }).superRefine((c, ctx) => {
   const fail = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
   if (c.AUTH_MODE === "none" && !isLoopback(c.HOST)) {

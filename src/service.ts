@@ -18,11 +18,19 @@ import { edgeServices } from "./services/index.js";
 import type { EdgeService } from "./edge/edge-service.js";
 import type { EventStore } from "./store/event-store.js";
 import { openStore } from "./store/open-store.js";
+import { createLagBoard } from "./consumer/lag-board.js";
+import { metricsEndpoint } from "./edge/metrics-endpoint.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { startTraceExport } from "./observability/trace-export.js";
+import { createTracing } from "./observability/tracing.js";
+import { combineHooks } from "./pipeline/hooks.js";
 
 /** A running Switchyard: both ports bound, the store open. */
 export interface RunningService {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** This process's Prometheus metrics (GET /metrics); parts started later add their gauges here. */
+  readonly metrics: Metrics;
   /** Drains (health NOT_SERVING, new calls UNAVAILABLE), finishes in-flight calls, closes the store. */
   stop(): Promise<void>;
 }
@@ -37,6 +45,7 @@ export interface ServiceExtras {
 
 /** Opens the store and serves the booking domain on the gRPC and HTTP ports. */
 export async function startService(config: Config, logger: Logger, extra: ServiceExtras = {}): Promise<RunningService> {
+  const metrics = createMetrics({ commandTypes: bookingCommands.map((c) => c.type) });
   const store =
     extra.store ??
     (await openStore(config, {
@@ -44,6 +53,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         if (failure) logger.error({ reason: failure }, "expired request records cannot be deleted; they are kept until they can");
         else logger.info("expired request records are deleted again");
       },
+      onBatch: metrics.onBatch,
     }));
   // Serve once commands can be written: a fresh writer thread takes ~0.25 s to start, which
   // the first commands would otherwise wait out.
@@ -53,15 +63,20 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     await store.close();
     throw error;
   }
+  const traceExport = await startTraceExport(config);
+  const tracing = createTracing();
   const app = createApp({
     store,
     commands: bookingCommands,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
+    hooks: combineHooks(tracing.pipelineHooks, metrics.pipelineHooks),
   });
+  const subscriptions = createLagBoard(() => app.feed.head);
+  metrics.watchSubscriptions(subscriptions);
   const limits = limitsOf(config);
-  const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
+  const domainServices = [...edgeServices(app, limits, subscriptions), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = createHealth(["", ...domainServices.map((s) => s.service.typeName)]);
   const services = [...domainServices, health.service];
@@ -73,7 +88,15 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     else logger.error({ reason: change.reason }, "event store cannot write");
     if (!drain.draining) health.setAll(change.available ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
   });
-  const lifecycle = createCallLifecycle({ authenticate: createAuthenticator(config), drain, logger, maxDeadlineMs: limits.maxDeadlineMs });
+  const authenticate = createAuthenticator(config);
+  const lifecycle = createCallLifecycle({
+    authenticate,
+    drain,
+    logger,
+    maxDeadlineMs: limits.maxDeadlineMs,
+    onCallEnd: metrics.onCallEnd,
+    watchCall: tracing.watchCall,
+  });
   const tls = tlsFiles(config);
 
   const grpcServer = await startGrpcServer({
@@ -99,6 +122,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     isDraining: () => drain.draining,
     keepalive: { timeMs: config.KEEPALIVE_TIME_MS, timeoutMs: config.KEEPALIVE_TIMEOUT_MS },
     probes: { live: () => true, ready: () => health.serving && !drain.draining },
+    plainHttp: [metricsEndpoint({ scrape: metrics.scrape, authenticate: config.METRICS_PUBLIC ? undefined : authenticate })],
     tls,
   });
 
@@ -106,6 +130,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   return {
     grpcPort: grpcServer.port,
     httpPort: httpServer.port,
+    metrics,
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
@@ -114,6 +139,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
         await store.close();
+        await traceExport?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "the last spans could not be exported"));
       })()),
   };
 }

@@ -42,8 +42,19 @@ export interface CallLifecycleOptions {
   readonly logger: Logger;
   /** Longest a unary call may run (MAX_DEADLINE_MS); streams live until cancelled, their own deadline, or drain. */
   readonly maxDeadlineMs: number;
-  /** Told of every finished call: where metrics and trace spans attach. */
+  /** Told of every finished call: where metrics attach. */
   readonly onCallEnd?: (ended: CallEnded) => void;
+  /** Watches each call from its start to its end: where a trace span opens, its context around the call's work. */
+  readonly watchCall?: (incoming: IncomingCall) => CallWatch;
+}
+
+/** One call as a watcher (tracing) follows it. */
+export interface CallWatch {
+  /** Runs the call's work inside the watcher's context (the RPC's span), so what it does nests there. */
+  run<T>(work: () => T): T;
+  /** The W3C trace context of the call, passed to handlers (EdgeCall.traceparent). */
+  readonly traceparent?: string;
+  end(code: Code | 0): void;
 }
 
 /** A finished call, as the log line and `onCallEnd` see it. */
@@ -96,29 +107,32 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
     async unary<T>(incoming: IncomingCall, work: (call: EdgeCall) => Promise<T>): Promise<T> {
       const started = process.hrtime.bigint();
       const log: Record<string, unknown> = {};
+      const watch = options.watchCall?.(incoming);
       const leave = drain.draining ? undefined : drain.enter();
       let code: Code | 0 = 0;
       try {
         if (!leave) throw draining();
         const deadline = effectiveDeadline(incoming.clientTimeoutMs, options.maxDeadlineMs);
-        return await withinDeadline(deadline, async () => {
+        const run = async () => {
           // Counted until the work itself ends, even when the deadline answered first: shutdown waits for it.
           const workDone = drain.enter();
           try {
             const identity = await identify(incoming);
             // No AbortController of its own: one per call costs measurably on this hot path, and
             // a unary call's deadline is kept by withinDeadline.
-            return await work({ method: incoming.method, identity, header: incoming.header, log, signal: incoming.cancelled ?? NEVER_ABORTED });
+            return await work({ method: incoming.method, identity, header: incoming.header, log, signal: incoming.cancelled ?? NEVER_ABORTED, traceparent: watch?.traceparent });
           } finally {
             workDone();
           }
-        });
+        };
+        return await withinDeadline(deadline, watch ? () => watch.run(run) : run);
       } catch (thrown) {
         const error = failure(thrown, incoming.method);
         code = error.code;
         throw error;
       } finally {
         leave?.();
+        watch?.end(code);
         finish(incoming, started, code, false, log);
       }
     },
@@ -138,6 +152,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
       async function* messages(): AsyncGenerator<T, void, undefined> {
         const started = process.hrtime.bigint();
         const log: Record<string, unknown> = {};
+        const watch = options.watchCall?.(incoming);
         let code: Code | 0 = 0;
         let ended = false;
         const leave = drain.draining ? undefined : drain.enterStream(() => stop(draining()));
@@ -154,7 +169,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
         try {
           if (!leave) throw draining();
           const identity = await identify(incoming);
-          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal, sendsEncoded: incoming.sendsEncoded, end: stop };
+          const call: EdgeCall = { method: incoming.method, identity, header: incoming.header, log, signal: controller.signal, sendsEncoded: incoming.sendsEncoded, end: stop, traceparent: watch?.traceparent };
           // A message the handler yields after the signal aborted is still passed on (health's
           // last NOT_SERVING before a drain ends the stream): the handler decides when to stop.
           for await (const message of work(call)) yield message;
@@ -172,6 +187,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
           clearTimeout(timer);
           incoming.cancelled?.removeEventListener("abort", onCancel);
           leave?.();
+          watch?.end(code);
           finish(incoming, started, code, true, log);
         }
       }

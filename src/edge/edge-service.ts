@@ -29,6 +29,8 @@ export interface EdgeCall {
    * Absent on unary calls.
    */
   readonly end?: (reason: ConnectError) => void;
+  /** The call's W3C trace context (its RPC span's, continuing the caller's traceparent), when there is one. */
+  readonly traceparent?: string;
 }
 
 /** A unary handler: a decoded request in, a response (or a thrown ConnectError) out. */

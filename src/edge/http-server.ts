@@ -29,7 +29,12 @@ export interface HttpServerOptions {
   probes?: { live: () => boolean; ready: () => boolean };
   /** Serve TLS instead of cleartext (HTTP/1.1 and HTTP/2 chosen by ALPN); `ca` requires client certificates. */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
+  /** Plain HTTP handlers (GET /metrics), tried in order after the probes and before the RPC routes. */
+  plainHttp?: readonly PlainHttpHandler[];
 }
+
+/** Answers a plain HTTP request it recognises and returns true, or returns false and leaves it alone. */
+export type PlainHttpHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean;
 
 /**
  * Request header through which the verified client certificate's subject reaches the
@@ -150,6 +155,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     if (closing) res.shouldKeepAlive = false; // answer, then close the connection
     if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
+    if (options.plainHttp?.some((answer) => answer(req, res))) return;
     handler(req, res);
   });
   const h1Accept = h1.listeners("connection");
@@ -160,6 +166,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const h2 = http2.createServer((req, res) => {
     if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
+    if (options.plainHttp?.some((answer) => answer(req, res))) return;
     handler(req, res);
   });
   h2.on("session", (session) => {
@@ -261,6 +268,7 @@ async function startTlsServer(options: HttpServerOptions, handler: (req: never, 
   const server = http2.createSecureServer({ allowHTTP1: true, cert, key, ca, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca) }, (req, res) => {
     if (answerProbe(req, res, options.probes)) return;
     stampClientSubject(req);
+    if (options.plainHttp?.some((answer) => answer(req, res))) return;
     handler(req as never, res as never);
   });
   server.on("session", (session) => {

@@ -18,6 +18,8 @@ export type Mapped =
       readonly payload: unknown;
       readonly requestId: string;
       readonly expectedRevision?: bigint;
+      /** Decide and answer without writing (CommandService.DryRun). */
+      readonly dryRun?: boolean;
     }
   | { readonly ok: false; readonly type: string; readonly violations: readonly Violation[] };
 
@@ -68,7 +70,8 @@ export async function runCommand(
     aggregateId: mapped.aggregateId,
     payload: mapped.payload,
     expectedRevision: expected === undefined ? undefined : expected > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(expected),
-    metadata: { requestId: mapped.requestId || undefined, correlationId, causationId: call.header(CAUSATION_HEADER), identity: call.identity },
+    metadata: { requestId: mapped.requestId || undefined, correlationId, causationId: call.header(CAUSATION_HEADER), identity: call.identity, traceparent: call.traceparent },
+    dryRun: mapped.ok && mapped.dryRun,
   });
   call.log.correlationId = result.correlationId;
   call.log.status = result.status;

@@ -23,6 +23,8 @@ export interface EventMetadata {
   readonly tenant: string;
   readonly clientId?: string;
   readonly timestamp: string;
+  /** The W3C trace context of the command (see www.w3.org/TR/trace-context), so a consumer of the event can continue its trace. */
+  readonly traceparent?: string;
 }
 
 /** An event as the store holds it. Revisions start at 1 per stream; positions at 1 overall. */

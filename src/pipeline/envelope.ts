@@ -10,6 +10,8 @@ export interface CommandEnvelope {
   /** Revision the stream must be at; a mismatch fails as a conflict instead of retrying. */
   readonly expectedRevision?: number;
   readonly metadata?: CommandMetadata;
+  /** Validate, authorize and decide against the current state, and write nothing: the result says what Execute would do. */
+  readonly dryRun?: boolean;
 }
 
 /** Who sent the command and how it relates to others. */
@@ -22,6 +24,8 @@ export interface CommandMetadata {
   readonly causationId?: string;
   /** Defaults to the trusted local identity (in-process calls). */
   readonly identity?: Identity;
+  /** The W3C trace context the command was sent in, kept in its events so a consumer can continue the trace. */
+  readonly traceparent?: string;
 }
 
 /** Longest request, correlation or causation id accepted. */

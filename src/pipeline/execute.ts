@@ -14,6 +14,7 @@ import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
+import { NO_HOOKS, observed, timed, timedSync, wellFormedTraceparent, type PipelineHooks } from "./hooks.js";
 import { loadState, type LoadedState } from "./load-state.js";
 import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
@@ -38,6 +39,8 @@ export interface PipelineOptions {
    * could not return. No limit when absent; the service derives it from MAX_MESSAGE_BYTES.
    */
   readonly maxEventChars?: number;
+  /** Told about each command's stages, retries, appends and answer (hooks.ts): where metrics and tracing attach. */
+  readonly hooks?: PipelineHooks;
 }
 
 /** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
@@ -63,6 +66,8 @@ interface Prepared {
   readonly expectedRevision?: number;
   readonly fingerprint: string;
   readonly base: ResultBase;
+  readonly dryRun: boolean;
+  readonly traceparent?: string;
 }
 
 /** Builds the pipeline over a store and a set of commands. */
@@ -73,6 +78,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const cache = createStateCache({ maxEntries: options.stateCacheSize ?? 10_000, maxChars: options.stateCacheChars ?? 16 * 2 ** 20 });
   const lanes = createStreamLanes();
   const commands = new Map(options.commands.map((c) => [c.type, c]));
+  const hooks = options.hooks ?? NO_HOOKS;
 
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
     const commandId = uuidv7();
@@ -86,11 +92,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       replayed: false,
     };
     try {
-      const prepared = prepare(envelope, base);
+      const prepared = timedSync(hooks, "validate", base, () => prepare(envelope, base));
       if ("status" in prepared) return prepared;
       const { command, identity } = prepared;
 
-      const access = authorize(command.policy, identity, command.type);
+      const access = timedSync(hooks, "authorize", prepared.base, () => authorize(command.policy, identity, command.type));
       if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
@@ -160,6 +166,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       expectedRevision: expected,
       fingerprint: fingerprintOf(command.type, id, parsed.value),
       base: copyWith(base, { aggregateId: id }),
+      dryRun: envelope.dryRun === true,
+      traceparent: hooks.traceparent?.() ?? wellFormedTraceparent(meta.traceparent),
     };
   }
 
@@ -196,15 +204,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // guard catches a state another process has moved on or a stream that exists, and later
     // rounds verify.
     const assumeNew = command.stream === "must-be-new";
-    let verify = false;
+    let verify = p.dryRun;
     let retries = 0;
     for (;;) {
-      const loaded = await loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew);
+      const loaded = await timed(hooks, "load", p.base, () => loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew));
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
       const mismatch = explicit !== undefined && explicit !== loaded.revision;
       if ((denied || mismatch) && !loaded.verified) {
-        // Answers that write nothing are not guarded by an append: confirm them on fresh state.
+        // Answers that write nothing are not guarded by an append (a dry run reads fresh state from the start): confirm them on fresh state.
         verify = true;
         continue;
       }
@@ -224,7 +232,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       } else {
         // Object.assign, not a spread: see copy-with.ts.
         const context = Object.assign({}, collaborators, { identity, revision: loaded.revision });
-        const decision = settle(command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, context));
+        const decision = timedSync(hooks, "decide", p.base, () => settle(command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, context)));
         if (decision.kind === "rejection") {
           result = resultOf(p.base, { status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision });
         } else {
@@ -239,19 +247,21 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         }
       }
 
+      if (p.dryRun) return unlessReplayed(p, result);
       const request = p.requestId && settled(command, result) ? recordOf(p, result) : undefined;
-      const outcome = await store.append({
+      const outcome = await timed(hooks, "append", p.base, () => store.append({
         tenant,
         streamId,
         expectedRevision: loaded.revision,
         events,
         request,
         snapshot: events.length > 0 ? snapshotDue(command.aggregate, loaded.revision, loaded.revision + events.length, newState, loaded.snapshotSize) : undefined,
-      });
+      }));
       if (outcome.kind === "appended") {
         if (events.length > 0) {
           const snapshotSize = outcome.snapshotSize ?? loaded.snapshotSize;
           cache.set(streamKey(tenant, streamId), { state: newState, revision: outcome.revision, snapshotSize });
+          hooks.appended?.({ ...p.base, tenant, streamId, revision: outcome.revision, positions: outcome.positions });
         }
         const answer = withPositions(result, outcome.positions);
         return request ? answer : unlessReplayed(p, answer);
@@ -262,6 +272,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         // Its record expired and was deleted after the append saw it: the id is free again.
         if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
       } else {
+        hooks.conflicted?.({ ...p.base, expectedRevision: loaded.revision, actualRevision: outcome.actualRevision });
         if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
         if (assumeNew && !loaded.verified && loaded.revision === 0) {
           // The stream was only assumed new, and exists: read it, without counting a retry.
@@ -271,12 +282,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
       }
       verify = true;
+      hooks.retried?.({ ...p.base, retry: retries + 1, reason: outcome.kind });
       await backoff(retries++);
     }
   }
 
   return {
-    execute,
+    execute: observed(hooks, execute),
     loadState: (aggregate, tenant, streamId) => loadState(store, aggregate, tenant, streamId, cache),
     commands,
   };
@@ -357,6 +369,7 @@ function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
     tenant,
     clientId: p.identity.clientId,
     timestamp: now.toISOString(),
+    ...(p.traceparent === undefined ? {} : { traceparent: p.traceparent }),
   };
 }
 

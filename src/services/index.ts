@@ -5,7 +5,11 @@ import type { EdgeService } from "../edge/edge-service.js";
 import { DEFAULT_LIMITS, type RequestLimits } from "../edge/limits.js";
 import type { App } from "../pipeline/app.js";
 import type { AnyCommand } from "../kernel/command.js";
+import type { LagBoard } from "../consumer/lag-board.js";
+import type { FieldNames } from "../edge/field-names.js";
 import { bookingServiceV1 } from "./booking-v1/handlers.js";
+import { bookRoomFields, cancelBookingFields, recordPaymentFields } from "./booking-v1/mapper.js";
+import { notifyPaymentFields } from "./payments-v1/mapper.js";
 import { commandServiceV1 } from "./command-v1/handlers.js";
 import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
 import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
@@ -20,12 +24,20 @@ export const EDGE_ROUTES: Readonly<Record<string, string>> = {
   [path(PaymentNotificationService, PaymentNotificationService.method.notifyPaymentSucceeded)]: "booking.RecordPayment",
 };
 
+/** How each typed edge RPC names the payload's fields (DescribeCommands' field mapping). */
+export const EDGE_FIELDS: Readonly<Record<string, FieldNames>> = {
+  [path(BookingService, BookingService.method.bookRoom)]: bookRoomFields,
+  [path(BookingService, BookingService.method.recordPayment)]: recordPaymentFields,
+  [path(BookingService, BookingService.method.cancelBooking)]: cancelBookingFields,
+  [path(PaymentNotificationService, PaymentNotificationService.method.notifyPaymentSucceeded)]: notifyPaymentFields,
+};
+
 /** Every edge service of the reference booking service. */
-export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS): EdgeService[] {
+export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS, subscriptions?: LagBoard): EdgeService[] {
   return [
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
-    commandServiceV1(app, EDGE_ROUTES, limits),
-    eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits }),
+    commandServiceV1(app, EDGE_ROUTES, limits, EDGE_FIELDS),
+    eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits, subscriptions }),
   ] as EdgeService[];
 }

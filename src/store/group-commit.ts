@@ -19,6 +19,18 @@ export interface GroupCommitOptions {
   readonly maxBatch: number;
   /** Most batches sent and not yet answered; more wait in the queue. */
   readonly maxBatchesOut: number;
+  /** Told of every batch once its commit answered: where metrics attach. */
+  readonly onBatch?: (batch: BatchCommitted) => void;
+}
+
+/** One batch of appends as its store committed it (or failed to). */
+export interface BatchCommitted {
+  /** How many appends shared the transaction. */
+  readonly appends: number;
+  /** From sending the batch to its answer, in ms. */
+  readonly durationMs: number;
+  /** False when the transaction itself failed, failing every append of it. */
+  readonly committed: boolean;
 }
 
 interface Pending<W> {
@@ -34,7 +46,7 @@ interface Pending<W> {
  * throws when the transaction itself failed, which fails every append of it. No append
  * settles before its batch's answer.
  */
-export function groupCommit<W>(commit: (batch: W[]) => Promise<Written[]>, { maxBatch, maxBatchesOut }: GroupCommitOptions) {
+export function groupCommit<W>(commit: (batch: W[]) => Promise<Written[]>, { maxBatch, maxBatchesOut, onBatch }: GroupCommitOptions) {
   let queue: Pending<W>[] = [];
   /** The batches out, each settled once its appends are. */
   const writing = new Set<Promise<void>>();
@@ -50,12 +62,14 @@ export function groupCommit<W>(commit: (batch: W[]) => Promise<Written[]>, { max
   function send(): void {
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
     queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+    const sent = onBatch ? performance.now() : 0;
     const out: Promise<void> = commit(batch.map((p) => p.write)).then(
       (written) => {
         // The next batch goes out before this one's callers run, so it is committed while
         // they do their work.
         writing.delete(out);
         flush();
+        onBatch?.({ appends: batch.length, durationMs: performance.now() - sent, committed: true });
         batch.forEach((p, i) => {
           const w = written[i];
           if ("outcome" in w) p.resolve(w.outcome);
@@ -65,6 +79,7 @@ export function groupCommit<W>(commit: (batch: W[]) => Promise<Written[]>, { max
       (error: unknown) => {
         writing.delete(out);
         flush();
+        onBatch?.({ appends: batch.length, durationMs: performance.now() - sent, committed: false });
         for (const p of batch) p.reject(error);
       },
     );

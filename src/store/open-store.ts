@@ -1,4 +1,5 @@
 import type { EventStore } from "./event-store.js";
+import type { GroupCommitOptions } from "./group-commit.js";
 import { openPostgresStore } from "./postgres/postgres-store.js";
 import { openSqliteStore } from "./sqlite/sqlite-store.js";
 
@@ -14,6 +15,8 @@ export interface StoreConfig {
 export interface StoreEvents {
   /** Deleting expired request records started failing (why), or works again (undefined). */
   readonly onPruningFailure?: (failure: string | undefined) => void;
+  /** Told of every group-commit batch (group-commit.ts). */
+  readonly onBatch?: GroupCommitOptions["onBatch"];
 }
 
 /** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite, `postgres://…` for PostgreSQL. */
@@ -25,6 +28,7 @@ export async function openStore(config: StoreConfig, events: StoreEvents = {}): 
       synchronous: config.SQLITE_SYNCHRONOUS,
       requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
       onPruningFailure: events.onPruningFailure,
+      onBatch: events.onBatch,
     });
   }
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
@@ -33,6 +37,7 @@ export async function openStore(config: StoreConfig, events: StoreEvents = {}): 
       poolSize: config.DATABASE_POOL_SIZE,
       requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
       onPruningFailure: events.onPruningFailure,
+      onBatch: events.onBatch,
     });
   }
   throw new Error(`DATABASE_URL: no store for "${url.split(":")[0]}" URLs in this build`);

@@ -210,6 +210,7 @@ describe("booking service over real ports", () => {
     assert.deepEqual(pay.edgeMethods.sort(), [
       "/booking.v1.BookingService/RecordPayment",
       "/payments.v1.PaymentNotificationService/NotifyPaymentSucceeded",
+      "/switchyard.command.v1.CommandService/DryRun",
       "/switchyard.command.v1.CommandService/Execute",
     ]);
     const schema = pay.payloadSchema as { type: string; properties: Record<string, unknown>; required: string[] };

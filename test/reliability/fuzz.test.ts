@@ -17,7 +17,7 @@
 //     BookRoom                                   OK, INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION
 //     RecordPayment, CancelBooking               OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ABORTED (expected_revision)
 //     NotifyPaymentSucceeded                     OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
-//     Execute                                    all of the above
+//     Execute, DryRun                            all of the above
 //     GetBooking                                 OK, INVALID_ARGUMENT, NOT_FOUND
 //     ReadStream                                 OK, INVALID_ARGUMENT, NOT_FOUND (a stream that does not exist)
 //     ReadAll                                    OK, INVALID_ARGUMENT
@@ -124,6 +124,7 @@ const ALLOWED: Record<string, number[]> = {
   "payments.v1.PaymentNotificationService/NotifyPaymentSucceeded": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION],
   "switchyard.command.v1.CommandService/Execute": COMMAND_CODES,
   "switchyard.command.v1.CommandService/DescribeCommands": [S.OK],
+  "switchyard.command.v1.CommandService/DryRun": COMMAND_CODES,
   "switchyard.eventstore.v1.EventStoreService/ReadStream": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
   "switchyard.eventstore.v1.EventStoreService/ReadAll": [S.OK, S.INVALID_ARGUMENT],
   "grpc.health.v1.Health/Check": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
@@ -281,6 +282,7 @@ const STRUCTURED: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     { requiredKeys: [] },
   ),
   Execute: executeRequest,
+  DryRun: executeRequest,
   DescribeCommands: fc.constant({}),
   ReadStream: fc.record({ streamId: fc.oneof(fc.constantFrom(...BOOKINGS.map((b) => `booking-${b}`)), adversarialString), fromRevision: uint64, maxCount: uint32 }, { requiredKeys: [] }),
   ReadAll: fc.record(

@@ -23,6 +23,7 @@ const recordedEvent: fc.Arbitrary<RecordedEvent> = fc.record({
       correlationId: text,
       causationId: text,
       commandCausationId: text,
+      traceparent: text,
       userId: text,
       tenant: text,
       clientId: text,

@@ -5,7 +5,7 @@ import { protoFieldNames, type FieldNames } from "../../edge/field-names.js";
 import type { Mapped } from "../../edge/run-command.js";
 
 /** booking.v1's names are the snake_case of the domain's. */
-const bookRoomFields = protoFieldNames();
+export const bookRoomFields = protoFieldNames();
 /** A BookRoom that sent the price under its deprecated name hears about it under that name. */
 const legacyBookRoomFields = protoFieldNames({ price: "amount" });
 export const recordPaymentFields = protoFieldNames();

@@ -1,9 +1,9 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { z } from "zod";
 import type { AnyCommand } from "../../kernel/command.js";
 import { CommandService } from "../../gen/switchyard/command/v1/command_pb.js";
 import { edgeService } from "../../edge/edge-service.js";
-import { payloadFieldNames } from "../../edge/field-names.js";
+import { payloadFieldNames, type FieldNames } from "../../edge/field-names.js";
+import type { EdgeCall } from "../../edge/edge-service.js";
+import { describeCommand, type EdgeRoute } from "./describe.js";
 import { DEFAULT_LIMITS, payloadTooBig, type RequestLimits } from "../../edge/limits.js";
 import { runCommand, type Executor } from "../../edge/run-command.js";
 import { MAX_ID_LENGTH } from "../../domain/values/fields.js";
@@ -23,46 +23,55 @@ const executeFields = payloadFieldNames("payload", {
 
 /**
  * switchyard.command.v1.CommandService: any registered command by type (the generic
- * edge), and a description of every command for humans and client generators.
- * `edgeRoutes` maps RPC paths of the typed edges to the command type each one runs.
+ * edge), its dry run, and a description of every command for humans and client generators.
+ * `edgeRoutes` maps RPC paths of the typed edges to the command type each one runs, and
+ * `edgeFields` to how each names the payload's fields.
  */
 export function commandServiceV1(
   app: Executor & { registry: ReadonlyMap<string, AnyCommand> },
   edgeRoutes: Readonly<Record<string, string>>,
   limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields"> = DEFAULT_LIMITS,
+  edgeFields: Readonly<Record<string, FieldNames>> = {},
 ) {
-  const executePath = `/${CommandService.typeName}/${CommandService.method.execute.name}`;
-  const descriptions = [...app.registry.values()].map((command) => ({
-    commandType: command.type,
-    aggregate: command.aggregate.name,
-    payloadSchema: z.toJSONSchema(command.payload, { io: "input", unrepresentable: "any" }) as JsonObject,
-    streamExpectation: command.stream,
-    rejectionCodes: [...command.rejections],
-    edgeMethods: [...Object.entries(edgeRoutes).filter(([, type]) => type === command.type).map(([path]) => path), executePath],
-    requiredScopes: [...command.policy.scopes, ...(command.policy.rules ?? []).map((r) => r.scope)],
-  }));
+  const path = (method: { name: string }) => `/${CommandService.typeName}/${method.name}`;
+  const routes: Record<string, EdgeRoute> = {};
+  for (const command of app.registry.values()) {
+    for (const [rpc, type] of Object.entries(edgeRoutes)) if (type === command.type) routes[rpc] = { commandType: type, fields: edgeFields[rpc] ?? AS_IS };
+  }
+  const generic = [path(CommandService.method.execute), path(CommandService.method.dryRun)];
+  const descriptions = [...app.registry.values()].map((command) =>
+    describeCommand(command, { ...routes, ...Object.fromEntries(generic.map((rpc) => [rpc, { commandType: command.type, fields: executeFields }])) }),
+  );
+
+  /** Execute and DryRun alike: the envelope checked, then the command run (or only decided). */
+  const run = (request: ExecuteRequest, call: EdgeCall, dryRun: boolean) => {
+    const violations = envelopeViolations(request, limits);
+    if (violations.length > 0) return runCommand(app, { ok: false, type: request.commandType, violations }, executeFields, call);
+    return runCommand(
+      app,
+      {
+        ok: true,
+        type: request.commandType,
+        aggregateId: request.aggregateId,
+        payload: request.payload ?? {},
+        requestId: request.requestId,
+        expectedRevision: request.expectedRevision,
+        dryRun,
+      },
+      executeFields,
+      call,
+    );
+  };
 
   return edgeService(CommandService, {
-    execute: (request, call) => {
-      const violations = envelopeViolations(request, limits);
-      if (violations.length > 0) return runCommand(app, { ok: false, type: request.commandType, violations }, executeFields, call);
-      return runCommand(
-        app,
-        {
-          ok: true,
-          type: request.commandType,
-          aggregateId: request.aggregateId,
-          payload: request.payload ?? {},
-          requestId: request.requestId,
-          expectedRevision: request.expectedRevision,
-        },
-        executeFields,
-        call,
-      );
-    },
+    execute: (request, call) => run(request, call, false),
+    dryRun: (request, call) => run(request, call, true),
     describeCommands: async () => ({ commands: descriptions }),
   });
 }
+
+/** Payload paths as they are, for a typed edge whose field names were not given. */
+const AS_IS: FieldNames = { toEdge: (path) => path };
 
 /** What is wrong with an ExecuteRequest before its payload is even looked at: lengths and size. */
 function envelopeViolations(request: ExecuteRequest, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {

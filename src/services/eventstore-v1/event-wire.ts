@@ -49,6 +49,7 @@ function writeEvent(w: BinaryWriter, event: RecordedEvent): void {
   if (timestamp.nanos !== 0) w.tag(2, WireType.Varint).int32(timestamp.nanos);
   w.join();
   string(w, 10, m.commandCausationId ?? "");
+  string(w, 11, m.traceparent ?? "");
   w.join();
 }
 

@@ -18,6 +18,7 @@ import { requireScope } from "../../edge/query-access.js";
 import { pageSize, type EventStore } from "../../store/event-store.js";
 import { checkEventTypes, MAX_NAME } from "./read-limits.js";
 import { subscribeHandler } from "./subscribe.js";
+import type { LagBoard } from "../../consumer/lag-board.js";
 import { dataObjectOf } from "./event-wire.js";
 
 /** Most bytes a response's field besides its events takes (a uint64: tag and up to 10 bytes), rounded up. */
@@ -48,6 +49,8 @@ export interface EventStoreServiceOptions {
   /** The scopes any one of which allows reading. */
   readonly readScopes: readonly string[];
   readonly limits: Pick<RequestLimits, "maxMessageBytes" | "maxSubscriptions" | "subscriptionMaxLag" | "subscriptionLagTimeoutMs">;
+  /** Where open subscriptions and their lag are kept for metrics. */
+  readonly subscriptions?: LagBoard;
 }
 
 /**
@@ -56,7 +59,7 @@ export interface EventStoreServiceOptions {
  * sends nothing larger), so a page of long events holds fewer than max_count; the caller reads
  * on from its last event.
  */
-export function eventStoreServiceV1({ store, feed, readScopes, limits }: EventStoreServiceOptions) {
+export function eventStoreServiceV1({ store, feed, readScopes, limits, subscriptions }: EventStoreServiceOptions) {
   const budget = limits.maxMessageBytes - RESPONSE_REST;
   return edgeService(EventStoreService, {
     async readStream(request, call) {
@@ -94,7 +97,7 @@ export function eventStoreServiceV1({ store, feed, readScopes, limits }: EventSt
       const scannedTo = page.events.length < events.length || events.length === limit ? Number(last!.globalPosition) : Math.max(head, from - 1);
       return pageResponse(ReadAllResponseSchema, page, { nextPosition: BigInt(scannedTo + 1) });
     },
-    subscribe: subscribeHandler({ store, feed, readScopes, limits }),
+    subscribe: subscribeHandler({ store, feed, readScopes, limits, board: subscriptions }),
   });
 }
 
@@ -169,6 +172,7 @@ export function eventToProto(event: RecordedEvent) {
       clientId: m.clientId ?? "",
       timestamp: timestampFromDate(new Date(m.timestamp)),
       commandCausationId: m.commandCausationId ?? "",
+      traceparent: m.traceparent ?? "",
     },
   };
 }

@@ -13,6 +13,7 @@ import type { RecordedEvent } from "../../kernel/events.js";
 import type { EventStore } from "../../store/event-store.js";
 import { eventToProto } from "./handlers.js";
 import { checkEventTypes, MAX_NAME } from "./read-limits.js";
+import type { LagBoard } from "../../consumer/lag-board.js";
 
 /** What Subscribe needs besides the store. */
 export interface SubscribeOptions {
@@ -20,6 +21,8 @@ export interface SubscribeOptions {
   readonly feed: EventFeed;
   readonly readScopes: readonly string[];
   readonly limits: Pick<RequestLimits, "maxSubscriptions" | "subscriptionMaxLag" | "subscriptionLagTimeoutMs">;
+  /** Where open subscriptions and their lag are kept for metrics. */
+  readonly board?: LagBoard;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface SubscribeOptions {
  * RESOURCE_EXHAUSTED. A stream that ends for any reason but the client's own cancel carries
  * the position to resume from in its ErrorInfo (`resumeAfterPosition`).
  */
-export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeOptions) {
+export function subscribeHandler({ store, feed, readScopes, limits, board }: SubscribeOptions) {
   let open = 0;
   /** Each event's encoded response, made once however many subscribers the feed's tail serves it to. */
   const encoded = new WeakMap<RecordedEvent, Uint8Array>();
@@ -69,6 +72,7 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
     call.signal.addEventListener("abort", release, { once: true });
     const at: ConsumerPosition = { told: 0 };
     const watch = watchLag(feed, at, call, limits);
+    const entry = board?.join(at);
     try {
       const after = await startOf(request, store);
       at.told = after === "now" ? 0 : after;
@@ -87,11 +91,13 @@ export function subscribeHandler({ store, feed, readScopes, limits }: SubscribeO
       for await (const message of messages) {
         if (message.kind === "caught-up") watch.live();
         yield responseOf(message, call.sendsEncoded);
+        entry?.told();
       }
       // consume() returns only when the call's signal aborted: end with its reason.
       throw resumable(ConnectError.from(call.signal.reason), at);
     } finally {
       watch.stop();
+      entry?.leave();
       call.log.resumeAfterPosition = String(at.told);
       release();
     }

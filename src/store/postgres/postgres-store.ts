@@ -12,7 +12,7 @@ import {
   type ReadStreamOptions,
   type StoredSnapshot,
 } from "../event-store.js";
-import { groupCommit, type Written } from "../group-commit.js";
+import { groupCommit, type GroupCommitOptions, type Written } from "../group-commit.js";
 import { PRUNE_CHUNK, startPruning } from "../pruning.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
@@ -46,6 +46,8 @@ export interface PostgresStoreOptions {
   readonly lockTimeoutMs?: number;
   /** How often the commit feed looks for new events even without a notification, in ms (1,000 by default). */
   readonly commitPollMs?: number;
+  /** Told of every group-commit batch: its size and how long its commit took. */
+  readonly onBatch?: GroupCommitOptions["onBatch"];
 }
 
 /** pg parses json columns and hands bigint back as a string. */
@@ -170,7 +172,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 
   const commits = commitListeners(() => listenForCommits(options, () => commits.tell()));
-  const batches = groupCommit(commitBatch, { maxBatch: options.maxBatch ?? 32, maxBatchesOut: options.maxBatchesOut ?? 2 });
+  const batches = groupCommit(commitBatch, { maxBatch: options.maxBatch ?? 32, maxBatchesOut: options.maxBatchesOut ?? 2, onBatch: options.onBatch });
   const stopPruning = options.requestRetentionMs
     ? startPruning(async () => (await pool.query({ ...SQL.prune, values: [options.requestRetentionMs] })).rowCount ?? 0, options.onPruningFailure)
     : undefined;

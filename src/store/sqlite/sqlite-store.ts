@@ -14,7 +14,7 @@ import {
   type ReadStreamOptions,
   type StoredSnapshot,
 } from "../event-store.js";
-import { errorOf, groupCommit, type WriteFailure, type Written } from "../group-commit.js";
+import { errorOf, groupCommit, type GroupCommitOptions, type WriteFailure, type Written } from "../group-commit.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { createBatchWriter } from "./batch-writer.js";
 import { startRequestPruner } from "./request-pruner.js";
@@ -49,6 +49,8 @@ export interface SqliteStoreOptions {
   readonly onWriterThread?: (thread: Worker) => void;
   /** How often another process's commits are looked for while someone watches commits, in ms. */
   readonly commitPollMs?: number;
+  /** Told of every group-commit batch: its size and how long its commit took. */
+  readonly onBatch?: GroupCommitOptions["onBatch"];
 }
 
 type WriterHooks = Pick<SqliteStoreOptions, "beforeCommit" | "onWriterThread" | "onPruningFailure">;
@@ -155,7 +157,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         if (commits.watched) commits.tell();
         return written;
       }),
-    { maxBatch, maxBatchesOut },
+    { maxBatch, maxBatchesOut, onBatch: options.onBatch },
   );
   let closed = false;
 

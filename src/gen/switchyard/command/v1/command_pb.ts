@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchyard/command/v1/command.proto.
  */
 export const file_switchyard_command_v1_command: GenFile = /*@__PURE__*/
-  fileDesc("CiNzd2l0Y2h5YXJkL2NvbW1hbmQvdjEvY29tbWFuZC5wcm90bxIVc3dpdGNoeWFyZC5jb21tYW5kLnYxIuQDCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMY29tbWFuZF90eXBlGAIgASgJEhQKDGFnZ3JlZ2F0ZV9pZBgDIAEoCRI0CgZzdGF0dXMYBCABKA4yJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFN0YXR1cxIQCghyZXZpc2lvbhgFIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBiABKAQSMwoGZXZlbnRzGAcgAygLMiMuc3dpdGNoeWFyZC5jb21tYW5kLnYxLldyaXR0ZW5FdmVudBIpCghyZXNwb25zZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSQQoRdmFsaWRhdGlvbl9lcnJvcnMYCSADKAsyJi5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuVmFsaWRhdGlvbkVycm9yEgwKBGNvZGUYCiABKAkSDwoHbWVzc2FnZRgLIAEoCRIQCghyZXBsYXllZBgMIAEoCBIWCg5jb3JyZWxhdGlvbl9pZBgNIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgOIAEoBEgAiAEBEhAKCGVycm9yX2lkGA8gASgJQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJTCgxXcml0dGVuRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBCABKAQiNQoPVmFsaWRhdGlvbkVycm9yEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIrABCg5FeGVjdXRlUmVxdWVzdBIUCgxjb21tYW5kX3R5cGUYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnJlcXVlc3RfaWQYBCABKAkSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKARIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iGQoXRGVzY3JpYmVDb21tYW5kc1JlcXVlc3QiVwoYRGVzY3JpYmVDb21tYW5kc1Jlc3BvbnNlEjsKCGNvbW1hbmRzGAEgAygLMikuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmREZXNjcmlwdGlvbiLSAQoSQ29tbWFuZERlc2NyaXB0aW9uEhQKDGNvbW1hbmRfdHlwZRgBIAEoCRIRCglhZ2dyZWdhdGUYAiABKAkSLwoOcGF5bG9hZF9zY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhoKEnN0cmVhbV9leHBlY3RhdGlvbhgEIAEoCRIXCg9yZWplY3Rpb25fY29kZXMYBSADKAkSFAoMZWRnZV9tZXRob2RzGAYgAygJEhcKD3JlcXVpcmVkX3Njb3BlcxgHIAMoCSqfAgoNQ29tbWFuZFN0YXR1cxIeChpDT01NQU5EX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0NPTU1BTkRfU1RBVFVTX0FDQ0VQVEVEEAESGgoWQ09NTUFORF9TVEFUVVNfSU5WQUxJRBACEhsKF0NPTU1BTkRfU1RBVFVTX1JFSkVDVEVEEAMSHAoYQ09NTUFORF9TVEFUVVNfTk9UX0ZPVU5EEAQSIQodQ09NTUFORF9TVEFUVVNfQUxSRUFEWV9FWElTVFMQBRIbChdDT01NQU5EX1NUQVRVU19DT05GTElDVBAGEh8KG0NPTU1BTkRfU1RBVFVTX1VOQVVUSE9SSVpFRBAHEhkKFUNPTU1BTkRfU1RBVFVTX0ZBSUxFRBAIMt0BCg5Db21tYW5kU2VydmljZRJWCgdFeGVjdXRlEiUuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkV4ZWN1dGVSZXF1ZXN0GiQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmRSZXN1bHQScwoQRGVzY3JpYmVDb21tYW5kcxIuLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVxdWVzdBovLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("CiNzd2l0Y2h5YXJkL2NvbW1hbmQvdjEvY29tbWFuZC5wcm90bxIVc3dpdGNoeWFyZC5jb21tYW5kLnYxIuQDCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMY29tbWFuZF90eXBlGAIgASgJEhQKDGFnZ3JlZ2F0ZV9pZBgDIAEoCRI0CgZzdGF0dXMYBCABKA4yJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFN0YXR1cxIQCghyZXZpc2lvbhgFIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBiABKAQSMwoGZXZlbnRzGAcgAygLMiMuc3dpdGNoeWFyZC5jb21tYW5kLnYxLldyaXR0ZW5FdmVudBIpCghyZXNwb25zZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSQQoRdmFsaWRhdGlvbl9lcnJvcnMYCSADKAsyJi5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuVmFsaWRhdGlvbkVycm9yEgwKBGNvZGUYCiABKAkSDwoHbWVzc2FnZRgLIAEoCRIQCghyZXBsYXllZBgMIAEoCBIWCg5jb3JyZWxhdGlvbl9pZBgNIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgOIAEoBEgAiAEBEhAKCGVycm9yX2lkGA8gASgJQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJTCgxXcml0dGVuRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBCABKAQiNQoPVmFsaWRhdGlvbkVycm9yEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIrABCg5FeGVjdXRlUmVxdWVzdBIUCgxjb21tYW5kX3R5cGUYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnJlcXVlc3RfaWQYBCABKAkSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKARIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iGQoXRGVzY3JpYmVDb21tYW5kc1JlcXVlc3QiVwoYRGVzY3JpYmVDb21tYW5kc1Jlc3BvbnNlEjsKCGNvbW1hbmRzGAEgAygLMikuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmREZXNjcmlwdGlvbiK7AgoSQ29tbWFuZERlc2NyaXB0aW9uEhQKDGNvbW1hbmRfdHlwZRgBIAEoCRIRCglhZ2dyZWdhdGUYAiABKAkSLwoOcGF5bG9hZF9zY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhoKEnN0cmVhbV9leHBlY3RhdGlvbhgEIAEoCRIXCg9yZWplY3Rpb25fY29kZXMYBSADKAkSFAoMZWRnZV9tZXRob2RzGAYgAygJEhcKD3JlcXVpcmVkX3Njb3BlcxgHIAMoCRI0CgZwb2xpY3kYCCABKAsyJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFBvbGljeRIxCgllZGdlX3JwY3MYCSADKAsyHi5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuRWRnZVJwYyJmCg1Db21tYW5kUG9saWN5Eg4KBnNjb3BlcxgBIAMoCRIwCgVydWxlcxgCIAMoCzIhLnN3aXRjaHlhcmQuY29tbWFuZC52MS5Qb2xpY3lSdWxlEhMKC2Rlc2NyaXB0aW9uGAMgASgJIjAKClBvbGljeVJ1bGUSDQoFc2NvcGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkilwEKB0VkZ2VScGMSDgoGbWV0aG9kGAEgASgJEkcKDWZpZWxkX21hcHBpbmcYAiADKAsyMC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuRWRnZVJwYy5GaWVsZE1hcHBpbmdFbnRyeRozChFGaWVsZE1hcHBpbmdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBKp8CCg1Db21tYW5kU3RhdHVzEh4KGkNPTU1BTkRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXQ09NTUFORF9TVEFUVVNfQUNDRVBURUQQARIaChZDT01NQU5EX1NUQVRVU19JTlZBTElEEAISGwoXQ09NTUFORF9TVEFUVVNfUkVKRUNURUQQAxIcChhDT01NQU5EX1NUQVRVU19OT1RfRk9VTkQQBBIhCh1DT01NQU5EX1NUQVRVU19BTFJFQURZX0VYSVNUUxAFEhsKF0NPTU1BTkRfU1RBVFVTX0NPTkZMSUNUEAYSHwobQ09NTUFORF9TVEFUVVNfVU5BVVRIT1JJWkVEEAcSGQoVQ09NTUFORF9TVEFUVVNfRkFJTEVEEAgytAIKDkNvbW1hbmRTZXJ2aWNlElYKB0V4ZWN1dGUSJS5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuRXhlY3V0ZVJlcXVlc3QaJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFJlc3VsdBJzChBEZXNjcmliZUNvbW1hbmRzEi4uc3dpdGNoeWFyZC5jb21tYW5kLnYxLkRlc2NyaWJlQ29tbWFuZHNSZXF1ZXN0Gi8uc3dpdGNoeWFyZC5jb21tYW5kLnYxLkRlc2NyaWJlQ29tbWFuZHNSZXNwb25zZRJVCgZEcnlSdW4SJS5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuRXhlY3V0ZVJlcXVlc3QaJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFJlc3VsdGIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * The outcome of one command, whatever edge it came through. Returned on success and
@@ -308,6 +308,21 @@ export type CommandDescription = Message<"switchyard.command.v1.CommandDescripti
    * @generated from field: repeated string required_scopes = 7;
    */
   requiredScopes: string[];
+
+  /**
+   * Who may run the command: scopes that allow it outright and rules that look at the state.
+   *
+   * @generated from field: switchyard.command.v1.CommandPolicy policy = 8;
+   */
+  policy?: CommandPolicy | undefined;
+
+  /**
+   * The edge RPCs that reach this command (edge_methods), each with how its request's fields
+   * map onto the payload's.
+   *
+   * @generated from field: repeated switchyard.command.v1.EdgeRpc edge_rpcs = 9;
+   */
+  edgeRpcs: EdgeRpc[];
 };
 
 /**
@@ -316,6 +331,96 @@ export type CommandDescription = Message<"switchyard.command.v1.CommandDescripti
  */
 export const CommandDescriptionSchema: GenMessage<CommandDescription> = /*@__PURE__*/
   messageDesc(file_switchyard_command_v1_command, 6);
+
+/**
+ * A command's authorization policy.
+ *
+ * @generated from message switchyard.command.v1.CommandPolicy
+ */
+export type CommandPolicy = Message<"switchyard.command.v1.CommandPolicy"> & {
+  /**
+   * Holding any one of these allows the command.
+   *
+   * @generated from field: repeated string scopes = 1;
+   */
+  scopes: string[];
+
+  /**
+   * Conditional grants: the scope allows the command when the rule holds on the state.
+   *
+   * @generated from field: repeated switchyard.command.v1.PolicyRule rules = 2;
+   */
+  rules: PolicyRule[];
+
+  /**
+   * The policy in words, as denials state it.
+   *
+   * @generated from field: string description = 3;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message switchyard.command.v1.CommandPolicy.
+ * Use `create(CommandPolicySchema)` to create a new message.
+ */
+export const CommandPolicySchema: GenMessage<CommandPolicy> = /*@__PURE__*/
+  messageDesc(file_switchyard_command_v1_command, 7);
+
+/**
+ * A conditional grant of a policy.
+ *
+ * @generated from message switchyard.command.v1.PolicyRule
+ */
+export type PolicyRule = Message<"switchyard.command.v1.PolicyRule"> & {
+  /**
+   * @generated from field: string scope = 1;
+   */
+  scope: string;
+
+  /**
+   * When it allows, e.g. "the booking's guest is the caller".
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message switchyard.command.v1.PolicyRule.
+ * Use `create(PolicyRuleSchema)` to create a new message.
+ */
+export const PolicyRuleSchema: GenMessage<PolicyRule> = /*@__PURE__*/
+  messageDesc(file_switchyard_command_v1_command, 8);
+
+/**
+ * One edge RPC that runs a command.
+ *
+ * @generated from message switchyard.command.v1.EdgeRpc
+ */
+export type EdgeRpc = Message<"switchyard.command.v1.EdgeRpc"> & {
+  /**
+   * Fully-qualified, e.g. "/booking.v1.BookingService/BookRoom".
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * Payload field path (the schema's spelling) to the request's field path, e.g.
+   * "paidAt" -> "paid_at", or "payload.paidAt" on the generic Execute.
+   *
+   * @generated from field: map<string, string> field_mapping = 2;
+   */
+  fieldMapping: { [key: string]: string };
+};
+
+/**
+ * Describes the message switchyard.command.v1.EdgeRpc.
+ * Use `create(EdgeRpcSchema)` to create a new message.
+ */
+export const EdgeRpcSchema: GenMessage<EdgeRpc> = /*@__PURE__*/
+  messageDesc(file_switchyard_command_v1_command, 9);
 
 /**
  * What happened to a command.
@@ -400,6 +505,19 @@ export const CommandService: GenService<{
     methodKind: "unary";
     input: typeof DescribeCommandsRequestSchema;
     output: typeof DescribeCommandsResponseSchema;
+  },
+  /**
+   * Runs Execute's validation, authorization and decision against the stream's current
+   * state, and writes nothing: no events, no request record. The CommandResult holds the
+   * events that would be written (positions 0); a refusal is the error Execute would give.
+   * buf:lint:ignore RPC_REQUEST_STANDARD_NAME
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.DryRun
+   */
+  dryRun: {
+    methodKind: "unary";
+    input: typeof ExecuteRequestSchema;
+    output: typeof CommandResultSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_command_v1_command, 0);

@@ -1,0 +1,136 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { SpanKind } from "@opentelemetry/api";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import pino from "pino";
+import { loadConfig } from "../../src/config.js";
+import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
+import { createTracing } from "../../src/observability/tracing.js";
+import { traceExportUrl } from "../../src/observability/trace-export.js";
+import { startService, type RunningService } from "../../src/service.js";
+import { bookingApp, bookRoomPayload } from "../support/booking-app.js";
+import { grpcJsClient } from "../support/grpc-client.js";
+
+// One provider for the whole file, as the SDK is meant to be used: registered globally with
+// its async-hooks context manager, spans kept in memory.
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+after(() => provider.shutdown());
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN = "00f067aa0ba902b7";
+const TRACEPARENT = `00-${TRACE_ID}-${CALLER_SPAN}-01`;
+
+/** A booking the service's real clock takes: its stay is years ahead. */
+const future = (bookingId: string) => ({ ...bookRoomPayload(bookingId), checkIn: "2030-06-01", checkOut: "2030-06-04" });
+
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+const idOf = (span: ReadableSpan) => span.spanContext().spanId;
+
+/** The spans of one trace as "name ← parent name" lines, children sorted by start. */
+function tree(spans: readonly ReadableSpan[]): string[] {
+  const byId = new Map(spans.map((s) => [idOf(s), s]));
+  return [...spans]
+    .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1])
+    .map((s) => `${s.name} <- ${byId.get(parentOf(s) ?? "")?.name ?? parentOf(s) ?? "root"}`);
+}
+
+describe("traces of a command", () => {
+  let service: RunningService;
+  before(async () => {
+    service = await startService(loadConfig({ GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: "file::memory:" }), pino({ level: "silent" }));
+  });
+  after(() => service.stop());
+
+  it("over gRPC: the RPC's span continues the caller's traceparent, the command's span nests in it with load, decide and append, and the events keep the trace", async () => {
+    exporter.reset();
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    await booking.bookRoom(future("T1"), { traceparent: TRACEPARENT });
+    booking.close();
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+    assert.deepEqual(tree(spans), [
+      `booking.v1.BookingService/BookRoom <- ${CALLER_SPAN}`,
+      "command booking.BookRoom <- booking.v1.BookingService/BookRoom",
+      "load <- command booking.BookRoom",
+      "decide <- command booking.BookRoom",
+      "append <- command booking.BookRoom",
+    ]);
+    const [rpc, command] = [spans.find((s) => s.kind === SpanKind.SERVER)!, spans.find((s) => s.name.startsWith("command"))!];
+    assert.equal(rpc.attributes["rpc.system"], "grpc");
+    assert.equal(rpc.attributes["rpc.grpc.status_code"], 0);
+    assert.deepEqual(
+      ["type", "outcome", "retries", "replayed"].map((k) => command.attributes[`switchyard.command.${k}`]),
+      ["booking.BookRoom", "accepted", 0, false],
+    );
+    assert.equal(command.attributes["switchyard.aggregate.id"], "T1");
+    const [event] = await fetchEvents(service, "booking-T1");
+    assert.equal(event.metadata.traceparent, `00-${TRACE_ID}-${idOf(command)}-01`);
+  });
+
+  it("over the HTTP port (Connect): the same tree under the caller's traceparent header", async () => {
+    exporter.reset();
+    const client = createClient(BookingService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.httpPort}`, httpVersion: "1.1" }));
+    await client.bookRoom(future("T2"), { headers: { traceparent: TRACEPARENT } });
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+    assert.deepEqual(tree(spans).slice(0, 2), [`booking.v1.BookingService/BookRoom <- ${CALLER_SPAN}`, "command booking.BookRoom <- booking.v1.BookingService/BookRoom"]);
+    assert.equal(spans.find((s) => s.kind === SpanKind.SERVER)!.attributes["rpc.system"], "connect_rpc");
+    assert.equal(spans.length, 5);
+  });
+
+  it("without a caller's traceparent: a new trace, still kept in the events", async () => {
+    exporter.reset();
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    await booking.bookRoom(future("T3"));
+    booking.close();
+    const rpc = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.SERVER)!;
+    assert.equal(parentOf(rpc), undefined);
+    const [event] = await fetchEvents(service, "booking-T3");
+    assert.match(event.metadata.traceparent ?? "", new RegExp(`^00-${rpc.spanContext().traceId}-[0-9a-f]{16}-01$`));
+  });
+});
+
+describe("traces of a command run in process", () => {
+  it("continue the trace a command's metadata names, as a consumer of an event does (the reaction case is added with reactions)", async () => {
+    exporter.reset();
+    const app = bookingApp({ hooks: createTracing().pipelineHooks });
+    const result = await app.commands.bookRoom(bookRoomPayload("T4"), { traceparent: TRACEPARENT });
+    assert.equal(result.status, "accepted");
+    const spans = exporter.getFinishedSpans();
+    assert.deepEqual(tree(spans), [
+      `command booking.BookRoom <- ${CALLER_SPAN}`,
+      "load <- command booking.BookRoom",
+      "decide <- command booking.BookRoom",
+      "append <- command booking.BookRoom",
+    ]);
+    assert.ok(spans.every((s) => s.spanContext().traceId === TRACE_ID));
+    await app.close();
+  });
+});
+
+describe("trace export settings", () => {
+  const none = { OTEL_TRACES_EXPORTER: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_SDK_DISABLED: false };
+  it("export nothing by default, over OTLP when the standard variables ask", () => {
+    assert.equal(traceExportUrl(none), undefined);
+    assert.equal(traceExportUrl({ ...none, OTEL_TRACES_EXPORTER: "otlp" }), "http://localhost:4318/v1/traces");
+    assert.equal(traceExportUrl({ ...none, OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" }), "http://collector:4318/v1/traces");
+    assert.equal(traceExportUrl({ ...none, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/custom" }), "http://collector:4318/custom");
+    assert.equal(traceExportUrl({ ...none, OTEL_TRACES_EXPORTER: "none", OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" }), undefined);
+    assert.equal(traceExportUrl({ ...none, OTEL_TRACES_EXPORTER: "otlp", OTEL_SDK_DISABLED: true }), undefined);
+  });
+});
+
+/** A stream's events through the service's own store-backed read API. */
+async function fetchEvents(service: RunningService, streamId: string) {
+  const { EventStoreService } = await import("../../src/gen/switchyard/eventstore/v1/eventstore_pb.js");
+  const client = grpcJsClient(EventStoreService, `127.0.0.1:${service.grpcPort}`);
+  try {
+    const { events } = await client.readStream({ streamId });
+    return events.map((e) => ({ metadata: (e.metadata ?? {}) as { traceparent?: string } }));
+  } finally {
+    client.close();
+  }
+}
