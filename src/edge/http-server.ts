@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectAdapter } from "./connect-adapter.js";
+import type { ExplorerAssets } from "./explorer-assets.js";
 
 /** Options for {@link startHttpServer}. */
 export interface HttpServerOptions {
@@ -27,6 +28,8 @@ export interface HttpServerOptions {
   keepalive?: { timeMs: number; timeoutMs: number };
   /** Plain-HTTP probes for load balancers and Kubernetes: GET /healthz (live) and GET /readyz (ready to serve). */
   probes?: { live: () => boolean; ready: () => boolean };
+  /** Static pages served before the Connect routes, on paths none of them can have (the explorer page at `/`). */
+  assets?: ExplorerAssets;
   /** Serve TLS instead of cleartext (HTTP/1.1 and HTTP/2 chosen by ALPN); `ca` requires client certificates. */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
 }
@@ -148,7 +151,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // Its accept listener is swapped for the sniffer, which hands HTTP/1.1 sockets back to it.
   const h1 = http.createServer((req, res) => {
     if (closing) res.shouldKeepAlive = false; // answer, then close the connection
-    if (answerProbe(req, res, options.probes)) return;
+    if (answerProbe(req, res, options.probes) || options.assets?.answer(req, res)) return;
     stampClientSubject(req);
     handler(req, res);
   });
@@ -158,7 +161,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   h1.removeAllListeners("connection");
 
   const h2 = http2.createServer((req, res) => {
-    if (answerProbe(req, res, options.probes)) return;
+    if (answerProbe(req, res, options.probes) || options.assets?.answer(req, res)) return;
     stampClientSubject(req);
     handler(req, res);
   });
@@ -259,7 +262,7 @@ async function startTlsServer(options: HttpServerOptions, handler: (req: never, 
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
   const server = http2.createSecureServer({ allowHTTP1: true, cert, key, ca, requestCert: Boolean(ca), rejectUnauthorized: Boolean(ca) }, (req, res) => {
-    if (answerProbe(req, res, options.probes)) return;
+    if (answerProbe(req, res, options.probes) || options.assets?.answer(req, res)) return;
     stampClientSubject(req);
     handler(req as never, res as never);
   });
