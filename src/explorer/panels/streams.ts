@@ -52,9 +52,16 @@ export const streamsPanel: Panel = {
     const header = h("tr", {}, h("th", {}, "stream"), h("th", {}, "events"), h("th", {}, "last event"), h("th", {}, "position"), h("th", {}, "time"));
     fill(body, openForm, h("div", { class: "controls" }, readState, more), h("table", { class: "streams" }, h("thead", {}, header), listRows), view);
 
+    let renderQueued = false;
+    // Drawn at most once a frame, however many events arrive in it.
     const renderList = () => {
-      const latest = [...streams.values()].sort((a, b) => (a.lastPosition < b.lastPosition ? 1 : -1)).slice(0, LISTED_STREAMS);
-      fill(listRows, ...latest.map(streamRow));
+      if (renderQueued) return;
+      renderQueued = true;
+      requestAnimationFrame(() => {
+        renderQueued = false;
+        const latest = [...streams.values()].sort((a, b) => (a.lastPosition < b.lastPosition ? 1 : -1)).slice(0, LISTED_STREAMS);
+        fill(listRows, ...latest.map(streamRow));
+      });
     };
     const reader = pagesFromStart(api, signal);
     const readMore = async () => {
