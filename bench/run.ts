@@ -14,6 +14,7 @@ import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { startTestPostgres } from "../test/support/postgres.js";
 import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
+import { replicaScenarios } from "./replicas.js";
 import { subscriptionBench } from "./subscriptions.js";
 
 const run = promisify(execFile);
@@ -182,7 +183,7 @@ async function inProcessScenario(name: string, database: string | (() => Promise
 }
 
 /**
- * RecordPayment over gRPC and the in-process runs on the PostgreSQL store, on a throwaway
+ * RecordPayment over gRPC (one replica, then one against two taking turns) and the in-process runs on the PostgreSQL store, on a throwaway
  * cluster on this machine (the database server shares the two cores; its CPU is not in the
  * figures), when PostgreSQL is installed; outside the ratios.
  */
@@ -202,6 +203,7 @@ async function postgresScenarios(): Promise<void> {
     } finally {
       await server.stop();
     }
+    for (const replicas of await replicaScenarios(url, bookings, SECONDS, SERVER_NODE_OPTIONS)) record(replicas.name, replicas);
     await inProcessScenario("in process on PostgreSQL (app.execute), 64 in flight", open, bookings, 64);
     await inProcessScenario("in process on PostgreSQL (app.execute), 1 in flight", open, bookings, 1);
   } finally {

@@ -54,6 +54,8 @@ const schema = z.object({
   SUBSCRIPTION_MAX_LAG: positive("SUBSCRIPTION_MAX_LAG", 100_000),
   SUBSCRIPTION_LAG_TIMEOUT_MS: positive("SUBSCRIPTION_LAG_TIMEOUT_MS", 60_000),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
+  // The read-only explorer page at / on the HTTP port; its calls need the same credentials as any other.
+  EXPLORER: z.enum(["on", "off"], { error: "EXPLORER must be on or off" }).default("on"),
   AUTH_MODE: z.enum(["none", "jwt", "mtls"], { error: "AUTH_MODE must be none, jwt or mtls" }).default("none"),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
   AUTH_JWKS_FILE: z.string().optional(),

@@ -7,6 +7,7 @@ import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
 import { createDrain } from "./edge/drain.js";
+import { explorerAssets } from "./edge/explorer-assets.js";
 import { startGrpcServer } from "./edge/grpc-server.js";
 import { startHttpServer } from "./edge/http-server.js";
 import { limitsOf } from "./edge/limits.js";
@@ -122,7 +123,10 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     isDraining: () => drain.draining,
     keepalive: { timeMs: config.KEEPALIVE_TIME_MS, timeoutMs: config.KEEPALIVE_TIMEOUT_MS },
     probes: { live: () => true, ready: () => health.serving && !drain.draining },
-    plainHttp: [metricsEndpoint({ scrape: metrics.scrape, authenticate: config.METRICS_PUBLIC ? undefined : authenticate })],
+    plainHttp: [
+      metricsEndpoint({ scrape: metrics.scrape, authenticate: config.METRICS_PUBLIC ? undefined : authenticate }),
+      ...(config.EXPLORER === "on" ? [explorerAssets({ onBuildFailure: (error) => logger.error({ err: error }, "the explorer page could not be built") }).answer] : []),
+    ],
     tls,
   });
 

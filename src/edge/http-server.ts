@@ -29,7 +29,7 @@ export interface HttpServerOptions {
   probes?: { live: () => boolean; ready: () => boolean };
   /** Serve TLS instead of cleartext (HTTP/1.1 and HTTP/2 chosen by ALPN); `ca` requires client certificates. */
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
-  /** Plain HTTP handlers (GET /metrics), tried in order after the probes and before the RPC routes. */
+  /** Plain HTTP handlers (GET /metrics, the explorer page at `/`), tried in order after the probes and before the RPC routes, on paths no RPC can have. */
   plainHttp?: readonly PlainHttpHandler[];
 }
 
