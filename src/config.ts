@@ -53,6 +53,17 @@ const schema = z.object({
   // SUBSCRIPTION_LAG_TIMEOUT_MS is ended with RESOURCE_EXHAUSTED and the position to resume from.
   SUBSCRIPTION_MAX_LAG: positive("SUBSCRIPTION_MAX_LAG", 100_000),
   SUBSCRIPTION_LAG_TIMEOUT_MS: positive("SUBSCRIPTION_LAG_TIMEOUT_MS", 60_000),
+  // Reactions (reactions/, README "Reactions"): how deep a chain of reactions may go before its
+  // command becomes a dead letter, how often a failing effect is tried, and how long a
+  // runner's lease on a reaction lasts without renewal.
+  REACTION_MAX_DEPTH: positive("REACTION_MAX_DEPTH", 10),
+  REACTION_MAX_ATTEMPTS: positive("REACTION_MAX_ATTEMPTS", 5),
+  REACTION_LEASE_MS: positive("REACTION_LEASE_MS", 10_000),
+  // How guests are told of their bookings: a log line, or a JSON POST to GUEST_NOTIFIER_URL.
+  GUEST_NOTIFIER: z.enum(["log", "webhook"], { error: "GUEST_NOTIFIER must be log or webhook" }).default("log"),
+  GUEST_NOTIFIER_URL: z.url({ protocol: /^https?$/, error: "GUEST_NOTIFIER_URL must be an http:// or https:// URL" }).optional(),
+  GUEST_NOTIFIER_TIMEOUT_MS: positive("GUEST_NOTIFIER_TIMEOUT_MS", 5000),
+  GUEST_NOTIFIER_ATTEMPTS: positive("GUEST_NOTIFIER_ATTEMPTS", 3),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
   AUTH_MODE: z.enum(["none", "jwt", "mtls"], { error: "AUTH_MODE must be none, jwt or mtls" }).default("none"),
   AUTH_JWT_SECRET: z.string().min(32, "AUTH_JWT_SECRET must be at least 32 characters").optional(),
@@ -74,6 +85,7 @@ const schema = z.object({
     fail("AUTH_JWT_SECRET", "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET (HS256) or AUTH_JWKS_FILE (RS256/ES256)");
   }
   if (c.AUTH_MODE === "mtls" && !c.TLS_CLIENT_CA_FILE) fail("TLS_CLIENT_CA_FILE", "AUTH_MODE=mtls needs TLS_CLIENT_CA_FILE");
+  if (c.GUEST_NOTIFIER === "webhook" && !c.GUEST_NOTIFIER_URL) fail("GUEST_NOTIFIER_URL", "GUEST_NOTIFIER=webhook needs GUEST_NOTIFIER_URL");
   if (!c.TLS_CERT_FILE !== !c.TLS_KEY_FILE) fail("TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
   if (c.TLS_CLIENT_CA_FILE && !c.TLS_CERT_FILE) fail("TLS_CLIENT_CA_FILE", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
 });

@@ -23,6 +23,8 @@ export interface EventMetadata {
   readonly tenant: string;
   readonly clientId?: string;
   readonly timestamp: string;
+  /** How many reactions lie between the command a caller sent and this event's command; absent for 0. */
+  readonly reactionDepth?: number;
 }
 
 /** An event as the store holds it. Revisions start at 1 per stream; positions at 1 overall. */

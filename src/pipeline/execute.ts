@@ -61,6 +61,7 @@ interface Prepared {
   /** The message that caused the command, as its caller sent it. */
   readonly causationId?: string;
   readonly expectedRevision?: number;
+  readonly reactionDepth?: number;
   readonly fingerprint: string;
   readonly base: ResultBase;
 }
@@ -158,6 +159,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       requestId: meta.requestId || undefined,
       causationId: meta.causationId || undefined,
       expectedRevision: expected,
+      reactionDepth: meta.reactionDepth || undefined,
       fingerprint: fingerprintOf(command.type, id, parsed.value),
       base: copyWith(base, { aggregateId: id }),
     };
@@ -357,6 +359,7 @@ function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
     tenant,
     clientId: p.identity.clientId,
     timestamp: now.toISOString(),
+    ...(p.reactionDepth === undefined ? {} : { reactionDepth: p.reactionDepth }),
   };
 }
 
