@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { REACTION_TABLES_SQL } from "./reaction-tables.js";
 
 /**
  * Schema migrations, applied in order on open. Index i holds the step from version i to
@@ -41,6 +42,8 @@ const MIGRATIONS: readonly string[] = [
   // The events' global positions beside the result, which is now decided before the append.
   // Rows from before keep '[]': their result already holds the positions.
   `ALTER TABLE requests ADD COLUMN positions TEXT NOT NULL DEFAULT '[]';`,
+  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
+  REACTION_TABLES_SQL,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
