@@ -18,6 +18,9 @@ import { edgeServices } from "./services/index.js";
 import type { EdgeService } from "./edge/edge-service.js";
 import type { EventStore } from "./store/event-store.js";
 import { openStore } from "./store/open-store.js";
+import { guestNotifierOf } from "./collaborators/guest-notifier.js";
+import { bookingReactions } from "./domain/booking/index.js";
+import { startReactions } from "./reactions/start-reactions.js";
 
 /** A running Switchyard: both ports bound, the store open. */
 export interface RunningService {
@@ -60,6 +63,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
+  const reactions = startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger });
   const limits = limitsOf(config);
   const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
   const drain = createDrain();
@@ -113,6 +117,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
+        await reactions.stop();
         await store.close();
       })()),
   };

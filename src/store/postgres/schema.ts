@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { REACTION_TABLES_SQL } from "./reaction-tables.js";
 
 /**
  * The advisory lock every batch of appends holds until it commits, in every process on the
@@ -121,6 +122,8 @@ const MIGRATIONS: readonly string[] = [
   $fn$;
   CREATE TRIGGER events_notify_commit AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION switchyard_notify_commit();
   `,
+  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
+  REACTION_TABLES_SQL,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */
