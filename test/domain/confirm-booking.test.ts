@@ -45,7 +45,7 @@ describe("ConfirmBooking", () => {
 });
 
 describe("the confirm-paid-bookings reaction", () => {
-  const on = (type: string, data: unknown): ReactionEvent => ({
+  const on = (type: "BookingFullyPaid" | "BookingConfirmed", data: unknown): ReactionEvent<typeof type> => ({
     id: "e-1",
     type,
     data,
