@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { bookingCommands } from "./domain/booking/index.js";
+import { BOOKING_SETTINGS_PORT, bookingCommands } from "./domain/booking/index.js";
+import { systemCollaborators } from "./kernel/collaborators.js";
+import { startScheduler, type Scheduler } from "./scheduler/scheduler.js";
+import type { ScheduleCounts } from "./store/schedule-store.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
@@ -23,6 +26,8 @@ import { openStore } from "./store/open-store.js";
 export interface RunningService {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** Scheduled commands due, overdue and dead letters (all tenants), for metrics; zeros when the store keeps no schedules. */
+  scheduleCounts(): Promise<ScheduleCounts>;
   /** Drains (health NOT_SERVING, new calls UNAVAILABLE), finishes in-flight calls, closes the store. */
   stop(): Promise<void>;
 }
@@ -53,13 +58,16 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     await store.close();
     throw error;
   }
+  const collaborators = { ...systemCollaborators, ports: { [BOOKING_SETTINGS_PORT]: { unpaidBookingTtlMs: config.UNPAID_BOOKING_TTL } } };
   const app = createApp({
     store,
     commands: bookingCommands,
+    collaborators,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
+  const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
   const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
   const drain = createDrain();
@@ -106,16 +114,39 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   return {
     grpcPort: grpcServer.port,
     httpPort: httpServer.port,
+    scheduleCounts: () => scheduler?.counts() ?? Promise.resolve({ due: 0, overdue: 0, deadLetters: 0 }),
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
         health.setAll(ServingStatus.NOT_SERVING);
+        // No scheduled command starts once draining begins; the ones running finish first.
+        await scheduler?.stop();
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
         await store.close();
       })()),
   };
+}
+
+/** The scheduler of this process, when SCHEDULER=on and the store keeps schedules. */
+function schedulerOf(config: Config, store: EventStore, execute: Parameters<typeof startScheduler>[0]["execute"], logger: Logger): Scheduler | undefined {
+  if (config.SCHEDULER !== "on" || !store.schedules) return undefined;
+  return startScheduler({
+    schedules: store.schedules,
+    execute,
+    clock: systemCollaborators.clock,
+    watchCommits: store.watchCommits,
+    leaseMs: config.SCHEDULER_LEASE_MS,
+    maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
+    retryFirstMs: config.SCHEDULER_RETRY_FIRST_MS,
+    retryMaxMs: config.SCHEDULER_RETRY_MAX_MS,
+    onRun: (schedule, ending, latenessMs) => {
+      if (ending === "dead") logger.error({ scheduleId: schedule.id, commandType: schedule.commandType, attempts: schedule.attempts }, "scheduled command became a dead letter");
+      else logger.debug({ scheduleId: schedule.id, commandType: schedule.commandType, ending, latenessMs }, "scheduled command ran");
+    },
+    onError: (error) => logger.warn({ err: error }, "scheduled commands cannot be read or written; trying again shortly"),
+  });
 }
 
 /** The TLS material the configuration names, read once; undefined for cleartext. */
