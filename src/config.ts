@@ -80,6 +80,8 @@ const schema = z.object({
   // The wait before a failed scheduled command's first retry; it doubles on each one, up to SCHEDULER_RETRY_MAX_MS.
   SCHEDULER_RETRY_FIRST_MS: positive("SCHEDULER_RETRY_FIRST_MS", 1000),
   SCHEDULER_RETRY_MAX_MS: positive("SCHEDULER_RETRY_MAX_MS", 60_000),
+  // Signs list page tokens (at least 32 characters); replicas behind one balancer need the same one. Absent: a random one per process.
+  PAGE_TOKEN_SECRET: z.string().min(32, "PAGE_TOKEN_SECRET must be at least 32 characters").optional(),
   // How long a booking may stay not fully paid before it is cancelled with reason "unpaid".
   UNPAID_BOOKING_TTL: duration("UNPAID_BOOKING_TTL", "48h"),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),

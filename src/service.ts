@@ -5,6 +5,7 @@ import type { Config } from "./config.js";
 import { BOOKING_SETTINGS_PORT, bookingCommands } from "./domain/booking/index.js";
 import { systemCollaborators } from "./kernel/collaborators.js";
 import { startScheduler, type Scheduler } from "./scheduler/scheduler.js";
+import { pageTokens } from "./edge/signed-page-token.js";
 import type { ScheduleCounts } from "./store/schedule-store.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
@@ -69,7 +70,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   });
   const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
-  const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
+  const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
+  const domainServices = [...edgeServices(app, limits, scheduling), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = createHealth(["", ...domainServices.map((s) => s.service.typeName)]);
   const services = [...domainServices, health.service];
