@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { bookingCommands } from "./domain/booking/index.js";
+import { BOOKING_SETTINGS_PORT, bookingCommands } from "./domain/booking/index.js";
+import { systemCollaborators } from "./kernel/collaborators.js";
+import { startScheduler, type Scheduler } from "./scheduler/scheduler.js";
+import { pageTokens } from "./edge/signed-page-token.js";
+import type { ScheduleCounts } from "./store/schedule-store.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
@@ -26,6 +30,8 @@ import { startReactions } from "./reactions/start-reactions.js";
 export interface RunningService {
   readonly grpcPort: number;
   readonly httpPort: number;
+  /** Scheduled commands due, overdue and dead letters (all tenants), for metrics; zeros when the store keeps no schedules. */
+  scheduleCounts(): Promise<ScheduleCounts>;
   /** Drains (health NOT_SERVING, new calls UNAVAILABLE), finishes in-flight calls, closes the store. */
   stop(): Promise<void>;
 }
@@ -56,16 +62,20 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     await store.close();
     throw error;
   }
+  const collaborators = { ...systemCollaborators, ports: { [BOOKING_SETTINGS_PORT]: { unpaidBookingTtlMs: config.UNPAID_BOOKING_TTL } } };
   const app = createApp({
     store,
     commands: bookingCommands,
+    collaborators,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
   const reactions = startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger });
+  const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
-  const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
+  const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
+  const domainServices = [...edgeServices(app, limits, scheduling), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = createHealth(["", ...domainServices.map((s) => s.service.typeName)]);
   const services = [...domainServices, health.service];
@@ -110,10 +120,13 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   return {
     grpcPort: grpcServer.port,
     httpPort: httpServer.port,
+    scheduleCounts: () => scheduler?.counts() ?? Promise.resolve({ due: 0, overdue: 0, deadLetters: 0 }),
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
         health.setAll(ServingStatus.NOT_SERVING);
+        // No scheduled command starts once draining begins; the ones running finish first.
+        await scheduler?.stop();
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
@@ -121,6 +134,26 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         await store.close();
       })()),
   };
+}
+
+/** The scheduler of this process, when SCHEDULER=on and the store keeps schedules. */
+function schedulerOf(config: Config, store: EventStore, execute: Parameters<typeof startScheduler>[0]["execute"], logger: Logger): Scheduler | undefined {
+  if (config.SCHEDULER !== "on" || !store.schedules) return undefined;
+  return startScheduler({
+    schedules: store.schedules,
+    execute,
+    clock: systemCollaborators.clock,
+    watchCommits: store.watchCommits,
+    leaseMs: config.SCHEDULER_LEASE_MS,
+    maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
+    retryFirstMs: config.SCHEDULER_RETRY_FIRST_MS,
+    retryMaxMs: config.SCHEDULER_RETRY_MAX_MS,
+    onRun: (schedule, ending, latenessMs) => {
+      if (ending === "dead") logger.error({ scheduleId: schedule.id, commandType: schedule.commandType, attempts: schedule.attempts }, "scheduled command became a dead letter");
+      else logger.debug({ scheduleId: schedule.id, commandType: schedule.commandType, ending, latenessMs }, "scheduled command ran");
+    },
+    onError: (error) => logger.warn({ err: error }, "scheduled commands cannot be read or written; trying again shortly"),
+  });
 }
 
 /** The TLS material the configuration names, read once; undefined for cleartext. */

@@ -7,6 +7,7 @@ import type { App } from "../pipeline/app.js";
 import type { AnyCommand } from "../kernel/command.js";
 import { bookingServiceV1 } from "./booking-v1/handlers.js";
 import { commandServiceV1 } from "./command-v1/handlers.js";
+import type { ScheduleEdge } from "./command-v1/schedule-handlers.js";
 import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
 import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
 
@@ -20,12 +21,16 @@ export const EDGE_ROUTES: Readonly<Record<string, string>> = {
   [path(PaymentNotificationService, PaymentNotificationService.method.notifyPaymentSucceeded)]: "booking.RecordPayment",
 };
 
-/** Every edge service of the reference booking service. */
-export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS): EdgeService[] {
+/** Every edge service of the reference booking service; `scheduling` serves the scheduled-command RPCs. */
+export function edgeServices(
+  app: Omit<App<readonly AnyCommand[]>, "commands">,
+  limits: RequestLimits = DEFAULT_LIMITS,
+  scheduling?: Omit<ScheduleEdge, "registry" | "loadState">,
+): EdgeService[] {
   return [
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
-    commandServiceV1(app, EDGE_ROUTES, limits),
+    commandServiceV1(app, EDGE_ROUTES, limits, scheduling && { ...scheduling, registry: app.registry, loadState: app.loadState }),
     eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits }),
   ] as EdgeService[];
 }

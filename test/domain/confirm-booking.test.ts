@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { fixedClock } from "../../src/kernel/collaborators.js";
 import { reactionContext, type ReactionEvent } from "../../src/kernel/reaction.js";
 import { given } from "../../src/kernel/specification.js";
-import { booking, confirmBooking, confirmPaidBookings, type BookingConfirmed, type BookingEvent, type BookingPorts } from "../../src/domain/booking/index.js";
+import { booking, cancelUnpaidBooking, confirmBooking, confirmPaidBookings, type BookingConfirmed, type BookingEvent, type BookingPorts } from "../../src/domain/booking/index.js";
 
 const NOW = "2026-05-01T12:00:00Z";
 const history = (...events: BookingEvent[]) => given(booking, events, { collaborators: { clock: fixedClock(NOW) } });
@@ -37,6 +37,10 @@ describe("ConfirmBooking", () => {
     history(booked).when(confirmBooking, { bookingId: "B1" }).thenRejects("BOOKING_NOT_PAID", /24000 minor units outstanding/);
     const cancelled: BookingEvent = { type: "BookingCancelled", data: { bookingId: "B1", reason: "guest asked", cancelledAt: NOW } };
     history(booked, ...paid, cancelled).when(confirmBooking, { bookingId: "B1" }).thenRejects("BOOKING_CANCELLED");
+  });
+
+  it("leaves a confirmed booking to the scheduled CancelUnpaidBooking: it is paid in full", () => {
+    history(booked, ...paid, confirmed).when(cancelUnpaidBooking, { bookingId: "B1" }).then([]);
   });
 
   it("names a missing booking id", () => {

@@ -9,6 +9,7 @@ import { runCommand, type Executor } from "../../edge/run-command.js";
 import { MAX_ID_LENGTH } from "../../domain/values/fields.js";
 import type { ExecuteRequest } from "../../gen/switchyard/command/v1/command_pb.js";
 import type { Violation } from "../../kernel/result.js";
+import { noScheduleHandlers, scheduleHandlers, type ScheduleEdge } from "./schedule-handlers.js";
 
 /** Longest command type accepted ("booking.RecordPayment" is 21). */
 export const MAX_COMMAND_TYPE_LENGTH = 128;
@@ -25,11 +26,13 @@ const executeFields = payloadFieldNames("payload", {
  * switchyard.command.v1.CommandService: any registered command by type (the generic
  * edge), and a description of every command for humans and client generators.
  * `edgeRoutes` maps RPC paths of the typed edges to the command type each one runs.
+ * With `scheduling`, it also schedules commands and tends dead letters (schedule-handlers.ts).
  */
 export function commandServiceV1(
   app: Executor & { registry: ReadonlyMap<string, AnyCommand> },
   edgeRoutes: Readonly<Record<string, string>>,
   limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields"> = DEFAULT_LIMITS,
+  scheduling?: ScheduleEdge,
 ) {
   const executePath = `/${CommandService.typeName}/${CommandService.method.execute.name}`;
   const descriptions = [...app.registry.values()].map((command) => ({
@@ -61,11 +64,12 @@ export function commandServiceV1(
       );
     },
     describeCommands: async () => ({ commands: descriptions }),
+    ...(scheduling ? scheduleHandlers(scheduling, (request) => envelopeViolations(request, limits)) : noScheduleHandlers()),
   });
 }
 
 /** What is wrong with an ExecuteRequest before its payload is even looked at: lengths and size. */
-function envelopeViolations(request: ExecuteRequest, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {
+function envelopeViolations(request: Pick<ExecuteRequest, "commandType" | "aggregateId" | "payload">, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {
   const violations: Violation[] = [];
   if (request.commandType.length > MAX_COMMAND_TYPE_LENGTH) {
     violations.push({ field: "command_type", description: `command_type is longer than ${MAX_COMMAND_TYPE_LENGTH} characters` });

@@ -5,13 +5,15 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { CancelScheduledCommandRequestSchema, DiscardDeadLetterRequestSchema, ListDeadLettersRequestSchema, ListDeadLettersResponseSchema, ListScheduledCommandsRequestSchema, ListScheduledCommandsResponseSchema, RetryDeadLetterRequestSchema, ScheduleCommandRequestSchema, ScheduledCommandSchema } from "./schedules_pb.js";
+import { file_switchyard_command_v1_schedules } from "./schedules_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchyard/command/v1/command.proto.
  */
 export const file_switchyard_command_v1_command: GenFile = /*@__PURE__*/
-  fileDesc("CiNzd2l0Y2h5YXJkL2NvbW1hbmQvdjEvY29tbWFuZC5wcm90bxIVc3dpdGNoeWFyZC5jb21tYW5kLnYxIuQDCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMY29tbWFuZF90eXBlGAIgASgJEhQKDGFnZ3JlZ2F0ZV9pZBgDIAEoCRI0CgZzdGF0dXMYBCABKA4yJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFN0YXR1cxIQCghyZXZpc2lvbhgFIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBiABKAQSMwoGZXZlbnRzGAcgAygLMiMuc3dpdGNoeWFyZC5jb21tYW5kLnYxLldyaXR0ZW5FdmVudBIpCghyZXNwb25zZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSQQoRdmFsaWRhdGlvbl9lcnJvcnMYCSADKAsyJi5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuVmFsaWRhdGlvbkVycm9yEgwKBGNvZGUYCiABKAkSDwoHbWVzc2FnZRgLIAEoCRIQCghyZXBsYXllZBgMIAEoCBIWCg5jb3JyZWxhdGlvbl9pZBgNIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgOIAEoBEgAiAEBEhAKCGVycm9yX2lkGA8gASgJQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJTCgxXcml0dGVuRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBCABKAQiNQoPVmFsaWRhdGlvbkVycm9yEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIrABCg5FeGVjdXRlUmVxdWVzdBIUCgxjb21tYW5kX3R5cGUYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnJlcXVlc3RfaWQYBCABKAkSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKARIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iGQoXRGVzY3JpYmVDb21tYW5kc1JlcXVlc3QiVwoYRGVzY3JpYmVDb21tYW5kc1Jlc3BvbnNlEjsKCGNvbW1hbmRzGAEgAygLMikuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmREZXNjcmlwdGlvbiLSAQoSQ29tbWFuZERlc2NyaXB0aW9uEhQKDGNvbW1hbmRfdHlwZRgBIAEoCRIRCglhZ2dyZWdhdGUYAiABKAkSLwoOcGF5bG9hZF9zY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhoKEnN0cmVhbV9leHBlY3RhdGlvbhgEIAEoCRIXCg9yZWplY3Rpb25fY29kZXMYBSADKAkSFAoMZWRnZV9tZXRob2RzGAYgAygJEhcKD3JlcXVpcmVkX3Njb3BlcxgHIAMoCSqfAgoNQ29tbWFuZFN0YXR1cxIeChpDT01NQU5EX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0NPTU1BTkRfU1RBVFVTX0FDQ0VQVEVEEAESGgoWQ09NTUFORF9TVEFUVVNfSU5WQUxJRBACEhsKF0NPTU1BTkRfU1RBVFVTX1JFSkVDVEVEEAMSHAoYQ09NTUFORF9TVEFUVVNfTk9UX0ZPVU5EEAQSIQodQ09NTUFORF9TVEFUVVNfQUxSRUFEWV9FWElTVFMQBRIbChdDT01NQU5EX1NUQVRVU19DT05GTElDVBAGEh8KG0NPTU1BTkRfU1RBVFVTX1VOQVVUSE9SSVpFRBAHEhkKFUNPTU1BTkRfU1RBVFVTX0ZBSUxFRBAIMt0BCg5Db21tYW5kU2VydmljZRJWCgdFeGVjdXRlEiUuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkV4ZWN1dGVSZXF1ZXN0GiQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmRSZXN1bHQScwoQRGVzY3JpYmVDb21tYW5kcxIuLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVxdWVzdBovLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("CiNzd2l0Y2h5YXJkL2NvbW1hbmQvdjEvY29tbWFuZC5wcm90bxIVc3dpdGNoeWFyZC5jb21tYW5kLnYxIuQDCg1Db21tYW5kUmVzdWx0EhIKCmNvbW1hbmRfaWQYASABKAkSFAoMY29tbWFuZF90eXBlGAIgASgJEhQKDGFnZ3JlZ2F0ZV9pZBgDIAEoCRI0CgZzdGF0dXMYBCABKA4yJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFN0YXR1cxIQCghyZXZpc2lvbhgFIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBiABKAQSMwoGZXZlbnRzGAcgAygLMiMuc3dpdGNoeWFyZC5jb21tYW5kLnYxLldyaXR0ZW5FdmVudBIpCghyZXNwb25zZRgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSQQoRdmFsaWRhdGlvbl9lcnJvcnMYCSADKAsyJi5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuVmFsaWRhdGlvbkVycm9yEgwKBGNvZGUYCiABKAkSDwoHbWVzc2FnZRgLIAEoCRIQCghyZXBsYXllZBgMIAEoCBIWCg5jb3JyZWxhdGlvbl9pZBgNIAEoCRIeChFleHBlY3RlZF9yZXZpc2lvbhgOIAEoBEgAiAEBEhAKCGVycm9yX2lkGA8gASgJQhQKEl9leHBlY3RlZF9yZXZpc2lvbiJTCgxXcml0dGVuRXZlbnQSCgoCaWQYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXZpc2lvbhgDIAEoBBIXCg9nbG9iYWxfcG9zaXRpb24YBCABKAQiNQoPVmFsaWRhdGlvbkVycm9yEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIrABCg5FeGVjdXRlUmVxdWVzdBIUCgxjb21tYW5kX3R5cGUYASABKAkSFAoMYWdncmVnYXRlX2lkGAIgASgJEigKB3BheWxvYWQYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnJlcXVlc3RfaWQYBCABKAkSHgoRZXhwZWN0ZWRfcmV2aXNpb24YBSABKARIAIgBAUIUChJfZXhwZWN0ZWRfcmV2aXNpb24iGQoXRGVzY3JpYmVDb21tYW5kc1JlcXVlc3QiVwoYRGVzY3JpYmVDb21tYW5kc1Jlc3BvbnNlEjsKCGNvbW1hbmRzGAEgAygLMikuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmREZXNjcmlwdGlvbiLSAQoSQ29tbWFuZERlc2NyaXB0aW9uEhQKDGNvbW1hbmRfdHlwZRgBIAEoCRIRCglhZ2dyZWdhdGUYAiABKAkSLwoOcGF5bG9hZF9zY2hlbWEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhoKEnN0cmVhbV9leHBlY3RhdGlvbhgEIAEoCRIXCg9yZWplY3Rpb25fY29kZXMYBSADKAkSFAoMZWRnZV9tZXRob2RzGAYgAygJEhcKD3JlcXVpcmVkX3Njb3BlcxgHIAMoCSqfAgoNQ29tbWFuZFN0YXR1cxIeChpDT01NQU5EX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0NPTU1BTkRfU1RBVFVTX0FDQ0VQVEVEEAESGgoWQ09NTUFORF9TVEFUVVNfSU5WQUxJRBACEhsKF0NPTU1BTkRfU1RBVFVTX1JFSkVDVEVEEAMSHAoYQ09NTUFORF9TVEFUVVNfTk9UX0ZPVU5EEAQSIQodQ09NTUFORF9TVEFUVVNfQUxSRUFEWV9FWElTVFMQBRIbChdDT01NQU5EX1NUQVRVU19DT05GTElDVBAGEh8KG0NPTU1BTkRfU1RBVFVTX1VOQVVUSE9SSVpFRBAHEhkKFUNPTU1BTkRfU1RBVFVTX0ZBSUxFRBAIMpIHCg5Db21tYW5kU2VydmljZRJWCgdFeGVjdXRlEiUuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkV4ZWN1dGVSZXF1ZXN0GiQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmRSZXN1bHQScwoQRGVzY3JpYmVDb21tYW5kcxIuLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVxdWVzdBovLnN3aXRjaHlhcmQuY29tbWFuZC52MS5EZXNjcmliZUNvbW1hbmRzUmVzcG9uc2USaQoPU2NoZWR1bGVDb21tYW5kEi0uc3dpdGNoeWFyZC5jb21tYW5kLnYxLlNjaGVkdWxlQ29tbWFuZFJlcXVlc3QaJy5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuU2NoZWR1bGVkQ29tbWFuZBJ3ChZDYW5jZWxTY2hlZHVsZWRDb21tYW5kEjQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNhbmNlbFNjaGVkdWxlZENvbW1hbmRSZXF1ZXN0Gicuc3dpdGNoeWFyZC5jb21tYW5kLnYxLlNjaGVkdWxlZENvbW1hbmQSggEKFUxpc3RTY2hlZHVsZWRDb21tYW5kcxIzLnN3aXRjaHlhcmQuY29tbWFuZC52MS5MaXN0U2NoZWR1bGVkQ29tbWFuZHNSZXF1ZXN0GjQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkxpc3RTY2hlZHVsZWRDb21tYW5kc1Jlc3BvbnNlEnAKD0xpc3REZWFkTGV0dGVycxItLnN3aXRjaHlhcmQuY29tbWFuZC52MS5MaXN0RGVhZExldHRlcnNSZXF1ZXN0Gi4uc3dpdGNoeWFyZC5jb21tYW5kLnYxLkxpc3REZWFkTGV0dGVyc1Jlc3BvbnNlEmkKD1JldHJ5RGVhZExldHRlchItLnN3aXRjaHlhcmQuY29tbWFuZC52MS5SZXRyeURlYWRMZXR0ZXJSZXF1ZXN0Gicuc3dpdGNoeWFyZC5jb21tYW5kLnYxLlNjaGVkdWxlZENvbW1hbmQSbQoRRGlzY2FyZERlYWRMZXR0ZXISLy5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuRGlzY2FyZERlYWRMZXR0ZXJSZXF1ZXN0Gicuc3dpdGNoeWFyZC5jb21tYW5kLnYxLlNjaGVkdWxlZENvbW1hbmRiBnByb3RvMw", [file_google_protobuf_struct, file_switchyard_command_v1_schedules]);
 
 /**
  * The outcome of one command, whatever edge it came through. Returned on success and
@@ -400,6 +402,67 @@ export const CommandService: GenService<{
     methodKind: "unary";
     input: typeof DescribeCommandsRequestSchema;
     output: typeof DescribeCommandsResponseSchema;
+  },
+  /**
+   * Schedules a command to run at run_at or after delay, under the caller's tenant and the
+   * command's policy (checked now); it runs with the caller's identity.
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.ScheduleCommand
+   */
+  scheduleCommand: {
+    methodKind: "unary";
+    input: typeof ScheduleCommandRequestSchema;
+    output: typeof ScheduledCommandSchema;
+  },
+  /**
+   * Cancels a pending scheduled command that is not running.
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.CancelScheduledCommand
+   */
+  cancelScheduledCommand: {
+    methodKind: "unary";
+    input: typeof CancelScheduledCommandRequestSchema;
+    output: typeof ScheduledCommandSchema;
+  },
+  /**
+   * The caller's tenant's scheduled commands, in the order they were made.
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.ListScheduledCommands
+   */
+  listScheduledCommands: {
+    methodKind: "unary";
+    input: typeof ListScheduledCommandsRequestSchema;
+    output: typeof ListScheduledCommandsResponseSchema;
+  },
+  /**
+   * Scheduled commands that failed for good (scope schedules:admin).
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.ListDeadLetters
+   */
+  listDeadLetters: {
+    methodKind: "unary";
+    input: typeof ListDeadLettersRequestSchema;
+    output: typeof ListDeadLettersResponseSchema;
+  },
+  /**
+   * Runs a dead letter once more (scope schedules:admin); of two calls at once, one does.
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.RetryDeadLetter
+   */
+  retryDeadLetter: {
+    methodKind: "unary";
+    input: typeof RetryDeadLetterRequestSchema;
+    output: typeof ScheduledCommandSchema;
+  },
+  /**
+   * Gives up on a dead letter (scope schedules:admin).
+   *
+   * @generated from rpc switchyard.command.v1.CommandService.DiscardDeadLetter
+   */
+  discardDeadLetter: {
+    methodKind: "unary";
+    input: typeof DiscardDeadLetterRequestSchema;
+    output: typeof ScheduledCommandSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchyard_command_v1_command, 0);
