@@ -6,7 +6,7 @@ import { reactionContext, reactionEventOf, type AnyReaction, type CollaboratorCa
 import type { CommandResult } from "../kernel/result.js";
 import type { App } from "../pipeline/app.js";
 import { MAX_PAGE } from "../store/event-store.js";
-import type { DeadEffect, DeadLetterSink } from "./dead-letter.js";
+import { reactionIdentity, type DeadEffect, type DeadLetterSink } from "./dead-letter.js";
 import type { ReactionLedger } from "./ledger.js";
 
 /** What a runner needs: the app it issues commands through and follows events of, and where it keeps its place. */
@@ -151,7 +151,7 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
       return bury(event, dead, "REACTION_DEPTH_EXCEEDED", 0, why);
     }
     if (inDoubt && (await alreadyWritten(event.tenant, command, requestId))) return;
-    const identity: Identity = { tenant: event.tenant, scopes: ["*"], clientId: `reaction:${name}`, authenticated: true };
+    const identity: Identity = reactionIdentity(event.tenant, name);
     let last = "";
     for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
       const result: CommandResult = await app.execute({

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { AnyReaction } from "../kernel/reaction.js";
-import { loggedDeadLetters, type DeadLetterSink } from "./dead-letter.js";
+import { loggedDeadLetters, scheduledDeadLetters, type DeadLetterSink } from "./dead-letter.js";
 import type { ReactionLedger } from "./ledger.js";
 import { openPostgresLedger } from "./postgres-ledger.js";
 import { startReactionRunner, type ReactionRunnerOptions } from "./runner.js";
@@ -19,7 +19,9 @@ export interface ReactionWiring {
   readonly reactions: readonly AnyReaction[];
   readonly ports: ReactionRunnerOptions["ports"];
   readonly logger: Logger;
-  /** Where given-up effects go; logged until the dead-letter store is wired. */
+  /** The clock dead letters are dated by. */
+  readonly clock: () => Date;
+  /** Where given-up effects go; by default the store's dead letters for commands, the log for collaborator calls. */
   readonly deadLetters?: DeadLetterSink;
 }
 
@@ -34,7 +36,9 @@ export function startReactions(
   wiring: ReactionWiring,
 ): RunningReactions {
   const ledger = openLedger(config.DATABASE_URL);
-  const deadLetters = wiring.deadLetters ?? loggedDeadLetters(wiring.logger);
+  const logged = loggedDeadLetters(wiring.logger);
+  const schedules = wiring.app.store.schedules;
+  const deadLetters = wiring.deadLetters ?? (schedules ? scheduledDeadLetters(schedules, wiring.clock, logged) : logged);
   const runners = wiring.reactions.map((reaction) =>
     startReactionRunner({
       app: wiring.app,

@@ -11,7 +11,7 @@ import { event } from "../../src/kernel/events.js";
 import { TRUSTED_LOCAL } from "../../src/kernel/identity.js";
 import { defineReaction, type CallContext } from "../../src/kernel/reaction.js";
 import { createApp } from "../../src/pipeline/app.js";
-import type { ReactionDeadLetter } from "../../src/reactions/dead-letter.js";
+import { scheduledDeadLetters, type ReactionDeadLetter } from "../../src/reactions/dead-letter.js";
 import type { ReactionLedger } from "../../src/reactions/ledger.js";
 import { startReactionRunner, type ReactionRunnerOptions } from "../../src/reactions/runner.js";
 import { openSqliteLedger } from "../../src/reactions/sqlite-ledger.js";
@@ -215,6 +215,24 @@ describe("reaction runner on a SQLite file", () => {
     assert.match(letter.lastError, /4 reactions deep, past REACTION_MAX_DEPTH=3.*loops/);
     assert.equal(letter.eventId, tallied[3].id);
     assert.deepEqual(letter.effect.kind === "command" && [letter.effect.type, letter.effect.aggregateId, letter.effect.reactionDepth], ["tally.Add", "loop", 4]);
+    await db.close();
+  });
+
+  it("puts a command it gave up on among the store's dead letters, which Retry can run once more", async () => {
+    const db = open();
+    const calls: ReactionDeadLetter[] = [];
+    const schedules = db.app.store.schedules!;
+    const deadLetters = scheduledDeadLetters(schedules, () => new Date(), async (letter) => void calls.push(letter));
+    const { runner } = run(db, { reaction: addForever, maxDepth: 1, ports: { recorder: recorder().port }, deadLetters });
+    await db.app.commands.add({ tallyId: "deep" }, { identity: { ...TRUSTED_LOCAL, tenant: "hotel-c" }, correlationId: "corr-deep" });
+    await eventually("a dead letter in the store", async () => (await schedules.list("hotel-c", { statuses: ["dead"], limit: 10 })).length === 1);
+    await runner.stop();
+    const [dead] = await schedules.list("hotel-c", { statuses: ["dead"], limit: 10 });
+    assert.deepEqual([dead.commandType, dead.aggregateId, dead.correlationId, dead.identity.clientId], ["tally.Add", "deep", "corr-deep", "reaction:test.add-forever"]);
+    assert.match(dead.lastError ?? "", /^REACTION_DEPTH_EXCEEDED: the command would be 2 reactions deep/);
+    assert.equal(dead.causationId, (await db.tallied("deep", "hotel-c"))[1].id);
+    assert.equal(calls.length, 0);
+    assert.equal(await schedules.revive("hotel-c", dead.id, Date.now()), true);
     await db.close();
   });
 

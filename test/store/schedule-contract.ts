@@ -116,6 +116,19 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
       assert.equal((await schedules.get(t, s.id))?.status, "discarded");
     });
 
+    it("keeps a dead letter made elsewhere as any other: listed, never claimed, retried once", async () => {
+      const t = tenant();
+      const now = moment();
+      const letter = newSchedule(now);
+      assert.equal(await schedules.addDeadLetter(t, letter, 3, "unavailable: store busy", now), true);
+      assert.equal(await schedules.addDeadLetter(t, letter, 3, "again", now), false, "the same id is one dead letter");
+      assert.deepEqual(await claimAt(now + 10), []);
+      const [dead] = await schedules.list(t, { statuses: ["dead"], limit: 10 });
+      assert.deepEqual([dead.id, dead.status, dead.attempts, dead.lastError, dead.commandType], [letter.id, "dead", 3, "unavailable: store busy", "test.Command"]);
+      assert.equal(await schedules.revive(t, letter.id, now + 20), true);
+      assert.deepEqual((await claimAt(now + 20)).map((c) => c.id), [letter.id]);
+    });
+
     it("cancels a pending schedule that no runner holds", async () => {
       const t = tenant();
       const at = moment();
