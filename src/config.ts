@@ -11,6 +11,24 @@ const port = (name: string, fallback: number) =>
 const positive = (name: string, fallback: number) =>
   z.coerce.number({ error: `${name} must be a number` }).int(`${name} must be a whole number`).positive(`${name} must be positive`).default(fallback);
 
+/** Units a duration may carry, in ms. */
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as "48h", "90m", "2s" or "500ms" (a bare number is seconds), in ms; a regex, as no dependency is worth one format. */
+const duration = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+      const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? "s"] : NaN;
+      if (!(ms >= 1000 && Number.isSafeInteger(ms))) {
+        ctx.addIssue({ code: "custom", message: `${name} must be a duration of at least 1s, such as 48h, 90m or 30s` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
 /** Every environment variable Switchyard reads, with its default. */
 const schema = z.object({
   HOST: z.string().min(1, "HOST must not be empty").default("127.0.0.1"),
@@ -53,6 +71,30 @@ const schema = z.object({
   // SUBSCRIPTION_LAG_TIMEOUT_MS is ended with RESOURCE_EXHAUSTED and the position to resume from.
   SUBSCRIPTION_MAX_LAG: positive("SUBSCRIPTION_MAX_LAG", 100_000),
   SUBSCRIPTION_LAG_TIMEOUT_MS: positive("SUBSCRIPTION_LAG_TIMEOUT_MS", 60_000),
+  // Runs scheduled commands in this process (several processes or replicas may all run one: claims are in the database).
+  SCHEDULER: z.enum(["on", "off"], { error: "SCHEDULER must be on or off" }).default("on"),
+  // How long a claim holds a scheduled command: a process that dies running one frees it after this.
+  SCHEDULER_LEASE_MS: positive("SCHEDULER_LEASE_MS", 60_000),
+  // Runs a scheduled command may have before infrastructure failures make it a dead letter.
+  SCHEDULER_MAX_ATTEMPTS: positive("SCHEDULER_MAX_ATTEMPTS", 5),
+  // The wait before a failed scheduled command's first retry; it doubles on each one, up to SCHEDULER_RETRY_MAX_MS.
+  SCHEDULER_RETRY_FIRST_MS: positive("SCHEDULER_RETRY_FIRST_MS", 1000),
+  SCHEDULER_RETRY_MAX_MS: positive("SCHEDULER_RETRY_MAX_MS", 60_000),
+  // Signs list page tokens (at least 32 characters); replicas behind one balancer need the same one. Absent: a random one per process.
+  PAGE_TOKEN_SECRET: z.string().min(32, "PAGE_TOKEN_SECRET must be at least 32 characters").optional(),
+  // How long a booking may stay not fully paid before it is cancelled with reason "unpaid".
+  UNPAID_BOOKING_TTL: duration("UNPAID_BOOKING_TTL", "48h"),
+  // Reactions (reactions/, README "Reactions"): how deep a chain of reactions may go before its
+  // command becomes a dead letter, how often a failing effect is tried, and how long a
+  // runner's lease on a reaction lasts without renewal.
+  REACTION_MAX_DEPTH: positive("REACTION_MAX_DEPTH", 10),
+  REACTION_MAX_ATTEMPTS: positive("REACTION_MAX_ATTEMPTS", 5),
+  REACTION_LEASE_MS: positive("REACTION_LEASE_MS", 10_000),
+  // How guests are told of their bookings: a log line, or a JSON POST to GUEST_NOTIFIER_URL.
+  GUEST_NOTIFIER: z.enum(["log", "webhook"], { error: "GUEST_NOTIFIER must be log or webhook" }).default("log"),
+  GUEST_NOTIFIER_URL: z.url({ protocol: /^https?$/, error: "GUEST_NOTIFIER_URL must be an http:// or https:// URL" }).optional(),
+  GUEST_NOTIFIER_TIMEOUT_MS: positive("GUEST_NOTIFIER_TIMEOUT_MS", 5000),
+  GUEST_NOTIFIER_ATTEMPTS: positive("GUEST_NOTIFIER_ATTEMPTS", 3),
   REFLECTION: z.enum(["on", "off"], { error: "REFLECTION must be on or off" }).default("on"),
   // The read-only explorer page at / on the HTTP port; its calls need the same credentials as any other.
   EXPLORER: z.enum(["on", "off"], { error: "EXPLORER must be on or off" }).default("on"),
@@ -85,6 +127,7 @@ const schema = z.object({
     fail("AUTH_JWT_SECRET", "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET (HS256) or AUTH_JWKS_FILE (RS256/ES256)");
   }
   if (c.AUTH_MODE === "mtls" && !c.TLS_CLIENT_CA_FILE) fail("TLS_CLIENT_CA_FILE", "AUTH_MODE=mtls needs TLS_CLIENT_CA_FILE");
+  if (c.GUEST_NOTIFIER === "webhook" && !c.GUEST_NOTIFIER_URL) fail("GUEST_NOTIFIER_URL", "GUEST_NOTIFIER=webhook needs GUEST_NOTIFIER_URL");
   if (!c.TLS_CERT_FILE !== !c.TLS_KEY_FILE) fail("TLS_CERT_FILE", "TLS_CERT_FILE and TLS_KEY_FILE go together");
   if (c.TLS_CLIENT_CA_FILE && !c.TLS_CERT_FILE) fail("TLS_CLIENT_CA_FILE", "TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
 });

@@ -2,7 +2,11 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { bookingCommands } from "./domain/booking/index.js";
+import { BOOKING_SETTINGS_PORT, bookingCommands } from "./domain/booking/index.js";
+import { systemCollaborators } from "./kernel/collaborators.js";
+import { startScheduler, type Scheduler } from "./scheduler/scheduler.js";
+import { pageTokens } from "./edge/signed-page-token.js";
+import type { ScheduleCounts } from "./store/schedule-store.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
@@ -25,6 +29,9 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { startTraceExport } from "./observability/trace-export.js";
 import { createTracing } from "./observability/tracing.js";
 import { combineHooks } from "./pipeline/hooks.js";
+import { guestNotifierOf } from "./collaborators/guest-notifier.js";
+import { bookingReactions } from "./domain/booking/index.js";
+import { startReactions } from "./reactions/start-reactions.js";
 
 /** A running Switchyard: both ports bound, the store open. */
 export interface RunningService {
@@ -32,6 +39,8 @@ export interface RunningService {
   readonly httpPort: number;
   /** This process's Prometheus metrics (GET /metrics); parts started later add their gauges here. */
   readonly metrics: Metrics;
+  /** Scheduled commands due, overdue and dead letters (all tenants), for metrics; zeros when the store keeps no schedules. */
+  scheduleCounts(): Promise<ScheduleCounts>;
   /** Drains (health NOT_SERVING, new calls UNAVAILABLE), finishes in-flight calls, closes the store. */
   stop(): Promise<void>;
 }
@@ -66,9 +75,11 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   }
   const traceExport = await startTraceExport(config);
   const tracing = createTracing();
+  const collaborators = { ...systemCollaborators, ports: { [BOOKING_SETTINGS_PORT]: { unpaidBookingTtlMs: config.UNPAID_BOOKING_TTL } } };
   const app = createApp({
     store,
     commands: bookingCommands,
+    collaborators,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
@@ -76,8 +87,11 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   });
   const subscriptions = createLagBoard(() => app.feed.head);
   metrics.watchSubscriptions(subscriptions);
+  const reactions = startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
+  const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
-  const domainServices = [...edgeServices(app, limits, subscriptions), ...(extra.services ?? [])];
+  const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
+  const domainServices = [...edgeServices(app, limits, { subscriptions, scheduling }), ...(extra.services ?? [])];
   const drain = createDrain();
   const health = createHealth(["", ...domainServices.map((s) => s.service.typeName)]);
   const services = [...domainServices, health.service];
@@ -135,17 +149,41 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     grpcPort: grpcServer.port,
     httpPort: httpServer.port,
     metrics,
+    scheduleCounts: () => scheduler?.counts() ?? Promise.resolve({ due: 0, overdue: 0, deadLetters: 0 }),
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
         health.setAll(ServingStatus.NOT_SERVING);
+        // No scheduled command starts once draining begins; the ones running finish first.
+        await scheduler?.stop();
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
+        await reactions.stop();
         await store.close();
         await traceExport?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "the last spans could not be exported"));
       })()),
   };
+}
+
+/** The scheduler of this process, when SCHEDULER=on and the store keeps schedules. */
+function schedulerOf(config: Config, store: EventStore, execute: Parameters<typeof startScheduler>[0]["execute"], logger: Logger): Scheduler | undefined {
+  if (config.SCHEDULER !== "on" || !store.schedules) return undefined;
+  return startScheduler({
+    schedules: store.schedules,
+    execute,
+    clock: systemCollaborators.clock,
+    watchCommits: store.watchCommits,
+    leaseMs: config.SCHEDULER_LEASE_MS,
+    maxAttempts: config.SCHEDULER_MAX_ATTEMPTS,
+    retryFirstMs: config.SCHEDULER_RETRY_FIRST_MS,
+    retryMaxMs: config.SCHEDULER_RETRY_MAX_MS,
+    onRun: (schedule, ending, latenessMs) => {
+      if (ending === "dead") logger.error({ scheduleId: schedule.id, commandType: schedule.commandType, attempts: schedule.attempts }, "scheduled command became a dead letter");
+      else logger.debug({ scheduleId: schedule.id, commandType: schedule.commandType, ending, latenessMs }, "scheduled command ran");
+    },
+    onError: (error) => logger.warn({ err: error }, "scheduled commands cannot be read or written; trying again shortly"),
+  });
 }
 
 /** The TLS material the configuration names, read once; undefined for cleartext. */

@@ -1,4 +1,5 @@
 import type { DomainEvent } from "./events.js";
+import type { AcceptOptions, CommandSchedule } from "./schedule.js";
 
 /** A business rule said no. `code` is stable UPPER_SNAKE_CASE; clients branch on it. */
 export interface Rejection<C extends string = string> {
@@ -12,6 +13,8 @@ export interface Acceptance<E extends DomainEvent = DomainEvent, R = unknown> {
   readonly kind: "acceptance";
   readonly events: readonly E[];
   readonly response?: R;
+  /** Commands to run later, stored with the events (see schedule.ts). */
+  readonly schedule?: readonly CommandSchedule[];
 }
 
 /** What `decide` may return: one event, several, an acceptance with a response, or a rejection. */
@@ -26,9 +29,12 @@ export function reject<const C extends string>(code: C, message: string): Reject
   return { kind: "rejection", code, message };
 }
 
-/** Accepts a command with events and a response value (the response is not an event). */
-export function accept<E extends DomainEvent, R>(events: readonly E[], response?: R): Acceptance<E, R> {
-  return { kind: "acceptance", events, response };
+/**
+ * Accepts a command with events and a response value (the response is not an event), and
+ * optionally commands to run later (`{ schedule: [...] }`).
+ */
+export function accept<E extends DomainEvent, R>(events: readonly E[], response?: R, options?: AcceptOptions): Acceptance<E, R> {
+  return options?.schedule?.length ? { kind: "acceptance", events, response, schedule: options.schedule } : { kind: "acceptance", events, response };
 }
 
 /** Normalizes any Decision into an Acceptance or a Rejection. */

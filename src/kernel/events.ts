@@ -25,6 +25,8 @@ export interface EventMetadata {
   readonly timestamp: string;
   /** The W3C trace context of the command (see www.w3.org/TR/trace-context), so a consumer of the event can continue its trace. */
   readonly traceparent?: string;
+  /** How many reactions lie between the command a caller sent and this event's command; absent for 0. */
+  readonly reactionDepth?: number;
 }
 
 /** An event as the store holds it. Revisions start at 1 per stream; positions at 1 overall. */

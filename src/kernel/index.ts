@@ -7,5 +7,7 @@ export { accept, reject, settle, type Acceptance, type Decision, type Rejection 
 export { event, type DomainEvent, type EventMetadata, type RecordedEvent } from "./events.js";
 export { DEFAULT_TENANT, hasScope, TRUSTED_LOCAL, type Identity } from "./identity.js";
 export { authorize, OPEN, type Authorization, type Policy, type StateRule } from "./policy.js";
+export { defineReaction, reactionContext, reactionEventOf, type AnyReaction, type CallContext, type CollaboratorCall, type CommandToIssue, type Reaction, type ReactionContext, type ReactionEffect, type ReactionEvent, type ReadModelLookup } from "./reaction.js";
 export { REPLAYABLE, resultOf, type CommandResult, type CommandStatus, type InvalidReason, type Outcome, type ResultBase, type ResultOf, type Violation, type WrittenEvent } from "./result.js";
 export { parsePayload, violationsOf } from "./validation.js";
+export { runAtOf, type AcceptOptions, type CommandSchedule } from "./schedule.js";

@@ -7,6 +7,7 @@ import type { DomainEvent } from "./events.js";
 import { TRUSTED_LOCAL, type Identity } from "./identity.js";
 import type { Violation } from "./result.js";
 import { parsePayload } from "./validation.js";
+import type { CommandSchedule } from "./schedule.js";
 
 /** What running one command against the given history produced. */
 type Outcome = { kind: "invalid"; violations: Violation[] } | Acceptance<DomainEvent> | Rejection;
@@ -23,6 +24,8 @@ export interface Then {
   thenResponds(expected: unknown): Then;
   /** The state after folding the new events onto the given history. */
   thenState(check: (state: any) => void): Then;
+  /** The commands the decision scheduled to run later (schedule.ts). */
+  thenSchedules(expected: readonly CommandSchedule[]): Then;
 }
 
 /**
@@ -83,6 +86,10 @@ function thenOf(command: AnyCommand, aggregate: Aggregate<unknown, DomainEvent>,
     },
     thenState(check) {
       check(fold(aggregate, state, accepted().events));
+      return checks;
+    },
+    thenSchedules(expected) {
+      assert.deepEqual(accepted().schedule ?? [], expected);
       return checks;
     },
   };

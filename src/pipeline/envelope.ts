@@ -22,6 +22,8 @@ export interface CommandMetadata {
   readonly correlationId?: string;
   /** The message that caused this command, if any (the command's own id becomes its events' causation id). */
   readonly causationId?: string;
+  /** Set by the reaction runner: how deep in a chain of reactions this command is (reactions/runner.ts). */
+  readonly reactionDepth?: number;
   /** Defaults to the trusted local identity (in-process calls). */
   readonly identity?: Identity;
   /** The W3C trace context the command was sent in, kept in its events so a consumer can continue the trace. */

@@ -18,6 +18,8 @@ import { NO_HOOKS, observed, timed, timedSync, wellFormedTraceparent, type Pipel
 import { loadState, type LoadedState } from "./load-state.js";
 import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
+import { schedulesOf } from "./schedules.js";
+import type { NewSchedule } from "../store/schedule-store.js";
 
 /** How a pipeline is built. */
 export interface PipelineOptions {
@@ -64,6 +66,7 @@ interface Prepared {
   /** The message that caused the command, as its caller sent it. */
   readonly causationId?: string;
   readonly expectedRevision?: number;
+  readonly reactionDepth?: number;
   readonly fingerprint: string;
   readonly base: ResultBase;
   readonly dryRun: boolean;
@@ -164,6 +167,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       requestId: meta.requestId || undefined,
       causationId: meta.causationId || undefined,
       expectedRevision: expected,
+      reactionDepth: meta.reactionDepth || undefined,
       fingerprint: fingerprintOf(command.type, id, parsed.value),
       base: copyWith(base, { aggregateId: id }),
       dryRun: envelope.dryRun === true,
@@ -224,6 +228,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
       let result: CommandResult;
       let events: NewEvent[] = [];
+      let schedules: NewSchedule[] | undefined;
       let newState = loaded.state;
       if (command.stream === "must-exist" && loaded.revision === 0) {
         result = resultOf(p.base, { status: "not_found", message: `${command.aggregate.name} "${p.aggregateId}" does not exist` });
@@ -236,7 +241,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (decision.kind === "rejection") {
           result = resultOf(p.base, { status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision });
         } else {
-          const metadata = metadataOf(p, tenant, collaborators.clock());
+          const now = collaborators.clock();
+          const metadata = metadataOf(p, tenant, now);
+          schedules = schedulesOf(decision, commands, { identity, correlationId: p.base.correlationId, commandId: p.base.commandId }, now);
           events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
           const tooLarge = oversized(events, streamId, options.maxEventChars);
           if (tooLarge) return unlessReplayed(p, invalid(p.base, "EVENT_TOO_LARGE", tooLarge, []));
@@ -256,6 +263,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         events,
         request,
         snapshot: events.length > 0 ? snapshotDue(command.aggregate, loaded.revision, loaded.revision + events.length, newState, loaded.snapshotSize) : undefined,
+        schedules,
       }));
       if (outcome.kind === "appended") {
         if (events.length > 0) {
@@ -370,6 +378,7 @@ function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
     clientId: p.identity.clientId,
     timestamp: now.toISOString(),
     ...(p.traceparent === undefined ? {} : { traceparent: p.traceparent }),
+    ...(p.reactionDepth === undefined ? {} : { reactionDepth: p.reactionDepth }),
   };
 }
 

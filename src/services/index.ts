@@ -11,6 +11,7 @@ import { bookingServiceV1 } from "./booking-v1/handlers.js";
 import { bookRoomFields, cancelBookingFields, recordPaymentFields } from "./booking-v1/mapper.js";
 import { notifyPaymentFields } from "./payments-v1/mapper.js";
 import { commandServiceV1 } from "./command-v1/handlers.js";
+import type { ScheduleEdge } from "./command-v1/schedule-handlers.js";
 import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
 import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
 
@@ -32,12 +33,19 @@ export const EDGE_FIELDS: Readonly<Record<string, FieldNames>> = {
   [path(PaymentNotificationService, PaymentNotificationService.method.notifyPaymentSucceeded)]: notifyPaymentFields,
 };
 
+/** What the edge services need besides the app: subscriptions' lag board, and the scheduled-command RPCs' parts. */
+export interface EdgeServiceParts {
+  readonly subscriptions?: LagBoard;
+  readonly scheduling?: Omit<ScheduleEdge, "registry" | "loadState">;
+}
+
 /** Every edge service of the reference booking service. */
-export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS, subscriptions?: LagBoard): EdgeService[] {
+export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS, parts: EdgeServiceParts = {}): EdgeService[] {
+  const { subscriptions, scheduling } = parts;
   return [
     bookingServiceV1(app),
     paymentNotificationServiceV1(app),
-    commandServiceV1(app, EDGE_ROUTES, limits, EDGE_FIELDS),
+    commandServiceV1(app, EDGE_ROUTES, limits, EDGE_FIELDS, scheduling && { ...scheduling, registry: app.registry, loadState: app.loadState }),
     eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits, subscriptions }),
   ] as EdgeService[];
 }

@@ -1,4 +1,5 @@
 import type { EventMetadata, RecordedEvent } from "../kernel/events.js";
+import type { NewSchedule, ScheduleStore } from "./schedule-store.js";
 
 /** An event about to be appended; the store assigns its revision and position. */
 export interface NewEvent {
@@ -60,6 +61,8 @@ export interface AppendRequest {
   readonly request?: Omit<RequestRecord, "positions">;
   /** A snapshot to save with the events. */
   readonly snapshot?: Snapshot;
+  /** Commands to run later, stored only when the events are (schedule-store.ts). */
+  readonly schedules?: readonly NewSchedule[];
 }
 
 /** How an append ended. Conflicts and taken request ids are answers, not errors. */
@@ -140,6 +143,8 @@ export interface EventStore {
    * for it before it says it is serving. Optional: a store that is ready when opened has none.
    */
   ready?(): Promise<void>;
+  /** The scheduled commands kept in the same database; optional for stores that keep none. */
+  readonly schedules?: ScheduleStore;
   close(): Promise<void>;
 }
 

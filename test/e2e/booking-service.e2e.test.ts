@@ -203,7 +203,7 @@ describe("booking service over real ports", () => {
   it("describes every command with its JSON Schema, stream expectation, rejection codes and edges", async () => {
     const { commands: described } = await commands.describeCommands({});
     const byType = new Map(described.map((c) => [c.commandType, c]));
-    assert.deepEqual([...byType.keys()].sort(), ["booking.BookRoom", "booking.CancelBooking", "booking.RecordPayment"]);
+    assert.deepEqual([...byType.keys()].sort(), ["booking.BookRoom", "booking.CancelBooking", "booking.CancelUnpaidBooking", "booking.ConfirmBooking", "booking.RecordPayment"]);
     const pay = byType.get("booking.RecordPayment")!;
     assert.equal(pay.streamExpectation, "must-exist");
     assert.deepEqual(pay.rejectionCodes.sort(), ["BOOKING_CANCELLED", "CURRENCY_MISMATCH", "PAYMENT_IN_FUTURE"]);

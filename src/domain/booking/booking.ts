@@ -5,7 +5,7 @@ import type { BookingEvent } from "./events.js";
 import { PaymentIds } from "./payment-ids.js";
 
 /** Where a booking stands. "none" means the stream has no events yet. */
-export type BookingStatus = "none" | "booked" | "fully_paid" | "cancelled";
+export type BookingStatus = "none" | "booked" | "fully_paid" | "confirmed" | "cancelled";
 
 /** A booking's state, folded from its events. Amounts are in the price's minor units. */
 export interface BookingState {
@@ -54,6 +54,8 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
         return copyWith(state, { status: "fully_paid" });
       case "BookingCancelled":
         return copyWith(state, { status: "cancelled" });
+      case "BookingConfirmed":
+        return copyWith(state, { status: "confirmed" });
     }
   },
   revive: (json) => {

@@ -13,4 +13,10 @@ export type BookingFullyPaid = DomainEvent<"BookingFullyPaid", { bookingId: stri
 /** The booking was cancelled. */
 export type BookingCancelled = DomainEvent<"BookingCancelled", { bookingId: string; reason: string; cancelledAt: string }>;
 
-export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingCancelled;
+/** A booking paid in full was confirmed; it carries what the guest is told. */
+export type BookingConfirmed = DomainEvent<
+  "BookingConfirmed",
+  { bookingId: string; guestId: string; roomId: string; checkIn: string; checkOut: string; confirmedAt: string }
+>;
+
+export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingCancelled | BookingConfirmed;

@@ -1,14 +1,25 @@
-/** The booking domain: one aggregate, three commands. */
+/** The booking domain: one aggregate, its commands, and the reaction that confirms paid bookings. */
 export { booking, type BookingState, type BookingStatus } from "./booking.js";
-export type { BookingEvent, BookingCancelled, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
+export type { BookingEvent, BookingCancelled, BookingConfirmed, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
 export { SCOPES, readOwnBooking, writeOwnBooking } from "./policies.js";
 export { bookRoom } from "./commands/book-room.js";
 export { recordPayment } from "./commands/record-payment.js";
 export { cancelBooking } from "./commands/cancel-booking.js";
+export { confirmBooking } from "./commands/confirm-booking.js";
+export { cancelUnpaidBooking, UNPAID } from "./commands/cancel-unpaid-booking.js";
+export { BOOKING_SETTINGS_PORT, bookingSettingsOf, DEFAULT_BOOKING_SETTINGS, type BookingSettings } from "./settings.js";
+export { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
+export type { BookingConfirmedNotice, BookingPorts, GuestNotifier } from "./guest-notifier.js";
 
 import { bookRoom } from "./commands/book-room.js";
 import { cancelBooking } from "./commands/cancel-booking.js";
+import { cancelUnpaidBooking } from "./commands/cancel-unpaid-booking.js";
+import { confirmBooking } from "./commands/confirm-booking.js";
+import { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
 import { recordPayment } from "./commands/record-payment.js";
 
 /** Every booking command, for registering with an app. */
-export const bookingCommands = [bookRoom, recordPayment, cancelBooking] as const;
+export const bookingCommands = [bookRoom, recordPayment, cancelBooking, cancelUnpaidBooking, confirmBooking] as const;
+
+/** Every booking reaction, for the runners (reactions/start-reactions.ts). */
+export const bookingReactions = [confirmPaidBookings] as const;

@@ -9,6 +9,7 @@ import { runCommand, type Executor } from "../../edge/run-command.js";
 import { MAX_ID_LENGTH } from "../../domain/values/fields.js";
 import type { ExecuteRequest } from "../../gen/switchyard/command/v1/command_pb.js";
 import type { Violation } from "../../kernel/result.js";
+import { noScheduleHandlers, scheduleHandlers, type ScheduleEdge } from "./schedule-handlers.js";
 
 /** Longest command type accepted ("booking.RecordPayment" is 21). */
 export const MAX_COMMAND_TYPE_LENGTH = 128;
@@ -25,13 +26,15 @@ const executeFields = payloadFieldNames("payload", {
  * switchyard.command.v1.CommandService: any registered command by type (the generic
  * edge), its dry run, and a description of every command for humans and client generators.
  * `edgeRoutes` maps RPC paths of the typed edges to the command type each one runs, and
- * `edgeFields` to how each names the payload's fields.
+ * `edgeFields` to how each names the payload's fields. With `scheduling`, it also schedules
+ * commands and tends dead letters (schedule-handlers.ts).
  */
 export function commandServiceV1(
   app: Executor & { registry: ReadonlyMap<string, AnyCommand> },
   edgeRoutes: Readonly<Record<string, string>>,
   limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields"> = DEFAULT_LIMITS,
   edgeFields: Readonly<Record<string, FieldNames>> = {},
+  scheduling?: ScheduleEdge,
 ) {
   const path = (method: { name: string }) => `/${CommandService.typeName}/${method.name}`;
   const routes: Record<string, EdgeRoute> = {};
@@ -67,6 +70,7 @@ export function commandServiceV1(
     execute: (request, call) => run(request, call, false),
     dryRun: (request, call) => run(request, call, true),
     describeCommands: async () => ({ commands: descriptions }),
+    ...(scheduling ? scheduleHandlers(scheduling, (request) => envelopeViolations(request, limits)) : noScheduleHandlers()),
   });
 }
 
@@ -74,7 +78,7 @@ export function commandServiceV1(
 const AS_IS: FieldNames = { toEdge: (path) => path };
 
 /** What is wrong with an ExecuteRequest before its payload is even looked at: lengths and size. */
-function envelopeViolations(request: ExecuteRequest, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {
+function envelopeViolations(request: Pick<ExecuteRequest, "commandType" | "aggregateId" | "payload">, limits: Pick<RequestLimits, "maxPayloadDepth" | "maxPayloadFields">): Violation[] {
   const violations: Violation[] = [];
   if (request.commandType.length > MAX_COMMAND_TYPE_LENGTH) {
     violations.push({ field: "command_type", description: `command_type is longer than ${MAX_COMMAND_TYPE_LENGTH} characters` });

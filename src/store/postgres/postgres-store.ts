@@ -17,6 +17,7 @@ import { PRUNE_CHUNK, startPruning } from "../pruning.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
 import { COMMITS_CHANNEL, migrate } from "./schema.js";
+import { postgresScheduleStore } from "./schedule-store.js";
 
 /** How the PostgreSQL store is opened. */
 export interface PostgresStoreOptions {
@@ -62,7 +63,7 @@ const READ_ALL_FILTERS = `tenant = $1 AND position >= $2 AND ($3::bigint IS NULL
 
 /** Named statements: pg prepares each once per connection and reuses it. */
 const SQL = {
-  append: { name: "switchyard_append", text: "SELECT switchyard_append_batch($1::jsonb) AS outcomes" },
+  append: { name: "switchyard_append", text: "SELECT switchyard_append_batch_scheduled($1::jsonb) AS outcomes" },
   revision: {
     name: "switchyard_revision",
     text: "SELECT revision FROM events WHERE tenant = $1 AND stream_id = $2 ORDER BY revision DESC LIMIT 1",
@@ -258,6 +259,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return row && requestRecordOf(row, row.result, row.positions.map(Number));
     },
     watchAvailability: availability.watch,
+    schedules: postgresScheduleStore((statement, values) => query(statement, values)),
     async close() {
       if (closed) return;
       closed = true;
@@ -340,6 +342,7 @@ function batchEntry(request: AppendRequest): [entry: string, snapshotSize: numbe
     const { requestId, commandType, aggregateId, fingerprint, result } = record;
     entry += `,"request":${JSON.stringify({ requestId, commandType, aggregateId, fingerprint, result: json(result, "the request's result") })}`;
   }
+  if (request.schedules?.length) entry += `,"schedules":${json(request.schedules, "the schedules")}`;
   if (!snapshot) return [`${entry}}`, undefined];
   const state = json(snapshot.state, "the snapshot's state");
   return [`${entry},"snapshot":{"revision":${Number(snapshot.revision)},"version":${Number(snapshot.version)},"state":${JSON.stringify(state)}}}`, state.length];

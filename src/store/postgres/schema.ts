@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { REACTION_TABLES_SQL } from "./reaction-tables.js";
 
 /**
  * The advisory lock every batch of appends holds until it commits, in every process on the
@@ -121,6 +122,58 @@ const MIGRATIONS: readonly string[] = [
   $fn$;
   CREATE TRIGGER events_notify_commit AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION switchyard_notify_commit();
   `,
+  // Scheduled commands (schedule-store.ts), times in ms since the epoch on the service's
+  // clock. switchyard_append_batch_scheduled wraps the append function: in the same
+  // transaction, it stores the schedules of each append that was appended. A new schedule
+  // notifies the commit feed, so every replica's scheduler looks again at the next due time.
+  `
+  CREATE TABLE schedules (
+    id             text    PRIMARY KEY,
+    tenant         text    NOT NULL,
+    command_type   text    NOT NULL,
+    aggregate_id   text    NOT NULL,
+    payload        json    NOT NULL,
+    run_at         bigint  NOT NULL,
+    identity       json    NOT NULL,
+    correlation_id text    NOT NULL,
+    causation_id   text    NOT NULL,
+    created_at     bigint  NOT NULL,
+    status         text    NOT NULL DEFAULT 'pending',
+    attempts       integer NOT NULL DEFAULT 0,
+    max_attempts   integer,
+    claim          text,
+    claim_owner    text,
+    lease_until    bigint,
+    last_error     text,
+    outcome        json,
+    finished_at    bigint
+  );
+  CREATE INDEX schedules_due ON schedules (run_at) WHERE status = 'pending';
+  CREATE INDEX schedules_by_tenant ON schedules (tenant, status, id);
+  CREATE TRIGGER schedules_notify_commit AFTER INSERT ON schedules FOR EACH STATEMENT EXECUTE FUNCTION switchyard_notify_commit();
+
+  CREATE FUNCTION switchyard_append_batch_scheduled(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
+  DECLARE
+    outcomes json;
+    a jsonb;
+    i bigint;
+  BEGIN
+    outcomes := switchyard_append_batch(batch);
+    FOR a, i IN SELECT value, ordinality - 1 FROM jsonb_array_elements(batch) WITH ORDINALITY LOOP
+      IF a->'schedules' IS NOT NULL AND outcomes->(i::integer)->>'kind' = 'appended' THEN
+        INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at)
+          SELECT s->>'id', a->>'tenant', s->>'commandType', s->>'aggregateId', (s->'payload')::json, (s->>'runAt')::bigint,
+                 (s->'identity')::json, s->>'correlationId', s->>'causationId', (s->>'createdAt')::bigint
+          FROM jsonb_array_elements(a->'schedules') AS s
+          ON CONFLICT (id) DO NOTHING;
+      END IF;
+    END LOOP;
+    RETURN outcomes;
+  END
+  $fn$;
+  `,
+  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
+  REACTION_TABLES_SQL,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */

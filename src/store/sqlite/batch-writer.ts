@@ -2,6 +2,7 @@ import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome } from "../event-store.js";
 import type { WriteFailure, Written } from "../group-commit.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
+import { insertSchedulesOf } from "./schedule-rows.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 
 /** One append as the writer writes it: plain data with every JSON value already serialized. */
@@ -12,6 +13,8 @@ export interface WriteRequest {
   readonly events: ReadonlyArray<readonly [id: string, type: string, data: string, metadata: string]>;
   readonly request?: { readonly requestId: string; readonly commandType: string; readonly aggregateId: string; readonly fingerprint: string; readonly result: string };
   readonly snapshot?: { readonly revision: number; readonly version: number; readonly state: string };
+  /** The JSON of the NewSchedules to store with the events. */
+  readonly schedules?: string;
 }
 
 /** An error as it may cross threads (errors lose their class and code on the way). */
@@ -37,6 +40,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     saveSnapshot: db.prepare(
       "INSERT INTO snapshots (tenant, stream_id, revision, version, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, stream_id) DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state",
     ),
+    insertSchedules: insertSchedulesOf(db),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
@@ -64,6 +68,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
       const { requestId, commandType, aggregateId, fingerprint, result } = record;
       sql.insertRequest.run(w.tenant, requestId, commandType, aggregateId, fingerprint, result, JSON.stringify(positions), createdAt);
     }
+    if (w.schedules) sql.insertSchedules(w.tenant, w.schedules);
     const snapshot = w.snapshot;
     if (snapshot) sql.saveSnapshot.run(w.tenant, w.streamId, snapshot.revision, snapshot.version, snapshot.state);
     return { kind: "appended", revision, positions };

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { REACTION_TABLES_SQL } from "./reaction-tables.js";
 
 /**
  * Schema migrations, applied in order on open. Index i holds the step from version i to
@@ -41,6 +42,36 @@ const MIGRATIONS: readonly string[] = [
   // The events' global positions beside the result, which is now decided before the append.
   // Rows from before keep '[]': their result already holds the positions.
   `ALTER TABLE requests ADD COLUMN positions TEXT NOT NULL DEFAULT '[]';`,
+  // Scheduled commands (schedule-store.ts): written with the events that made them, claimed
+  // by runners under a lease (claim token, owner, until when), settled or made dead letters.
+  // Times are ms since the epoch on the service's clock.
+  `
+  CREATE TABLE schedules (
+    id             TEXT    PRIMARY KEY,
+    tenant         TEXT    NOT NULL,
+    command_type   TEXT    NOT NULL,
+    aggregate_id   TEXT    NOT NULL,
+    payload        TEXT    NOT NULL,
+    run_at         INTEGER NOT NULL,
+    identity       TEXT    NOT NULL,
+    correlation_id TEXT    NOT NULL,
+    causation_id   TEXT    NOT NULL,
+    created_at     INTEGER NOT NULL,
+    status         TEXT    NOT NULL DEFAULT 'pending',
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    max_attempts   INTEGER,
+    claim          TEXT,
+    claim_owner    TEXT,
+    lease_until    INTEGER,
+    last_error     TEXT,
+    outcome        TEXT,
+    finished_at    INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX schedules_due ON schedules (run_at) WHERE status = 'pending';
+  CREATE INDEX schedules_by_tenant ON schedules (tenant, status, id);
+  `,
+  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
+  REACTION_TABLES_SQL,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */

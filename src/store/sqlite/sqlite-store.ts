@@ -17,6 +17,7 @@ import {
 import { errorOf, groupCommit, type GroupCommitOptions, type WriteFailure, type Written } from "../group-commit.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { createBatchWriter } from "./batch-writer.js";
+import { sqliteScheduleStore } from "./schedule-store.js";
 import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
@@ -88,6 +89,13 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     requestRetentionMs: options.requestRetentionMs || undefined,
   };
   const db = openDatabase(opened);
+  let scheduleDb: Database.Database;
+  try {
+    scheduleDb = openScheduleConnection(db, opened);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   // Small enough that 64 commands in flight make two batches, which take turns: the writer
   // commits one while this thread prepares the other (measured: ~45% more commands per
   // second than one batch of 64); large enough to share an fsync among many.
@@ -229,12 +237,14 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     },
     ready: () => writer.ready,
     watchAvailability: availability.watch,
+    schedules: sqliteScheduleStore(scheduleDb),
     async close() {
       if (closed) return;
       closed = true;
       // What was appended before close is still written.
       await batches.settle();
       await writer.close();
+      if (scheduleDb !== db) scheduleDb.close();
       db.close();
     },
   };
@@ -256,6 +266,23 @@ function openDatabase({ path, synchronous, busyTimeoutMs }: Opened): Database.Da
     return db;
   } catch (error) {
     db?.close();
+    throw storeErrorOf(error, path);
+  }
+}
+
+/** How long a schedule claim or completion waits for another connection's write lock, in ms: it blocks the event loop meanwhile. */
+const SCHEDULE_BUSY_TIMEOUT_MS = 250;
+
+/** The connection the schedules are written on: the store's own for ":memory:", else one of their own on the file. */
+function openScheduleConnection(db: Database.Database, { path, synchronous }: Opened): Database.Database {
+  if (path === ":memory:") return db;
+  const connection = new Database(path);
+  try {
+    connection.pragma(`busy_timeout = ${SCHEDULE_BUSY_TIMEOUT_MS}`);
+    useStoreSettings(connection, synchronous);
+    return connection;
+  } catch (error) {
+    connection.close();
     throw storeErrorOf(error, path);
   }
 }

@@ -14,7 +14,8 @@ import type { WriteRequest } from "./batch-writer.js";
 /**
  * An append on its way to the writer: tenant, stream id, expected revision, the event count
  * and each event's id, type, data and metadata; then 1 and the request record's five fields,
- * or 0; then 1 and the snapshot's revision, version and state, or 0.
+ * or 0; then the JSON of the schedules, or 0; then 1 and the snapshot's revision, version
+ * and state, or 0.
  */
 export type WireAppend = (string | number)[];
 
@@ -34,6 +35,7 @@ export function toWire(request: AppendRequest): WireAppend {
   }
   if (record) wire.push(1, record.requestId, record.commandType, record.aggregateId, record.fingerprint, JSON.stringify(record.result));
   else wire.push(0);
+  wire.push(request.schedules?.length ? JSON.stringify(request.schedules) : 0);
   if (snapshot) wire.push(1, snapshot.revision, snapshot.version, JSON.stringify(snapshot.state));
   else wire.push(0);
   return wire;
@@ -57,8 +59,9 @@ export function fromWire(wire: WireAppend): WriteRequest {
     request = { requestId: s(i), commandType: s(i + 1), aggregateId: s(i + 2), fingerprint: s(i + 3), result: s(i + 4) };
     i += 5;
   }
+  const schedules = wire[i++] || undefined;
   const snapshot = wire[i++] === 1 ? { revision: n(i), version: n(i + 1), state: s(i + 2) } : undefined;
-  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot };
+  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot, schedules: schedules as string | undefined };
 }
 
 /**

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { defineCommand } from "../../../kernel/command.js";
-import { reject } from "../../../kernel/decision.js";
+import { accept, reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
 import { dateRange, isCalendarDate, type DateRange } from "../../values/date-range.js";
 import { calendarDate, currencyCode, decimalAmount, hasStrings, identifier, isDecimal } from "../../values/fields.js";
 import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import { SCOPES } from "../policies.js";
+import { bookingSettingsOf } from "../settings.js";
 
 /**
  * BookRoom's payload: primitives in, value objects (DateRange, Money) out. Each field is
@@ -44,7 +45,11 @@ const payload = z
     price: moneyFromDecimal(input.price, input.currency) as Money,
   }));
 
-/** Books a room for a stay; the booking id must be new. */
+/**
+ * Books a room for a stay; the booking id must be new. It schedules CancelUnpaidBooking
+ * after the unpaid-booking time (BookingSettings), which cancels the booking then unless it
+ * has been paid in full.
+ */
 export const bookRoom = defineCommand({
   type: "booking.BookRoom",
   aggregate: booking,
@@ -56,7 +61,7 @@ export const bookRoom = defineCommand({
   decide(_state, { payload: p }, ctx) {
     const today = ctx.clock().toISOString().slice(0, 10);
     if (p.stay.checkIn < today) return reject("CHECK_IN_IN_PAST", `check-in ${p.stay.checkIn} is before today (${today})`);
-    return event("RoomBooked", {
+    const booked = event("RoomBooked", {
       bookingId: p.bookingId,
       roomId: p.roomId,
       guestId: p.guestId,
@@ -64,5 +69,7 @@ export const bookRoom = defineCommand({
       checkOut: p.stay.checkOut,
       price: p.price,
     });
+    const cancelUnpaid = { type: "booking.CancelUnpaidBooking", aggregateId: p.bookingId, payload: { bookingId: p.bookingId }, afterMs: bookingSettingsOf(ctx.ports).unpaidBookingTtlMs };
+    return accept([booked], undefined, { schedule: [cancelUnpaid] });
   },
 });

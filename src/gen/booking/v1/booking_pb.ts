@@ -199,7 +199,7 @@ export type GetBookingResponse = Message<"booking.v1.GetBookingResponse"> & {
   bookingId: string;
 
   /**
-   * "booked", "fully_paid" or "cancelled".
+   * "booked", "fully_paid", "confirmed" (paid in full and confirmed: BookingConfirmed) or "cancelled".
    *
    * @generated from field: string status = 2;
    */
