@@ -214,6 +214,11 @@ export interface EventStore {
    * `owner` holds the lease; "lease-lost" (nothing written) when someone else took it.
    */
   commitProjection?(commit: ProjectionCommit): Promise<"committed" | "lease-lost">;
+  /**
+   * The value kept under `name`, stored as `initial` by the first caller (every process and
+   * replica then reads the same): for secrets the whole deployment must share.
+   */
+  sharedSetting?(name: string, initial: string): Promise<string>;
   /** The position a named consumer has committed (0 when it has none). */
   consumerCheckpoint?(name: string): Promise<number>;
   /** Deletes every document of a collection in every tenant (a rebuild's abandoned version). */

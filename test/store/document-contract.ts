@@ -140,6 +140,9 @@ export function documentContract(store: () => EventStore): void {
       assert.deepEqual(await s.claimConsumer!(name, "two", 60_000), { held: true, owner: "two", position: 7 });
       assert.equal(await s.commitProjection!({ name, owner: "one", position: 8, documents: [] }), "lease-lost");
       await s.dropCollection!(c);
+      const setting = `setting-${randomUUID()}`;
+      assert.equal(await s.sharedSetting!(setting, "first"), "first");
+      assert.equal(await s.sharedSetting!(setting, "second"), "first", "the first value stays");
       assert.equal(await s.fetchDocument!(T, c, "g"), undefined);
     });
   });

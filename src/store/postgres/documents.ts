@@ -21,6 +21,8 @@ const SQL = {
     text: `UPDATE consumers SET owner = $2, lease_expires = now() + $3 * interval '1 millisecond'
            WHERE name = $1 AND (owner = $2 OR owner = '' OR lease_expires <= now()) RETURNING position`,
   },
+  keepSetting: { name: "switchyard_keep_setting", text: "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING" },
+  setting: { name: "switchyard_setting", text: "SELECT value FROM settings WHERE name = $1" },
   consumer: { name: "switchyard_consumer", text: "SELECT owner, position FROM consumers WHERE name = $1" },
 } as const;
 
@@ -36,7 +38,7 @@ function rowOf(row: Row): DocumentRow {
  * the owner, so a replica whose lease was taken commits nothing.
  */
 export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unknown) => unknown): Required<
-  Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection">
+  Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection" | "sharedSetting">
 > {
   return {
     async fetchDocument(tenant, collection, id) {
@@ -93,6 +95,11 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       } finally {
         client.release();
       }
+    },
+    async sharedSetting(name, initial) {
+      await query(SQL.keepSetting, [name, initial]);
+      const [row] = await query<{ value: string }>(SQL.setting, [name]);
+      return row.value;
     },
     async dropCollection(collection) {
       await pool.query("DELETE FROM document_fields WHERE collection = $1", [collection]).catch((error: unknown) => Promise.reject(failed(error)));

@@ -246,6 +246,8 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // Values every replica on the database must share, created once (the page tokens' signing key).
+  `CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);`,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */

@@ -47,10 +47,11 @@ export function documentWriter(db: Database.Database) {
 export type ConsumerTask =
   | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
   | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
-  | readonly [kind: "drop", collection: string];
+  | readonly [kind: "drop", collection: string]
+  | readonly [kind: "setting", name: string, initial: string];
 
 /** What a task answers: the lease (claim), "committed" or "lease-lost" (commit), "dropped". */
-export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped";
+export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string };
 
 /** Runs consumer tasks, each in its own write transaction, on the connection that writes. */
 export function consumerTasks(db: Database.Database) {
@@ -61,6 +62,8 @@ export function consumerTasks(db: Database.Database) {
     take: db.prepare("UPDATE consumers SET owner = ?, lease_expires = ? WHERE name = ?"),
     checkpoint: db.prepare("UPDATE consumers SET position = ? WHERE name = ?"),
     dropDocuments: db.prepare("DELETE FROM documents WHERE collection = ?"),
+    keepSetting: db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+    setting: db.prepare("SELECT value FROM settings WHERE name = ?").pluck(),
     dropFields: db.prepare("DELETE FROM document_fields WHERE collection = ?"),
   };
   const run = db.transaction((task: ConsumerTask): ConsumerAnswer => {
@@ -68,6 +71,10 @@ export function consumerTasks(db: Database.Database) {
       sql.dropFields.run(task[1]);
       sql.dropDocuments.run(task[1]);
       return "dropped";
+    }
+    if (task[0] === "setting") {
+      sql.keepSetting.run(task[1], task[2]);
+      return { setting: sql.setting.get(task[1]) as string };
     }
     const [, name, owner] = task;
     sql.ensure.run(name);

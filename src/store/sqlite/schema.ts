@@ -69,6 +69,8 @@ const MIGRATIONS: readonly string[] = [
     lease_expires INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   `,
+  // Values every process on the file must share, created once (the page tokens' signing key).
+  `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */

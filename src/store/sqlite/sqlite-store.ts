@@ -247,6 +247,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     consumerCheckpoint(name) {
       return read(() => documents.checkpoint(name));
     },
+    async sharedSetting(name, initial) {
+      return ((await writer.task(["setting", name, initial])) as { setting: string }).setting;
+    },
     async dropCollection(collection) {
       await writer.task(["drop", collection]);
     },
