@@ -9,3 +9,4 @@ export { DEFAULT_TENANT, hasScope, TRUSTED_LOCAL, type Identity } from "./identi
 export { authorize, OPEN, type Authorization, type Policy, type StateRule } from "./policy.js";
 export { REPLAYABLE, resultOf, type CommandResult, type CommandStatus, type InvalidReason, type Outcome, type ResultBase, type ResultOf, type Violation, type WrittenEvent } from "./result.js";
 export { parsePayload, violationsOf } from "./validation.js";
+export { defineProjection, type AnyProjection, type FieldType, type ProjectedEvent, type Projection } from "./projection.js";

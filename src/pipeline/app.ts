@@ -11,6 +11,8 @@ import { consume, type ConsumeOptions, type ConsumerMessage, type ConsumerPositi
 import type { CommandEnvelope, CommandMetadata } from "./envelope.js";
 import { createPipeline, type PipelineOptions } from "./execute.js";
 import type { LoadedState } from "./load-state.js";
+import type { ReadModels } from "../read/read-models.js";
+import { createReadModels } from "../read/read-service.js";
 
 /** Options of one typed in-process call; the payload is the first argument. */
 export interface CallOptions extends CommandMetadata {
@@ -41,6 +43,8 @@ export interface App<Cs extends readonly AnyCommand[]> {
    * `at.told` says, at any moment, the last position the consumer was told.
    */
   subscribe(options: ConsumeOptions, at?: ConsumerPosition): AsyncGenerator<ConsumerMessage, void, undefined>;
+  /** The read models (PipelineOptions.projections): fetch, find, findOne, query, in a tenant, with minPosition. */
+  readonly read: ReadModels;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,7 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     store: options.store,
     feed,
     subscribe: (consumeOptions, at = { told: 0 }) => consume(options.store, feed, consumeOptions, at),
+    read: createReadModels({ store: options.store, projections: options.projections ?? [], feed }),
     close: () => options.store.close(),
   };
 }

@@ -5,6 +5,7 @@ import { fold, streamIdOf, type Aggregate } from "../kernel/aggregate.js";
 import { copyWith } from "../kernel/copy-with.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
+import type { AnyProjection } from "../kernel/projection.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
@@ -14,6 +15,7 @@ import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
+import { createInlineProjections } from "./inline-projections.js";
 import { loadState, type LoadedState } from "./load-state.js";
 import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
@@ -38,6 +40,8 @@ export interface PipelineOptions {
    * could not return. No limit when absent; the service derives it from MAX_MESSAGE_BYTES.
    */
   readonly maxEventChars?: number;
+  /** Read models; the inline ones change their documents in each command's append (inline-projections.ts). */
+  readonly projections?: readonly AnyProjection[];
 }
 
 /** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
@@ -73,6 +77,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const cache = createStateCache({ maxEntries: options.stateCacheSize ?? 10_000, maxChars: options.stateCacheChars ?? 16 * 2 ** 20 });
   const lanes = createStreamLanes();
   const commands = new Map(options.commands.map((c) => [c.type, c]));
+  const projector = createInlineProjections(store, options.projections ?? []);
 
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
     const commandId = uuidv7();
@@ -240,6 +245,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       }
 
       const request = p.requestId && settled(command, result) ? recordOf(p, result) : undefined;
+      const documents = events.length > 0 ? await projector.documentsFor(tenant, streamId, loaded.revision, events) : undefined;
       const outcome = await store.append({
         tenant,
         streamId,
@@ -247,7 +253,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         events,
         request,
         snapshot: events.length > 0 ? snapshotDue(command.aggregate, loaded.revision, loaded.revision + events.length, newState, loaded.snapshotSize) : undefined,
+        documents,
       });
+      projector.settled(tenant, documents, outcome);
       if (outcome.kind === "appended") {
         if (events.length > 0) {
           const snapshotSize = outcome.snapshotSize ?? loaded.snapshotSize;
@@ -262,7 +270,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         // Its record expired and was deleted after the append saw it: the id is free again.
         if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
       } else {
-        if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+        // A document changed under an inline projection is not the caller's expected revision failing: decide again.
+        if (explicit !== undefined && !outcome.document) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
         if (assumeNew && !loaded.verified && loaded.revision === 0) {
           // The stream was only assumed new, and exists: read it, without counting a retry.
           verify = true;

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome } from "../event-store.js";
 import type { WriteFailure, Written } from "../group-commit.js";
+import { documentWriter, type WireDocument } from "./documents.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 
@@ -12,6 +13,8 @@ export interface WriteRequest {
   readonly events: ReadonlyArray<readonly [id: string, type: string, data: string, metadata: string]>;
   readonly request?: { readonly requestId: string; readonly commandType: string; readonly aggregateId: string; readonly fingerprint: string; readonly result: string };
   readonly snapshot?: { readonly revision: number; readonly version: number; readonly state: string };
+  /** Inline projections' documents, each guarded by its version. */
+  readonly documents?: readonly WireDocument[];
 }
 
 /** An error as it may cross threads (errors lose their class and code on the way). */
@@ -37,6 +40,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     saveSnapshot: db.prepare(
       "INSERT INTO snapshots (tenant, stream_id, revision, version, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, stream_id) DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state",
     ),
+    documents: documentWriter(db),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
@@ -55,6 +59,8 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     if (actualRevision !== w.expectedRevision) return { kind: "conflict", actualRevision };
     const record = w.request;
     if (record && sql.requestTaken.get(w.tenant, record.requestId) !== undefined) return { kind: "request-taken" };
+    const clash = w.documents && sql.documents.clash(w.tenant, w.documents);
+    if (clash) return { kind: "conflict", actualRevision, document: { collection: clash[0], id: clash[1] } };
     const positions: number[] = [];
     let revision = w.expectedRevision;
     for (const [id, type, data, metadata] of w.events) {
@@ -66,6 +72,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     }
     const snapshot = w.snapshot;
     if (snapshot) sql.saveSnapshot.run(w.tenant, w.streamId, snapshot.revision, snapshot.version, snapshot.state);
+    for (const document of w.documents ?? []) sql.documents.write(w.tenant, document);
     return { kind: "appended", revision, positions };
   }
 

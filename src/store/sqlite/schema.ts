@@ -41,6 +41,36 @@ const MIGRATIONS: readonly string[] = [
   // The events' global positions beside the result, which is now decided before the append.
   // Rows from before keep '[]': their result already holds the positions.
   `ALTER TABLE requests ADD COLUMN positions TEXT NOT NULL DEFAULT '[]';`,
+  // Read models: documents per tenant and collection, each declared field's value in a side
+  // table whose index serves filters and keyset pages ordered by (value, id); consumers'
+  // checkpoints with the lease that lets one process run each.
+  `
+  CREATE TABLE documents (
+    tenant     TEXT    NOT NULL,
+    collection TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    data       TEXT    NOT NULL,
+    PRIMARY KEY (tenant, collection, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE document_fields (
+    tenant     TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    value      NOT NULL, -- no declared type: no affinity, strings stay strings and numbers numbers
+    PRIMARY KEY (tenant, collection, id, field)
+  ) WITHOUT ROWID;
+  CREATE INDEX document_fields_by_value ON document_fields (tenant, collection, field, value, id);
+  CREATE TABLE consumers (
+    name          TEXT    PRIMARY KEY,
+    position      INTEGER NOT NULL DEFAULT 0,
+    owner         TEXT    NOT NULL DEFAULT '',
+    lease_expires INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
+  // Values every process on the file must share, created once (the page tokens' signing key).
+  `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
