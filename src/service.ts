@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { bookingCommands } from "./domain/booking/index.js";
+import { bookingCommands, bookingProjections } from "./domain/booking/index.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
@@ -56,6 +56,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   const app = createApp({
     store,
     commands: bookingCommands,
+    projections: bookingProjections,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),

@@ -9,6 +9,7 @@ import { bookingServiceV1 } from "./booking-v1/handlers.js";
 import { commandServiceV1 } from "./command-v1/handlers.js";
 import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
 import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
+import { queryServiceV1 } from "./query-v1/handlers.js";
 
 const path = (service: { typeName: string }, method: { name: string }) => `/${service.typeName}/${method.name}`;
 
@@ -23,9 +24,10 @@ export const EDGE_ROUTES: Readonly<Record<string, string>> = {
 /** Every edge service of the reference booking service. */
 export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS): EdgeService[] {
   return [
-    bookingServiceV1(app),
+    bookingServiceV1(app, app.read),
     paymentNotificationServiceV1(app),
     commandServiceV1(app, EDGE_ROUTES, limits),
     eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits }),
+    queryServiceV1({ read: app.read, readScopes: [SCOPES.read] }),
   ] as EdgeService[];
 }

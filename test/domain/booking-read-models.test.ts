@@ -36,6 +36,7 @@ describe("bookings read model", () => {
         price: { amountMinor: 30000, currency: "EUR" },
         paidMinor: 10000,
         outstandingMinor: 20000,
+        paymentIds: ["p-10000"],
         createdAt: "2026-05-01T10:00:00.000Z",
         updatedAt: "2026-05-02T10:00:00.000Z",
       },

@@ -77,14 +77,14 @@ describe("query requests at the edge", () => {
   it("a read without min_position waits for nothing; with it, gives up shortly before the call's deadline", async () => {
     assert.deepEqual(Object.keys(readOptionsOf(call(), 0n)).sort(), ["signal", "tenant"]);
     const started = Date.now();
-    const options = readOptionsOf(call({ deadline: started + 300 }), 12n);
+    const options = readOptionsOf(call({ deadline: started + 2000 }), 12n);
     assert.deepEqual([options.tenant, options.minPosition], ["t1", 12]);
     // AbortSignal.timeout does not keep the process alive; a server's sockets do, this test's timer here.
-    const alive = setTimeout(() => undefined, 1000);
+    const alive = setTimeout(() => undefined, 10_000);
     await new Promise((resolve) => options.signal!.addEventListener("abort", resolve, { once: true }));
     clearTimeout(alive);
     const waited = Date.now() - started;
-    assert.ok(waited >= 150 && waited < 300, `aborted after ${waited} ms`);
+    assert.ok(waited >= 1850 && waited < 2000, `aborted after ${waited} ms, 100 ms before the deadline expected`);
   });
 
   it("a read waiting for min_position stops when the client goes away", () => {

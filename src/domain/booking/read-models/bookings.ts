@@ -15,6 +15,8 @@ export interface BookingDocument {
   readonly paidMinor: number;
   /** Price minus payments; negative when overpaid. */
   readonly outstandingMinor: number;
+  /** The payments recorded, in order: GetBooking answers with them. */
+  readonly paymentIds: readonly string[];
   /** When the booking was made and last changed: the times of its first and latest events. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -36,13 +38,13 @@ export const bookingsProjection = defineProjection<BookingDocument>({
     const updatedAt = metadata.timestamp;
     if (event.type === "RoomBooked") {
       const { bookingId, roomId, guestId, checkIn, checkOut, price } = event.data;
-      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, createdAt: updatedAt, updatedAt };
+      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, paymentIds: [], createdAt: updatedAt, updatedAt };
     }
     if (!document) return null;
     switch (event.type) {
       case "PaymentRecorded": {
         const paidMinor = document.paidMinor + event.data.amount.amountMinor;
-        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, updatedAt };
+        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, paymentIds: [...document.paymentIds, event.data.paymentId], updatedAt };
       }
       case "BookingFullyPaid":
         return { ...document, status: "fully_paid", updatedAt };
