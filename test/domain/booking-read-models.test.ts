@@ -37,6 +37,7 @@ describe("bookings read model", () => {
         paidMinor: 10000,
         outstandingMinor: 20000,
         paymentIds: ["p-10000"],
+        revision: 2,
         createdAt: "2026-05-01T10:00:00.000Z",
         updatedAt: "2026-05-02T10:00:00.000Z",
       },

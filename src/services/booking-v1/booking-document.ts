@@ -44,8 +44,7 @@ export function getBookingResponseOf(stored: StoredDocument) {
     checkOut: document.checkOut,
     ...amountsOf(document),
     paymentIds: [...document.paymentIds],
-    // Every booking event changes the document once, so its version is the stream's revision.
-    revision: BigInt(stored.version),
+    revision: BigInt(document.revision),
   };
 }
 

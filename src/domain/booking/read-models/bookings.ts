@@ -17,6 +17,8 @@ export interface BookingDocument {
   readonly outstandingMinor: number;
   /** The payments recorded, in order: GetBooking answers with them. */
   readonly paymentIds: readonly string[];
+  /** The booking stream's revision the document reflects (GetBooking's `revision`). */
+  readonly revision: number;
   /** When the booking was made and last changed: the times of its first and latest events. */
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -36,20 +38,21 @@ export const bookingsProjection = defineProjection<BookingDocument>({
   evolve(document, projected, metadata) {
     const event = projected as unknown as BookingEvent;
     const updatedAt = metadata.timestamp;
+    const { revision } = projected;
     if (event.type === "RoomBooked") {
       const { bookingId, roomId, guestId, checkIn, checkOut, price } = event.data;
-      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, paymentIds: [], createdAt: updatedAt, updatedAt };
+      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, paymentIds: [], revision, createdAt: updatedAt, updatedAt };
     }
     if (!document) return null;
     switch (event.type) {
       case "PaymentRecorded": {
         const paidMinor = document.paidMinor + event.data.amount.amountMinor;
-        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, paymentIds: [...document.paymentIds, event.data.paymentId], updatedAt };
+        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, paymentIds: [...document.paymentIds, event.data.paymentId], revision, updatedAt };
       }
       case "BookingFullyPaid":
-        return { ...document, status: "fully_paid", updatedAt };
+        return { ...document, status: "fully_paid", revision, updatedAt };
       case "BookingCancelled":
-        return { ...document, status: "cancelled", updatedAt };
+        return { ...document, status: "cancelled", revision, updatedAt };
     }
   },
   fields: {
