@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { bookingCommands } from "./domain/booking/index.js";
+import { bookingCommands, bookingProjections } from "./domain/booking/index.js";
 import { createAuthenticator } from "./edge/auth.js";
 import { createCallLifecycle } from "./edge/call-lifecycle.js";
 import { connectRoutes } from "./edge/connect-routes.js";
@@ -59,6 +59,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
+    projections: bookingProjections,
+    onProjectionError: (error) => logger.error({ err: error }, "async projection failed; it is tried again"),
   });
   const limits = limitsOf(config);
   const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
@@ -113,7 +115,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
-        await store.close();
+        // Stops the async projections' runners, then closes the store.
+        await app.close();
       })()),
   };
 }
