@@ -56,10 +56,11 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   const app = createApp({
     store,
     commands: bookingCommands,
-    projections: bookingProjections,
     stateCacheChars: Math.floor(config.STATE_CACHE_MB * 2 ** 20),
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
+    projections: bookingProjections,
+    onProjectionError: (error) => logger.error({ err: error }, "async projection failed; it is tried again"),
   });
   const limits = limitsOf(config);
   const domainServices = [...edgeServices(app, limits), ...(extra.services ?? [])];
@@ -114,7 +115,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
-        await store.close();
+        // Stops the async projections' runners, then closes the store.
+        await app.close();
       })()),
   };
 }

@@ -15,7 +15,7 @@ const checkIn = (i: number) => `2026-06-${String(1 + (i % 28)).padStart(2, "0")}
 const checkOut = (i: number) => `2026-07-${String(1 + (i % 28)).padStart(2, "0")}`;
 
 describe("app.read", () => {
-  const app = bookingApp({ projections: bookingProjections });
+  const app = bookingApp({ projections: bookingProjections, runAsyncProjections: false });
   before(async () => {
     for (let i = 0; i < 30; i++) {
       const r = await app.commands.bookRoom({ ...bookRoomPayload(`B${String(i).padStart(2, "0")}`), guestId: `G${i % 3}`, checkIn: checkIn(i), checkOut: checkOut(i) });
@@ -117,5 +117,24 @@ describe("app.read", () => {
       assert.ok(error instanceof QueryError && error.reason === "NOT_CAUGHT_UP" && error.details.position === 0);
       return true;
     });
+  });
+
+  it("waits for an async read model to reach minPosition once its runner follows", async () => {
+    const running = bookingApp({ projections: bookingProjections, store: undefined });
+    try {
+      let last = 0;
+      for (let i = 0; i < 5; i++) {
+        const r = await running.commands.bookRoom({ ...bookRoomPayload(`R${i}`), guestId: "G7" });
+        if (r.status === "accepted") last = r.position;
+      }
+      const paid = await running.commands.recordPayment(paymentPayload("R0", "p1", "50.00"));
+      if (paid.status === "accepted") last = paid.position;
+      const stays = await running.read.fetch("guest_stays", "G7", { ...T, minPosition: last, signal: AbortSignal.timeout(5000) });
+      assert.equal(stays?.data.bookings, 5);
+      assert.equal(stays?.data.nightsBooked, 15);
+      assert.deepEqual(stays?.data.paidMinor, { EUR: 5000 });
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -10,11 +10,12 @@ import { connectRoutes } from "../../src/edge/connect-routes.js";
 import { createDrain } from "../../src/edge/drain.js";
 import { TRUSTED_LOCAL, type Identity } from "../../src/kernel/identity.js";
 import { edgeServices } from "../../src/services/index.js";
+import { bookingProjections } from "../../src/domain/booking/index.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 
 /** The service's own routes, lifecycle and error mapping, in memory: no sockets. */
 function inMemory(identity: Identity = TRUSTED_LOCAL) {
-  const app = bookingApp();
+  const app = bookingApp({ projections: bookingProjections });
   const lifecycle = createCallLifecycle({ authenticate: async () => identity, drain: createDrain(), logger: pino({ level: "silent" }), maxDeadlineMs: 5_000 });
   const transport = createRouterTransport(connectRoutes({ services: edgeServices(app), lifecycle }));
   return { app, queries: createClient(QueryService, transport), bookings: createClient(BookingService, transport) };
