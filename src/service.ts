@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { BOOKING_SETTINGS_PORT, bookingCommands } from "./domain/booking/index.js";
+import { BOOKING_SETTINGS_PORT, bookingCommands, bookingProjections } from "./domain/booking/index.js";
 import { systemCollaborators } from "./kernel/collaborators.js";
 import { startScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { pageTokens } from "./edge/signed-page-token.js";
@@ -84,6 +84,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
     hooks: combineHooks(tracing.pipelineHooks, metrics.pipelineHooks),
+    projections: bookingProjections,
+    onProjectionError: (error) => logger.error({ err: error }, "async projection failed; it is tried again"),
   });
   const subscriptions = createLagBoard(() => app.feed.head);
   metrics.watchSubscriptions(subscriptions);
@@ -160,7 +162,8 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
         await reactions.stop();
-        await store.close();
+        // Stops the async projections' runners, then closes the store.
+        await app.close();
         await traceExport?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "the last spans could not be exported"));
       })()),
   };

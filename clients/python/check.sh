@@ -2,7 +2,8 @@
 # CI check for the Python client: generate the modules, start the real server on
 # ephemeral ports with a throw-away SQLite file, run book_and_pay.py against it, stop the
 # server with SIGTERM, and fail unless the scripts and the server's shutdown succeed; then
-# follow_events.py subscribes, saves its checkpoint and resumes from it.
+# follow_events.py subscribes, saves its checkpoint and resumes from it, and list_bookings.py
+# lists bookings page by page.
 #
 # Env: PYTHON (default /usr/bin/python3), START_TIMEOUT (seconds to wait for the
 # "switchyard listening" line, default 60), STOP_TIMEOUT (default 30).
@@ -68,6 +69,11 @@ script_status=0
 echo "== follow_events.py"
 if [[ "$script_status" -eq 0 ]]; then
   "$PYTHON" "$here/follow_events.py" "127.0.0.1:$grpc_port" "$tmp/checkpoint" || script_status=$?
+fi
+
+echo "== list_bookings.py"
+if [[ "$script_status" -eq 0 ]]; then
+  "$PYTHON" "$here/list_bookings.py" "127.0.0.1:$grpc_port" || script_status=$?
 fi
 
 echo "== stop server (SIGTERM)"

@@ -120,7 +120,7 @@ export function createCallLifecycle(options: CallLifecycleOptions) {
             const identity = await identify(incoming);
             // No AbortController of its own: one per call costs measurably on this hot path, and
             // a unary call's deadline is kept by withinDeadline.
-            return await work({ method: incoming.method, identity, header: incoming.header, log, signal: incoming.cancelled ?? NEVER_ABORTED, traceparent: watch?.traceparent });
+            return await work({ method: incoming.method, identity, header: incoming.header, log, signal: incoming.cancelled ?? NEVER_ABORTED, traceparent: watch?.traceparent, deadline });
           } finally {
             workDone();
           }

@@ -19,6 +19,12 @@ export interface EdgeCall {
    */
   readonly signal: AbortSignal;
   /**
+   * When a unary call's answer is due (Date.now() milliseconds): the client's deadline, cut to
+   * MAX_DEADLINE_MS. A handler that waits (a read for min_position) stops in time to answer
+   * with its own error instead of DEADLINE_EXCEEDED. Absent on streams.
+   */
+  readonly deadline?: number;
+  /**
    * True when the transport sends a response's attached encoding as it is without reading its
    * fields (the gRPC port), so a handler may answer with protobuf-codec's encodedMessage.
    */

@@ -11,3 +11,4 @@ export { defineReaction, reactionContext, reactionEventOf, type AnyReaction, typ
 export { REPLAYABLE, resultOf, type CommandResult, type CommandStatus, type InvalidReason, type Outcome, type ResultBase, type ResultOf, type Violation, type WrittenEvent } from "./result.js";
 export { parsePayload, violationsOf } from "./validation.js";
 export { runAtOf, type AcceptOptions, type CommandSchedule } from "./schedule.js";
+export { defineProjection, type AnyProjection, type FieldType, type ProjectedEvent, type Projection } from "./projection.js";

@@ -26,8 +26,23 @@ export interface Projection<D extends object = Record<string, unknown>> {
   readonly mode: "inline" | "async";
   /** The event types it handles; others never reach evolve. */
   readonly eventTypes: readonly string[];
-  /** The document an event changes (a booking id, a guest id), or undefined when it changes none. */
+  /**
+   * The document an event changes (a booking id, a guest id), or undefined when it changes
+   * none or `documentIdFrom` names it. Inline projections run before the append, so the
+   * events they see have position 0.
+   */
   documentId(event: ProjectedEvent, metadata: EventMetadata): string | undefined;
+  /**
+   * For events that do not carry the document's id (a payment names its booking, not its
+   * guest): the id is read from another read model's document, e.g. the `bookings` document
+   * of the payment's booking gives the guest. Asked when documentId answers undefined; the
+   * other read model must hold that value from the event's first one on, and never change it.
+   */
+  readonly documentIdFrom?: {
+    readonly collection: string;
+    idOf(event: ProjectedEvent, metadata: EventMetadata): string | undefined;
+    documentId(document: any): string | undefined;
+  };
   evolve(document: D | null, event: ProjectedEvent, metadata: EventMetadata): D | null;
   /** The fields a query may filter and order by, with their types: only these are indexed and queryable. */
   readonly fields: Readonly<Record<string, FieldType>>;

@@ -11,6 +11,9 @@ import { consume, type ConsumeOptions, type ConsumerMessage, type ConsumerPositi
 import type { CommandEnvelope, CommandMetadata } from "./envelope.js";
 import { createPipeline, type PipelineOptions } from "./execute.js";
 import type { LoadedState } from "./load-state.js";
+import type { ReadModels } from "../read/read-models.js";
+import { createReadModels } from "../read/read-service.js";
+import { startProjectionRunner, type ProjectionRunner } from "../read/projection-runner.js";
 
 /** Options of one typed in-process call; the payload is the first argument. */
 export interface CallOptions extends CommandMetadata {
@@ -41,13 +44,33 @@ export interface App<Cs extends readonly AnyCommand[]> {
    * `at.told` says, at any moment, the last position the consumer was told.
    */
   subscribe(options: ConsumeOptions, at?: ConsumerPosition): AsyncGenerator<ConsumerMessage, void, undefined>;
+  /** The read models (PipelineOptions.projections): fetch, find, findOne, query, in a tenant, with minPosition. */
+  readonly read: ReadModels;
   close(): Promise<void>;
 }
 
+/** How an app runs beside its pipeline. */
+export interface AppOptions {
+  readonly feedTailSize?: number;
+  /** Runs the async projections in this process (each where it holds the lease; true by default). */
+  readonly runAsyncProjections?: boolean;
+  /** How long an async projection's lease lasts unrenewed, in ms (projection-runner.ts). */
+  readonly projectionLeaseMs?: number;
+  /** Told when an async projection fails and will be tried again. */
+  readonly onProjectionError?: (error: unknown) => void;
+}
+
 /** Wires the pipeline, the store and the commands into an app. */
-export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & { commands: Cs; feedTailSize?: number }): App<Cs> {
+export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & AppOptions & { commands: Cs }): App<Cs> {
   const pipeline = createPipeline(options);
   const feed = createEventFeed(options.store, { tailSize: options.feedTailSize });
+  const projections = options.projections ?? [];
+  const runners: ProjectionRunner[] =
+    options.runAsyncProjections === false
+      ? []
+      : projections
+          .filter((p) => p.mode === "async")
+          .map((projection) => startProjectionRunner({ store: options.store, feed, projection, projections, leaseMs: options.projectionLeaseMs, onError: options.onProjectionError }));
   const methods: Record<string, (payload: unknown, call?: CallOptions) => Promise<CommandResult>> = {};
   for (const command of options.commands) {
     methods[methodName(command.type)] = (payload, call = {}) =>
@@ -61,6 +84,10 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     store: options.store,
     feed,
     subscribe: (consumeOptions, at = { told: 0 }) => consume(options.store, feed, consumeOptions, at),
-    close: () => options.store.close(),
+    read: createReadModels({ store: options.store, projections, feed }),
+    async close() {
+      await Promise.all(runners.map((runner) => runner.stop()));
+      await options.store.close();
+    },
   };
 }

@@ -5,6 +5,7 @@ import { fold, streamIdOf, type Aggregate } from "../kernel/aggregate.js";
 import { copyWith } from "../kernel/copy-with.js";
 import { systemCollaborators, type Collaborators } from "../kernel/collaborators.js";
 import type { AnyCommand } from "../kernel/command.js";
+import type { AnyProjection } from "../kernel/projection.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
@@ -15,6 +16,7 @@ import { StoreUnavailableError, type EventStore, type NewEvent, type RequestReco
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
 import { fingerprintOf } from "./fingerprint.js";
 import { NO_HOOKS, observed, timed, timedSync, wellFormedTraceparent, type PipelineHooks } from "./hooks.js";
+import { createInlineProjections } from "./inline-projections.js";
 import { loadState, type LoadedState } from "./load-state.js";
 import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
@@ -43,6 +45,8 @@ export interface PipelineOptions {
   readonly maxEventChars?: number;
   /** Told about each command's stages, retries, appends and answer (hooks.ts): where metrics and tracing attach. */
   readonly hooks?: PipelineHooks;
+  /** Read models; the inline ones change their documents in each command's append (inline-projections.ts). */
+  readonly projections?: readonly AnyProjection[];
 }
 
 /** Runs commands: validate, authorize, deduplicate, load, decide, append, retry. */
@@ -82,6 +86,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const lanes = createStreamLanes();
   const commands = new Map(options.commands.map((c) => [c.type, c]));
   const hooks = options.hooks ?? NO_HOOKS;
+  const projector = createInlineProjections(store, options.projections ?? []);
 
   async function execute(envelope: CommandEnvelope): Promise<CommandResult> {
     const commandId = uuidv7();
@@ -256,6 +261,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
       if (p.dryRun) return unlessReplayed(p, result);
       const request = p.requestId && settled(command, result) ? recordOf(p, result) : undefined;
+      const documents = events.length > 0 ? await projector.documentsFor(tenant, streamId, loaded.revision, events) : undefined;
       const outcome = await timed(hooks, "append", p.base, () => store.append({
         tenant,
         streamId,
@@ -264,7 +270,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         request,
         snapshot: events.length > 0 ? snapshotDue(command.aggregate, loaded.revision, loaded.revision + events.length, newState, loaded.snapshotSize) : undefined,
         schedules,
+        documents,
       }));
+      projector.settled(tenant, documents, outcome);
       if (outcome.kind === "appended") {
         if (events.length > 0) {
           const snapshotSize = outcome.snapshotSize ?? loaded.snapshotSize;
@@ -281,7 +289,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
       } else {
         hooks.conflicted?.({ ...p.base, expectedRevision: loaded.revision, actualRevision: outcome.actualRevision });
-        if (explicit !== undefined) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+        // A document changed under an inline projection is not the caller's expected revision failing: decide again.
+        if (explicit !== undefined && !outcome.document) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
         if (assumeNew && !loaded.verified && loaded.revision === 0) {
           // The stream was only assumed new, and exists: read it, without counting a retry.
           verify = true;

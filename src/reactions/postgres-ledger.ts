@@ -4,7 +4,7 @@ import type { ConsumerLease, ReactionLedger } from "./ledger.js";
 
 /**
  * The reaction ledger on PostgreSQL, on a small pool of its own beside the store's (whose
- * migrations made the tables). A claim locks the consumer's row, so replicas claiming at once
+ * migrations made the tables). Leases run on the database's clock, as the async projections' do (one consumers table); a claim locks the consumer's row, so replicas claiming at once
  * take turns and one wins; pg's failures arrive as StoreUnavailableError, which the runner retries.
  */
 export function openPostgresLedger(connectionString: string): ReactionLedger {
@@ -23,11 +23,11 @@ export function openPostgresLedger(connectionString: string): ReactionLedger {
         await pool.query("INSERT INTO consumers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING", [name]);
         // The update locks the row: of replicas claiming at once, the later ones see the winner's lease and take nothing.
         const { rows } = await pool.query<{ position: string; owner: string; taken: boolean }>(
-          `WITH taken AS (UPDATE consumers SET owner = $2, lease_expires = $3 + $4
-                          WHERE name = $1 AND (owner = $2 OR owner = '' OR lease_expires <= $3) RETURNING position, owner)
+          `WITH taken AS (UPDATE consumers SET owner = $2, lease_expires = now() + $3 * interval '1 millisecond'
+                          WHERE name = $1 AND (owner = $2 OR owner = '' OR lease_expires <= now()) RETURNING position, owner)
            SELECT position, owner, true AS taken FROM taken
            UNION ALL SELECT position, owner, false FROM consumers WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM taken)`,
-          [name, owner, Date.now(), ttlMs],
+          [name, owner, ttlMs],
         );
         const row = rows[0];
         return { held: row.taken, owner: row.owner, position: Number(row.position) };
@@ -42,7 +42,7 @@ export function openPostgresLedger(connectionString: string): ReactionLedger {
         );
         return rows[0].committed ? "committed" : "lease-lost";
       }),
-    release: (name, owner) => run(async () => void (await pool.query("UPDATE consumers SET lease_expires = 0 WHERE name = $1 AND owner = $2", [name, owner]))),
+    release: (name, owner) => run(async () => void (await pool.query("UPDATE consumers SET lease_expires = '-infinity' WHERE name = $1 AND owner = $2", [name, owner]))),
     effectsDone: (name, eventId) =>
       run(async () => (await pool.query<{ done: number }>("SELECT done FROM reaction_marks WHERE reaction = $1 AND event_id = $2", [name, eventId])).rows[0]?.done),
     noteEffects: (name, eventId, done) =>

@@ -62,7 +62,7 @@ export class QueryError extends Error {
   override readonly name = "QueryError";
   constructor(
     /**
-     * UNKNOWN_COLLECTION, INVALID_FILTER (names the field), INVALID_ORDER, INVALID_PAGE_TOKEN
+     * UNKNOWN_COLLECTION, INVALID_FILTER (names the field), INVALID_ORDER, INVALID_PAGE_SIZE, INVALID_PAGE_TOKEN
      * (forged, changed, or another tenant's or filter's), RESULT_TOO_LARGE, or NOT_CAUGHT_UP
      * (minPosition not reached in time; `position` says how far the read models are).
      */

@@ -14,6 +14,7 @@ import { commandServiceV1 } from "./command-v1/handlers.js";
 import type { ScheduleEdge } from "./command-v1/schedule-handlers.js";
 import { eventStoreServiceV1 } from "./eventstore-v1/handlers.js";
 import { paymentNotificationServiceV1 } from "./payments-v1/handlers.js";
+import { queryServiceV1 } from "./query-v1/handlers.js";
 
 const path = (service: { typeName: string }, method: { name: string }) => `/${service.typeName}/${method.name}`;
 
@@ -43,9 +44,10 @@ export interface EdgeServiceParts {
 export function edgeServices(app: Omit<App<readonly AnyCommand[]>, "commands">, limits: RequestLimits = DEFAULT_LIMITS, parts: EdgeServiceParts = {}): EdgeService[] {
   const { subscriptions, scheduling } = parts;
   return [
-    bookingServiceV1(app),
+    bookingServiceV1(app, app.read),
     paymentNotificationServiceV1(app),
     commandServiceV1(app, EDGE_ROUTES, limits, EDGE_FIELDS, scheduling && { ...scheduling, registry: app.registry, loadState: app.loadState }),
     eventStoreServiceV1({ store: app.store, feed: app.feed, readScopes: [SCOPES.read], limits, subscriptions }),
+    queryServiceV1({ read: app.read, readScopes: [SCOPES.read] }),
   ] as EdgeService[];
 }

@@ -63,12 +63,83 @@ export interface AppendRequest {
   readonly snapshot?: Snapshot;
   /** Commands to run later, stored only when the events are (schedule-store.ts). */
   readonly schedules?: readonly NewSchedule[];
+  /**
+   * Read-model documents to change with the events (inline projections), each guarded by its
+   * version: one changed since it was read turns the whole append away as a `conflict` naming
+   * the document, which the pipeline answers by deciding again.
+   */
+  readonly documents?: readonly DocumentWrite[];
 }
 
-/** How an append ended. Conflicts and taken request ids are answers, not errors. */
+/** A value a document is indexed by: strings, or numbers (booleans as 0/1, timestamps as epoch ms). */
+export type IndexedValue = string | number;
+
+/** One document to write, in the append's tenant (or the commit's, for an async projection). */
+export interface DocumentWrite {
+  readonly collection: string;
+  readonly id: string;
+  /** The version it was read at; absent when it must not exist yet. */
+  readonly expectedVersion?: number;
+  /** The document's new content, or null to delete it. */
+  readonly document: unknown;
+  /** Its values of the collection's declared fields; a field left out is absent (not matched, not ordered by). */
+  readonly fields: Readonly<Record<string, IndexedValue>>;
+}
+
+/** A document as a store gives it back. */
+export interface DocumentRow {
+  readonly id: string;
+  readonly version: number;
+  readonly data: unknown;
+  /** The value of the field the find was ordered by, for the next page's keyset. */
+  readonly orderValue?: IndexedValue;
+}
+
+/** One condition of a find on a declared field; an `in` compares with any of `values`. */
+export type DocumentCondition =
+  | { readonly field: string; readonly op: "eq" | "gt" | "gte" | "lt" | "lte"; readonly value: IndexedValue }
+  | { readonly field: string; readonly op: "in"; readonly values: readonly IndexedValue[] };
+
+/**
+ * A page of documents in a collection, by keyset: ordered by a declared field (documents that
+ * lack it are left out, as Firestore does) or by id, then by id, starting after `after`.
+ */
+export interface DocumentQuery {
+  readonly where?: readonly DocumentCondition[];
+  /** `numeric`: the field holds numbers (PostgreSQL keeps numbers and strings in separate indexed columns). */
+  readonly orderBy?: { readonly field: string; readonly numeric: boolean; readonly direction: "asc" | "desc" };
+  /** Direction when ordered by id alone. */
+  readonly idDirection?: "asc" | "desc";
+  /** The last row of the previous page: its order value (when ordered by a field) and id. */
+  readonly after?: { readonly value?: IndexedValue; readonly id: string };
+  readonly limit: number;
+}
+
+/** Documents of several tenants and the consumer's checkpoint, committed together by an async projection. */
+export interface ProjectionCommit {
+  /** The checkpoint's (and lease's) name. */
+  readonly name: string;
+  /** Who holds the lease; a commit by anyone else is refused. */
+  readonly owner: string;
+  /** The position the consumer has applied every event up to. */
+  readonly position: number;
+  readonly documents: readonly (DocumentWrite & { readonly tenant: string })[];
+}
+
+/** A lease on a named consumer: who holds it until when, and its checkpoint. */
+export interface ConsumerLease {
+  readonly held: boolean;
+  readonly owner: string;
+  readonly position: number;
+}
+
+/**
+ * How an append ended. Conflicts and taken request ids are answers, not errors. A conflict
+ * on a document (its stream revision matched) names the document.
+ */
 export type AppendOutcome =
   | ({ readonly kind: "appended" } & Appended)
-  | { readonly kind: "conflict"; readonly actualRevision: number }
+  | { readonly kind: "conflict"; readonly actualRevision: number; readonly document?: { readonly collection: string; readonly id: string } }
   | { readonly kind: "request-taken" };
 
 /** Reading a stream forward. */
@@ -132,6 +203,29 @@ export interface EventStore {
    * listens.
    */
   watchCommits(listener: () => void): () => void;
+  /** A read model's document, or undefined when there is none. Optional: a store without read models has none. */
+  fetchDocument?(tenant: string, collection: string, id: string): Promise<DocumentRow | undefined>;
+  /** A page of a collection's documents matching every condition, by keyset (an index serves every page alike). */
+  findDocuments?(tenant: string, collection: string, query: DocumentQuery): Promise<DocumentRow[]>;
+  /**
+   * Takes or renews the lease on a named consumer for `ttlMs` when it is free, expired or
+   * already `owner`'s, and says who holds it and the consumer's checkpoint.
+   */
+  claimConsumer?(name: string, owner: string, ttlMs: number): Promise<ConsumerLease>;
+  /**
+   * Commits an async projection's documents and checkpoint in one transaction, while
+   * `owner` holds the lease; "lease-lost" (nothing written) when someone else took it.
+   */
+  commitProjection?(commit: ProjectionCommit): Promise<"committed" | "lease-lost">;
+  /**
+   * The value kept under `name`, stored as `initial` by the first caller (every process and
+   * replica then reads the same): for secrets the whole deployment must share.
+   */
+  sharedSetting?(name: string, initial: string): Promise<string>;
+  /** The position a named consumer has committed (0 when it has none). */
+  consumerCheckpoint?(name: string): Promise<number>;
+  /** Deletes every document of a collection in every tenant (a rebuild's abandoned version). */
+  dropCollection?(collection: string): Promise<void>;
   /**
    * Calls `listener` when the store stops being able to write and again when it can; returns
    * a function that ends the calls. Optional: a store that cannot lose its writer has none.

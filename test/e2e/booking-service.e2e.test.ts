@@ -230,6 +230,7 @@ describe("booking service over real ports", () => {
       "payments.v1.PaymentNotificationService",
       "switchyard.command.v1.CommandService",
       "switchyard.eventstore.v1.EventStoreService",
+      "switchyard.query.v1.QueryService",
     ]);
     const bookingId = newId("B");
     const booked = JSON.parse((await curl("-d", JSON.stringify(bookRoomRequest(bookingId)), `http://${server.grpcAddress}/booking.v1.BookingService/BookRoom`)).stdout);

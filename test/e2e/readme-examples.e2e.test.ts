@@ -213,3 +213,52 @@ describe("the README's worked security example", () => {
     await runInOrder(calls, table, (command) => runExample(command, server, assignments, { AUTH_JWT_SECRET: secret }));
   });
 });
+
+describe("the README's read model examples", () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess();
+  });
+  after(() => server?.dispose());
+
+  it('"Query the read models": pages, tokens, filters and min_position answer as their comments say', async () => {
+    const ids = (a: Answer) => (a.json().bookings ?? []).map((b: { bookingId: string }) => b.bookingId);
+    const table: Array<[string, Check]> = [
+      ["QueryService/ListCollections", (a) => {
+        const names = a.json().collections.map((c: { name: string }) => c.name);
+        assert.deepEqual(names, ["bookings", "guest_stays"], a.stdout);
+      }],
+      ["BookingService/BookRoom", (a) => assert.equal(a.json().globalPosition, "1", a.stdout)],
+      ["BookingService/BookRoom", (a) => assert.equal(a.json().globalPosition, "2", a.stdout)],
+      ["BookingService/ListBookings", (a) => {
+        assert.deepEqual(ids(a), ["Q2"], a.stdout + a.stderr);
+        assert.ok(a.json().nextPageToken, a.stdout);
+      }],
+      ["BookingService/ListBookings", (a) => {
+        assert.deepEqual(ids(a), ["Q1"], a.stdout + a.stderr);
+        assert.equal(a.json().nextPageToken, undefined, a.stdout);
+      }],
+      ["BookingService/ListBookings", failedWith("invalid_argument", /^page_token: /)],
+      ["QueryService/Find", (a) => {
+        assert.deepEqual(a.json().documents.map((d: { id: string }) => d.id), ["Q1"], a.stdout + a.stderr);
+      }],
+      ["8080/switchyard.query.v1.QueryService/Find", (a) => {
+        failedWith("invalid_argument", /^filter\.nights: /)(a, []);
+        assert.deepEqual((detail(a.json(), "google.rpc.ErrorInfo") as { reason: string }).reason, "INVALID_FILTER");
+      }],
+      ["QueryService/Fetch", (a) => assert.equal(a.json().document.id, "G7", a.stdout + a.stderr)],
+      ["QueryService/Fetch", (a) => failedWith("unavailable", /./)(a, [])],
+    ];
+    const assignments: string[] = [];
+    const calls = exampleCommands("## Query the read models").filter((c) => {
+      if (/^TOKEN=\$\(/.test(c)) {
+        assignments.push(c);
+        return false;
+      }
+      return true;
+    });
+    assert.equal(assignments.length, 1);
+    // The token line runs before each call that uses $TOKEN, as in one shell session; it only reads.
+    await runInOrder(calls, table, (command) => runExample(command, server, command.includes("$TOKEN") ? assignments : []));
+  });
+});

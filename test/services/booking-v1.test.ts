@@ -28,7 +28,7 @@ async function violations(call: Promise<unknown>): Promise<Array<{ field: string
 
 describe("booking.v1 BookRoom: the price is called price", () => {
   const app = bookingApp();
-  const service = bookingServiceV1(app);
+  const service = bookingServiceV1(app, app.read);
 
   it("books with `price`, the domain's word, as GetBooking and the Execute payload call it", async () => {
     const booked = await service.impl.bookRoom(request("N1", { price: "240.00" }), callAs());
@@ -69,7 +69,7 @@ describe("booking.v1 BookRoom: the price is called price", () => {
 
 describe("booking.v1 authorization: a denial says the rule the caller failed", () => {
   const app = bookingApp();
-  const service = bookingServiceV1(app);
+  const service = bookingServiceV1(app, app.read);
   const token = (scopes: string[], userId = "guest-1"): Identity => ({ userId, tenant: "default", scopes, authenticated: true });
   const denial = async (call: Promise<unknown>) => {
     const error = await call.then(

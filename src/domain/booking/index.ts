@@ -1,4 +1,4 @@
-/** The booking domain: one aggregate, its commands, and the reaction that confirms paid bookings. */
+/** The booking domain: one aggregate, its commands, its read models, and the reaction that confirms paid bookings. */
 export { booking, type BookingState, type BookingStatus } from "./booking.js";
 export type { BookingEvent, BookingCancelled, BookingConfirmed, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
 export { SCOPES, readOwnBooking, writeOwnBooking } from "./policies.js";
@@ -10,6 +10,8 @@ export { cancelUnpaidBooking, UNPAID } from "./commands/cancel-unpaid-booking.js
 export { BOOKING_SETTINGS_PORT, bookingSettingsOf, DEFAULT_BOOKING_SETTINGS, type BookingSettings } from "./settings.js";
 export { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
 export type { BookingConfirmedNotice, BookingPorts, GuestNotifier } from "./guest-notifier.js";
+export { bookingsProjection, type BookingDocument } from "./read-models/bookings.js";
+export { guestStaysProjection, type GuestStaysDocument } from "./read-models/guest-stays.js";
 
 import { bookRoom } from "./commands/book-room.js";
 import { cancelBooking } from "./commands/cancel-booking.js";
@@ -17,9 +19,14 @@ import { cancelUnpaidBooking } from "./commands/cancel-unpaid-booking.js";
 import { confirmBooking } from "./commands/confirm-booking.js";
 import { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
 import { recordPayment } from "./commands/record-payment.js";
+import { bookingsProjection } from "./read-models/bookings.js";
+import { guestStaysProjection } from "./read-models/guest-stays.js";
 
 /** Every booking command, for registering with an app. */
 export const bookingCommands = [bookRoom, recordPayment, cancelBooking, cancelUnpaidBooking, confirmBooking] as const;
 
 /** Every booking reaction, for the runners (reactions/start-reactions.ts). */
 export const bookingReactions = [confirmPaidBookings] as const;
+
+/** The booking domain's read models: `bookings` inline, `guest_stays` async. */
+export const bookingProjections = [bookingsProjection, guestStaysProjection] as const;

@@ -1,27 +1,36 @@
 import { Code } from "@connectrpc/connect";
 import { BookingService } from "../../gen/booking/v1/booking_pb.js";
-import { booking, readOwnBooking, SCOPES, type BookingState } from "../../domain/booking/index.js";
+import { readOwnBooking, SCOPES, type BookingDocument } from "../../domain/booking/index.js";
 import { identifier } from "../../domain/values/fields.js";
-import { formatMinor } from "../../domain/values/money.js";
 import { badRequest, edgeError } from "../../edge/command-error.js";
 import { edgeService } from "../../edge/edge-service.js";
+import { orderByOf, pageSizeOf, positionOf, readOptionsOf } from "../../edge/query-call.js";
+import { queryError } from "../../edge/query-error.js";
 import { runCommand } from "../../edge/run-command.js";
+import type { ReadModels } from "../../read/read-models.js";
 import { authorize, ruleDenial, type Policy } from "../../kernel/policy.js";
 import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
+import { BOOKINGS, bookingOf, bookingStateOf, getBookingResponseOf } from "./booking-document.js";
+import { LIST_BOOKINGS_FIELDS, listBookingsFilter, orderFieldOf } from "./list-bookings.js";
 import { bookRoomFieldsOf, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
 
 /** GetBooking's booking_id: the same identifier rules (1–64 characters) BookRoom applies. */
 const BOOKING_ID = identifier("booking_id");
 
-/** GetBooking's name in denials. */
+/** GetBooking's and ListBookings' names in denials. */
 const GET_BOOKING = "booking.v1.BookingService/GetBooking";
+const LIST_BOOKINGS = "booking.v1.BookingService/ListBookings";
 
 /** Who may use the booking API's commands at all; each command's policy then decides. */
 const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
 
-/** booking.v1.BookingService: the booking domain's public API. */
-export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "loadState" | "registry">) {
+/**
+ * booking.v1.BookingService: the booking domain's public API. Commands go through the
+ * pipeline; GetBooking and ListBookings read the `bookings` read model, which changes in the
+ * transaction of the events, so a read after an acknowledged command sees it.
+ */
+export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "registry">, read: ReadModels) {
   return edgeService(BookingService, {
     bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFieldsOf(request), call, EDGE_SCOPES),
     recordPayment: (request, call) => runCommand(app, mapRecordPayment(request), recordPaymentFields, call, EDGE_SCOPES),
@@ -31,33 +40,39 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       if (access.kind === "denied") throw edgeError(access.reason === "UNAUTHENTICATED" ? Code.Unauthenticated : Code.PermissionDenied, access.reason, access.message);
       const id = BOOKING_ID.safeParse(request.bookingId);
       if (!id.success) throw badRequest([{ field: "booking_id", description: id.error.issues[0].message }]);
-      const { state, revision } = await app.loadState<BookingState>(booking, request.bookingId, call.identity.tenant);
+      const document = await read.fetch(BOOKINGS, request.bookingId, readOptionsOf(call, request.minPosition)).catch((error: unknown) => {
+        throw queryError(error, LIST_BOOKINGS_FIELDS, positionOf(request.minPosition));
+      });
       // An owner is refused a booking that is not theirs and one that does not exist alike, so
       // the answer tells a guest nothing about other guests' bookings.
-      if (access.kind === "needs-state" && !access.rules.some((r) => r.allows(state, call.identity, request))) {
+      if (access.kind === "needs-state" && !(document && access.rules.some((r) => r.allows(bookingStateOf(document.data as unknown as BookingDocument), call.identity, request)))) {
         throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", ruleDenial(GET_BOOKING, readOwnBooking as Policy, access.rules));
       }
-      if (revision === 0) {
-        throw edgeError(Code.NotFound, "AGGREGATE_NOT_FOUND", `booking "${request.bookingId.slice(0, 64)}" does not exist`, {
-          aggregateId: request.bookingId.slice(0, 64),
-        });
+      if (!document) {
+        throw edgeError(Code.NotFound, "AGGREGATE_NOT_FOUND", `booking "${request.bookingId}" does not exist`, { aggregateId: request.bookingId });
       }
-      const currency = state.price?.currency ?? "";
-      const money = (minor: number) => (currency ? formatMinor(minor, currency) : "");
-      return {
-        bookingId: request.bookingId,
-        status: state.status,
-        roomId: state.roomId,
-        guestId: state.guestId,
-        checkIn: state.checkIn,
-        checkOut: state.checkOut,
-        price: money(state.price?.amountMinor ?? 0),
-        paid: money(state.paidMinor),
-        outstanding: money(state.outstandingMinor),
-        currency,
-        paymentIds: [...state.paymentIds],
-        revision: BigInt(revision),
+      return getBookingResponseOf(document);
+    },
+    async listBookings(request, call) {
+      const access = authorize(readOwnBooking, call.identity, LIST_BOOKINGS);
+      if (access.kind === "denied") throw edgeError(access.reason === "UNAUTHENTICATED" ? Code.Unauthenticated : Code.PermissionDenied, access.reason, access.message);
+      // A guest who may read only their own bookings lists only those: asking for another
+      // guest's is refused, asking for none lists theirs.
+      const ownGuest = access.kind === "needs-state" ? call.identity.userId : undefined;
+      if (access.kind === "needs-state" && (ownGuest === undefined || (request.guestId !== "" && request.guestId !== ownGuest))) {
+        throw edgeError(Code.PermissionDenied, "PERMISSION_DENIED", ruleDenial(LIST_BOOKINGS, readOwnBooking as Policy, access.rules));
+      }
+      const filter = listBookingsFilter(request, ownGuest);
+      const options = {
+        ...readOptionsOf(call, request.minPosition),
+        orderBy: orderByOf(request.orderBy, orderFieldOf),
+        pageSize: pageSizeOf(request.pageSize),
+        pageToken: request.pageToken || undefined,
       };
+      const page = await read.find(BOOKINGS, filter, options).catch((error: unknown) => {
+        throw queryError(error, LIST_BOOKINGS_FIELDS, positionOf(request.minPosition));
+      });
+      return { bookings: page.documents.map(bookingOf), nextPageToken: page.nextPageToken };
     },
   });
 }

@@ -7,6 +7,7 @@ import {
   StoreUnavailableError,
   type AppendOutcome,
   type AppendRequest,
+  type DocumentWrite,
   type EventStore,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -16,6 +17,7 @@ import { groupCommit, type GroupCommitOptions, type Written } from "../group-com
 import { PRUNE_CHUNK, startPruning } from "../pruning.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
+import { documentMethods } from "./documents.js";
 import { COMMITS_CHANNEL, migrate } from "./schema.js";
 import { postgresScheduleStore } from "./schedule-store.js";
 
@@ -258,6 +260,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const [row] = await query<RequestRow<unknown, string[]>>(SQL.request, [tenant, requestId]);
       return row && requestRecordOf(row, row.result, row.positions.map(Number));
     },
+    ...documentMethods(pool, query, failed),
     watchAvailability: availability.watch,
     schedules: postgresScheduleStore((statement, values) => query(statement, values)),
     async close() {
@@ -337,7 +340,8 @@ function batchEntry(request: AppendRequest): [entry: string, snapshotSize: numbe
     if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(json(e.metadata, `event ${e.id}: metadata`))];
     return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${JSON.stringify(json(e.data, `event ${e.id}: data`))},"metadata":${metadataJson}}`;
   });
-  let entry = `{"tenant":${JSON.stringify(request.tenant)},"streamId":${JSON.stringify(request.streamId)},"expectedRevision":${Number(request.expectedRevision)},"events":[${written.join(",")}]`;
+  const documents = request.documents?.length ? `,"documents":${documentsJson(request.documents)}` : "";
+  let entry = `{"tenant":${JSON.stringify(request.tenant)},"streamId":${JSON.stringify(request.streamId)},"expectedRevision":${Number(request.expectedRevision)},"events":[${written.join(",")}]${documents}`;
   if (record) {
     const { requestId, commandType, aggregateId, fingerprint, result } = record;
     entry += `,"request":${JSON.stringify({ requestId, commandType, aggregateId, fingerprint, result: json(result, "the request's result") })}`;
@@ -346,6 +350,24 @@ function batchEntry(request: AppendRequest): [entry: string, snapshotSize: numbe
   if (!snapshot) return [`${entry}}`, undefined];
   const state = json(snapshot.state, "the snapshot's state");
   return [`${entry},"snapshot":{"revision":${Number(snapshot.revision)},"version":${Number(snapshot.version)},"state":${JSON.stringify(state)}}}`, state.length];
+}
+
+/**
+ * Documents as the append batch and switchyard_write_documents read them: each document's
+ * JSON as a string, cast to jsonb under the append's savepoint, so one jsonb refuses fails
+ * that append alone; names and string values checked as the append's other strings are.
+ */
+function documentsJson(documents: readonly DocumentWrite[]): string {
+  const entries = documents.map((d) => {
+    textual(`document ${d.collection}/${d.id}: its collection`, d.collection);
+    textual(`document ${d.collection}/${d.id}: its id`, d.id);
+    for (const [field, value] of Object.entries(d.fields)) {
+      textual(`document ${d.collection}/${d.id}: field name`, field);
+      if (typeof value === "string") textual(`document ${d.collection}/${d.id}: field ${field}`, value);
+    }
+    return `{"collection":${JSON.stringify(d.collection)},"id":${JSON.stringify(d.id)},"expectedVersion":${d.expectedVersion ?? null},"document":${d.document === null || d.document === undefined ? "null" : JSON.stringify(json(d.document, `document ${d.collection}/${d.id}`))},"fields":${JSON.stringify(d.fields)}}`;
+  });
+  return `[${entries.join(",")}]`;
 }
 
 /**

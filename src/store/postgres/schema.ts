@@ -172,8 +172,134 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
-  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
-  REACTION_TABLES_SQL,
+  // Read models: documents per tenant and collection (jsonb), each declared field's value in a
+  // side table (strings and numbers in columns of their own, strings compared bytewise as
+  // SQLite does) whose indexes serve filters and keyset pages ordered by (value, id);
+  // consumers' checkpoints with the lease that lets one replica run each. The append batch
+  // checks and writes an append's documents under its savepoint (the two new functions).
+  `
+  CREATE TABLE documents (
+    tenant     text    NOT NULL,
+    collection text    NOT NULL,
+    id         text    COLLATE "C" NOT NULL,
+    version    integer NOT NULL,
+    data       jsonb   NOT NULL,
+    PRIMARY KEY (tenant, collection, id)
+  );
+  CREATE TABLE document_fields (
+    tenant     text NOT NULL,
+    collection text NOT NULL,
+    id         text COLLATE "C" NOT NULL,
+    field      text NOT NULL,
+    value_text text COLLATE "C",
+    value_num  double precision,
+    PRIMARY KEY (tenant, collection, id, field)
+  );
+  CREATE INDEX document_fields_by_text ON document_fields (tenant, collection, field, value_text, id) WHERE value_text IS NOT NULL;
+  CREATE INDEX document_fields_by_number ON document_fields (tenant, collection, field, value_num, id) WHERE value_num IS NOT NULL;
+  CREATE TABLE consumers (
+    name          text        PRIMARY KEY,
+    position      bigint      NOT NULL DEFAULT 0,
+    owner         text        NOT NULL DEFAULT '',
+    lease_expires timestamptz NOT NULL DEFAULT '-infinity'
+  );
+
+  -- The first document of an append whose version is not the one it was read at (absent
+  -- expectedVersion: it must not exist), as {collection, id}; null when every one is.
+  CREATE FUNCTION switchyard_document_clash(t text, docs jsonb) RETURNS json LANGUAGE sql AS $fn$
+    SELECT json_build_object('collection', d->>'collection', 'id', d->>'id')
+    FROM jsonb_array_elements(coalesce(docs, '[]'::jsonb)) WITH ORDINALITY AS x(d, n)
+    WHERE coalesce((SELECT version FROM documents WHERE tenant = t AND collection = d->>'collection' AND id = d->>'id'), -1)
+          <> coalesce((d->>'expectedVersion')::integer, -1)
+    ORDER BY n LIMIT 1
+  $fn$;
+
+  -- Writes an append's documents (each a string of its JSON; null deletes) and their field values.
+  CREATE FUNCTION switchyard_write_documents(t text, docs jsonb) RETURNS void LANGUAGE plpgsql AS $fn$
+  DECLARE
+    d jsonb;
+  BEGIN
+    FOR d IN SELECT value FROM jsonb_array_elements(coalesce(docs, '[]'::jsonb)) LOOP
+      DELETE FROM document_fields WHERE tenant = t AND collection = d->>'collection' AND id = d->>'id';
+      IF jsonb_typeof(d->'document') = 'null' THEN
+        DELETE FROM documents WHERE tenant = t AND collection = d->>'collection' AND id = d->>'id';
+        CONTINUE;
+      END IF;
+      INSERT INTO documents (tenant, collection, id, version, data) VALUES (t, d->>'collection', d->>'id', 1, (d->>'document')::jsonb)
+        ON CONFLICT (tenant, collection, id) DO UPDATE SET version = documents.version + 1, data = excluded.data;
+      INSERT INTO document_fields (tenant, collection, id, field, value_text, value_num)
+        SELECT t, d->>'collection', d->>'id', f.key,
+               CASE WHEN jsonb_typeof(f.value) = 'string' THEN f.value #>> '{}' END,
+               CASE WHEN jsonb_typeof(f.value) = 'number' THEN (f.value #>> '{}')::double precision END
+        FROM jsonb_each(d->'fields') AS f;
+    END LOOP;
+  END
+  $fn$;
+
+  CREATE OR REPLACE FUNCTION switchyard_append_batch(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
+  DECLARE
+    a jsonb;
+    e jsonb;
+    actual integer;
+    rev integer;
+    pos bigint;
+    positions bigint[];
+    outcomes json[] := ARRAY[]::json[];
+    clash json;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+    FOR a IN SELECT value FROM jsonb_array_elements(batch) LOOP
+      BEGIN
+        SELECT revision INTO actual FROM events
+          WHERE tenant = a->>'tenant' AND stream_id = a->>'streamId' ORDER BY revision DESC LIMIT 1;
+        actual := coalesce(actual, 0);
+        IF actual <> (a->>'expectedRevision')::integer THEN
+          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual);
+          CONTINUE;
+        END IF;
+        IF a->'request' IS NOT NULL
+          AND EXISTS (SELECT 1 FROM requests WHERE tenant = a->>'tenant' AND request_id = a->'request'->>'requestId') THEN
+          outcomes := outcomes || json_build_object('kind', 'request-taken');
+          CONTINUE;
+        END IF;
+        clash := switchyard_document_clash(a->>'tenant', a->'documents');
+        IF clash IS NOT NULL THEN
+          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual, 'document', clash);
+          CONTINUE;
+        END IF;
+        rev := actual;
+        positions := ARRAY[]::bigint[];
+        FOR e IN SELECT value FROM jsonb_array_elements(a->'events') LOOP
+          rev := rev + 1;
+          INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata)
+            VALUES (a->>'tenant', a->>'streamId', rev, e->>'id', e->>'type', (e->>'data')::json, (e->>'metadata')::json)
+            RETURNING position INTO pos;
+          positions := positions || pos;
+        END LOOP;
+        IF a->'request' IS NOT NULL THEN
+          INSERT INTO requests (tenant, request_id, command_type, aggregate_id, fingerprint, result, positions)
+            VALUES (a->>'tenant', a->'request'->>'requestId', a->'request'->>'commandType', a->'request'->>'aggregateId',
+                    a->'request'->>'fingerprint', (a->'request'->>'result')::json, positions);
+        END IF;
+        IF a->'snapshot' IS NOT NULL THEN
+          INSERT INTO snapshots (tenant, stream_id, revision, version, state)
+            VALUES (a->>'tenant', a->>'streamId', (a->'snapshot'->>'revision')::integer, (a->'snapshot'->>'version')::integer, (a->'snapshot'->>'state')::json)
+            ON CONFLICT (tenant, stream_id)
+            DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state;
+        END IF;
+        PERFORM switchyard_write_documents(a->>'tenant', a->'documents');
+        outcomes := outcomes || json_build_object('kind', 'appended', 'revision', rev, 'positions', to_json(positions));
+      EXCEPTION WHEN OTHERS THEN
+        outcomes := outcomes || json_build_object('kind', 'failed', 'code', SQLSTATE, 'message', SQLERRM);
+      END;
+    END LOOP;
+    RETURN to_json(outcomes);
+  END
+  $fn$;
+  `,
+  // Values every replica on the database must share, created once (the page tokens' signing key).
+  `CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);`,
+  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).  REACTION_TABLES_SQL,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome } from "../event-store.js";
 import type { WriteFailure, Written } from "../group-commit.js";
+import { documentWriter, type WireDocument } from "./documents.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
 import { insertSchedulesOf } from "./schedule-rows.js";
 import { storeErrorOf } from "./sqlite-errors.js";
@@ -15,6 +16,8 @@ export interface WriteRequest {
   readonly snapshot?: { readonly revision: number; readonly version: number; readonly state: string };
   /** The JSON of the NewSchedules to store with the events. */
   readonly schedules?: string;
+  /** Inline projections' documents, each guarded by its version. */
+  readonly documents?: readonly WireDocument[];
 }
 
 /** An error as it may cross threads (errors lose their class and code on the way). */
@@ -41,6 +44,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
       "INSERT INTO snapshots (tenant, stream_id, revision, version, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, stream_id) DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state",
     ),
     insertSchedules: insertSchedulesOf(db),
+    documents: documentWriter(db),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
@@ -59,6 +63,8 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     if (actualRevision !== w.expectedRevision) return { kind: "conflict", actualRevision };
     const record = w.request;
     if (record && sql.requestTaken.get(w.tenant, record.requestId) !== undefined) return { kind: "request-taken" };
+    const clash = w.documents && sql.documents.clash(w.tenant, w.documents);
+    if (clash) return { kind: "conflict", actualRevision, document: { collection: clash[0], id: clash[1] } };
     const positions: number[] = [];
     let revision = w.expectedRevision;
     for (const [id, type, data, metadata] of w.events) {
@@ -71,6 +77,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     if (w.schedules) sql.insertSchedules(w.tenant, w.schedules);
     const snapshot = w.snapshot;
     if (snapshot) sql.saveSnapshot.run(w.tenant, w.streamId, snapshot.revision, snapshot.version, snapshot.state);
+    for (const document of w.documents ?? []) sql.documents.write(w.tenant, document);
     return { kind: "appended", revision, positions };
   }
 

@@ -70,8 +70,37 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX schedules_due ON schedules (run_at) WHERE status = 'pending';
   CREATE INDEX schedules_by_tenant ON schedules (tenant, status, id);
   `,
-  // Reactions: consumer checkpoints with their lease, and the event each reaction is working on.
-  REACTION_TABLES_SQL,
+  // Read models: documents per tenant and collection, each declared field's value in a side
+  // table whose index serves filters and keyset pages ordered by (value, id); consumers'
+  // checkpoints with the lease that lets one process run each.
+  `
+  CREATE TABLE documents (
+    tenant     TEXT    NOT NULL,
+    collection TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    data       TEXT    NOT NULL,
+    PRIMARY KEY (tenant, collection, id)
+  ) WITHOUT ROWID;
+  CREATE TABLE document_fields (
+    tenant     TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    value      NOT NULL, -- no declared type: no affinity, strings stay strings and numbers numbers
+    PRIMARY KEY (tenant, collection, id, field)
+  ) WITHOUT ROWID;
+  CREATE INDEX document_fields_by_value ON document_fields (tenant, collection, field, value, id);
+  CREATE TABLE consumers (
+    name          TEXT    PRIMARY KEY,
+    position      INTEGER NOT NULL DEFAULT 0,
+    owner         TEXT    NOT NULL DEFAULT '',
+    lease_expires INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
+  // Values every process on the file must share, created once (the page tokens' signing key).
+  `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).  REACTION_TABLES_SQL,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */

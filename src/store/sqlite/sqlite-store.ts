@@ -9,6 +9,7 @@ import {
   pageSize,
   StoreUnavailableError,
   type Availability,
+  type ConsumerLease,
   type EventStore,
   type ReadAllOptions,
   type ReadStreamOptions,
@@ -18,6 +19,7 @@ import { errorOf, groupCommit, type GroupCommitOptions, type WriteFailure, type 
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
 import { createBatchWriter } from "./batch-writer.js";
 import { sqliteScheduleStore } from "./schedule-store.js";
+import { consumerTasks, documentReader, wireDocumentOf, type ConsumerAnswer, type ConsumerTask } from "./documents.js";
 import { startRequestPruner } from "./request-pruner.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
@@ -64,6 +66,8 @@ type EventRow = SqlEventRow<string, number>;
 /** Where batches are committed. */
 interface Writer {
   write(batch: WireAppend[]): Promise<Written[]>;
+  /** Runs a consumer's lease or commit in a transaction of its own. */
+  task(task: ConsumerTask): Promise<ConsumerAnswer>;
   /** Settles once the writer first can write, or first fails to start. */
   readonly ready: Promise<void>;
   close(): Promise<void>;
@@ -118,6 +122,8 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     snapshot: db.prepare("SELECT revision, version, state FROM snapshots WHERE tenant = ? AND stream_id = ?"),
     request: db.prepare("SELECT request_id, command_type, aggregate_id, fingerprint, result, positions FROM requests WHERE tenant = ? AND request_id = ?"),
   };
+
+  const documents = documentReader(db);
 
   /** ReadAll's statements, one per combination of filters, prepared when first used. */
   const readAllStatements = new Map<string, Database.Statement>();
@@ -235,6 +241,28 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
         return row && requestRecordOf(row, JSON.parse(row.result), JSON.parse(row.positions));
       });
     },
+    fetchDocument(tenant, collection, id) {
+      return read(() => documents.fetch(tenant, collection, id));
+    },
+    findDocuments(tenant, collection, query) {
+      return read(() => documents.find(tenant, collection, query));
+    },
+    claimConsumer(name, owner, ttlMs) {
+      return writer.task(["claim", name, owner, ttlMs]) as Promise<ConsumerLease>;
+    },
+    async commitProjection({ name, owner, position, documents: written }) {
+      const wire = written.map((d) => [d.tenant, wireDocumentOf(d)] as const);
+      return (await writer.task(["commit", name, owner, position, wire])) as "committed" | "lease-lost";
+    },
+    consumerCheckpoint(name) {
+      return read(() => documents.checkpoint(name));
+    },
+    async sharedSetting(name, initial) {
+      return ((await writer.task(["setting", name, initial])) as { setting: string }).setting;
+    },
+    async dropCollection(collection) {
+      await writer.task(["drop", collection]);
+    },
     ready: () => writer.ready,
     watchAvailability: availability.watch,
     schedules: sqliteScheduleStore(scheduleDb),
@@ -311,11 +339,19 @@ function toRecorded(row: EventRow): RecordedEvent {
 /** Writes on this thread: for ":memory:", which no other connection can see. */
 function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, hooks: WriterHooks): Writer {
   const commitBatch = createBatchWriter(db, hooks.beforeCommit);
+  const runTask = consumerTasks(db);
   const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, hooks.onPruningFailure) : undefined;
   return {
     write: async (batch) => {
       try {
         return commitBatch(batch.map(fromWire));
+      } catch (error) {
+        throw storeErrorOf(error);
+      }
+    },
+    task: async (task) => {
+      try {
+        return runTask(task);
       } catch (error) {
         throw storeErrorOf(error);
       }
@@ -329,6 +365,7 @@ function inlineWriter(db: Database.Database, requestRetentionMs: number | undefi
 type FromWriter =
   | { readonly kind: "ready" }
   | { readonly kind: "written"; readonly id: number; readonly written: WireWritten }
+  | { readonly kind: "done"; readonly id: number; readonly answer: ConsumerAnswer }
   | { readonly kind: "failed"; readonly id: number; readonly failure: WriteFailure }
   | { readonly kind: "before-commit"; readonly appends: number }
   | { readonly kind: "pruning"; readonly failure: string | undefined };
@@ -351,7 +388,7 @@ const RESTART_MAX_MS = 5000;
 function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availability) => void): Writer {
   const handshake = hooks.beforeCommit ? new SharedArrayBuffer(4) : undefined;
   const workerData: WriterData = { ...opened, handshake };
-  const waiting = new Map<number, { resolve: (written: Written[]) => void; reject: (error: unknown) => void }>();
+  const waiting = new Map<number, { resolve: (written: never) => void; reject: (error: unknown) => void }>();
   let next = 0;
   let worker: Worker | undefined;
   /** Why writes fail now: set from a thread's stop until its replacement starts. */
@@ -389,9 +426,10 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     waiting.delete(message.id);
     if (waiting.size === 0) worker?.unref();
     if (message.kind === "failed") w.reject(errorOf(message.failure));
+    else if (message.kind === "done") w.resolve(message.answer as never);
     else {
       try {
-        w.resolve(writtenFromWire(message.written));
+        w.resolve(writtenFromWire(message.written) as never);
       } catch (error) {
         w.reject(error); // an answer this thread cannot read: a bug, failed here rather than crashing the process
       }
@@ -453,16 +491,19 @@ function threadWriter(opened: Opened, hooks: WriterHooks, tell: (change: Availab
     hooks.onWriterThread?.(thread);
   }
 
+  /** Sends a message to the thread and waits for its answer. */
+  function send<A>(message: ToWriter & { id: number }): Promise<A> {
+    if (!worker) return Promise.reject(down ?? writerClosed());
+    worker.ref();
+    worker.postMessage(message);
+    return new Promise<A>((resolve, reject) => waiting.set(message.id, { resolve: resolve as (answer: never) => void, reject }));
+  }
+
   start();
   return {
     ready,
-    write(batch) {
-      if (!worker) return Promise.reject(down ?? writerClosed());
-      const id = next++;
-      worker.ref();
-      worker.postMessage({ id, batch } satisfies ToWriter);
-      return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
-    },
+    write: (batch) => send<Written[]>({ id: next++, batch }),
+    task: (task) => send<ConsumerAnswer>({ id: next++, task }),
     close() {
       if (!closing) {
         closing = true;

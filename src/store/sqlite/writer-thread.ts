@@ -3,6 +3,7 @@
 import Database from "better-sqlite3";
 import { parentPort, workerData } from "node:worker_threads";
 import { createBatchWriter, failureOf } from "./batch-writer.js";
+import { consumerTasks, type ConsumerTask } from "./documents.js";
 import { startRequestPruner } from "./request-pruner.js";
 import { turnTaking } from "./turn-taking.js";
 import { fromWire, writtenToWire, type WireAppend } from "./writer-wire.js";
@@ -20,7 +21,10 @@ export interface WriterData {
 }
 
 /** Messages from the main thread. */
-export type ToWriter = { readonly id: number; readonly batch: WireAppend[] } | { readonly close: true };
+export type ToWriter =
+  | { readonly id: number; readonly batch: WireAppend[] }
+  | { readonly id: number; readonly task: ConsumerTask }
+  | { readonly close: true };
 
 const port = parentPort!;
 const data = workerData as WriterData;
@@ -45,6 +49,7 @@ if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs, (fa
 
 // Another process on the same file gets its turns at the write lock (turn-taking.ts).
 const makeWay = turnTaking(db);
+const runTask = consumerTasks(db);
 
 port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
@@ -54,6 +59,10 @@ port.on("message", (message: ToWriter) => {
   }
   try {
     makeWay();
+    if ("task" in message) {
+      port.postMessage({ kind: "done", id: message.id, answer: runTask(message.task) });
+      return;
+    }
     port.postMessage({ kind: "written", id: message.id, written: writtenToWire(commitBatch(message.batch.map(fromWire))) });
   } catch (error) {
     port.postMessage({ kind: "failed", id: message.id, failure: failureOf(error) });

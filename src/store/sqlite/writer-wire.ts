@@ -1,6 +1,7 @@
 import type { AppendRequest } from "../event-store.js";
 import type { Written } from "../group-commit.js";
 import type { WriteRequest } from "./batch-writer.js";
+import { wireDocumentOf, type WireDocument } from "./documents.js";
 
 /*
  * What crosses between the SQLite store's threads: flat arrays of strings and numbers, not
@@ -14,8 +15,10 @@ import type { WriteRequest } from "./batch-writer.js";
 /**
  * An append on its way to the writer: tenant, stream id, expected revision, the event count
  * and each event's id, type, data and metadata; then 1 and the request record's five fields,
- * or 0; then the JSON of the schedules, or 0; then 1 and the snapshot's revision, version
- * and state, or 0.
+ * or 0; then the JSON of the schedules, or 0; then the document count and each document's
+ * collection, id, expected version (-1: must be new), JSON ("null" deletes) and field
+ * values' JSON; then 1 and the snapshot's revision, version and state, or 0 (last, so that
+ * snapshotSizeOf finds it).
  */
 export type WireAppend = (string | number)[];
 
@@ -36,6 +39,9 @@ export function toWire(request: AppendRequest): WireAppend {
   if (record) wire.push(1, record.requestId, record.commandType, record.aggregateId, record.fingerprint, JSON.stringify(record.result));
   else wire.push(0);
   wire.push(request.schedules?.length ? JSON.stringify(request.schedules) : 0);
+  const documents = request.documents ?? [];
+  wire.push(documents.length);
+  for (const d of documents) wire.push(...wireDocumentOf(d));
   if (snapshot) wire.push(1, snapshot.revision, snapshot.version, JSON.stringify(snapshot.state));
   else wire.push(0);
   return wire;
@@ -60,14 +66,17 @@ export function fromWire(wire: WireAppend): WriteRequest {
     i += 5;
   }
   const schedules = wire[i++] || undefined;
+  const documents: WireDocument[] = [];
+  for (let d = 0, count = n(i++); d < count; d++, i += 5) documents.push([s(i), s(i + 1), n(i + 2), s(i + 3), s(i + 4)]);
   const snapshot = wire[i++] === 1 ? { revision: n(i), version: n(i + 1), state: s(i + 2) } : undefined;
-  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot, schedules: schedules as string | undefined };
+  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot, schedules: schedules as string | undefined, ...(documents.length > 0 ? { documents } : {}) };
 }
 
 /**
  * A batch's outcomes on their way back, one after another: APPENDED, the revision, the
  * position count and the positions; CONFLICT and the actual revision; REQUEST_TAKEN; FAILED,
- * the failure's reason ("" for none) and its message.
+ * the failure's reason ("" for none) and its message; DOCUMENT_CONFLICT, the revision, and the
+ * document's collection and id.
  */
 export type WireWritten = (string | number)[];
 
@@ -75,6 +84,7 @@ const APPENDED = 0;
 const CONFLICT = 1;
 const REQUEST_TAKEN = 2;
 const FAILED = 3;
+const DOCUMENT_CONFLICT = 4;
 
 export function writtenToWire(written: readonly Written[]): WireWritten {
   const wire: WireWritten = [];
@@ -85,6 +95,7 @@ export function writtenToWire(written: readonly Written[]): WireWritten {
     }
     const o = w.outcome;
     if (o.kind === "appended") wire.push(APPENDED, o.revision, o.positions.length, ...o.positions);
+    else if (o.kind === "conflict" && o.document) wire.push(DOCUMENT_CONFLICT, o.actualRevision, o.document.collection, o.document.id);
     else if (o.kind === "conflict") wire.push(CONFLICT, o.actualRevision);
     else wire.push(REQUEST_TAKEN);
   }
@@ -104,6 +115,10 @@ export function writtenFromWire(wire: WireWritten): Written[] {
       }
       case CONFLICT:
         written.push({ outcome: { kind: "conflict", actualRevision: wire[i++] as number } });
+        break;
+      case DOCUMENT_CONFLICT:
+        written.push({ outcome: { kind: "conflict", actualRevision: wire[i] as number, document: { collection: wire[i + 1] as string, id: wire[i + 2] as string } } });
+        i += 3;
         break;
       case REQUEST_TAKEN:
         written.push({ outcome: { kind: "request-taken" } });

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file booking/v1/booking.proto.
  */
 export const file_booking_v1_booking: GenFile = /*@__PURE__*/
-  fileDesc("Chhib29raW5nL3YxL2Jvb2tpbmcucHJvdG8SCmJvb2tpbmcudjEitgEKD0Jvb2tSb29tUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSEAoIZ3Vlc3RfaWQYAyABKAkSEAoIY2hlY2tfaW4YBCABKAkSEQoJY2hlY2tfb3V0GAUgASgJEhIKBmFtb3VudBgGIAEoCUICGAESEAoIY3VycmVuY3kYByABKAkSEgoKcmVxdWVzdF9pZBgIIAEoCRINCgVwcmljZRgJIAEoCSLXAQoUUmVjb3JkUGF5bWVudFJlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRISCgpwYXltZW50X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIrCgdwYWlkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAYgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAcgASgESACIAQFCFAoSX2V4cGVjdGVkX3JldmlzaW9uIoQBChRDYW5jZWxCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAQgASgESACIAQFCFAoSX2V4cGVjdGVkX3JldmlzaW9uIicKEUdldEJvb2tpbmdSZXF1ZXN0EhIKCmJvb2tpbmdfaWQYASABKAki6wEKEkdldEJvb2tpbmdSZXNwb25zZRISCgpib29raW5nX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIPCgdyb29tX2lkGAMgASgJEhAKCGd1ZXN0X2lkGAQgASgJEhAKCGNoZWNrX2luGAUgASgJEhEKCWNoZWNrX291dBgGIAEoCRINCgVwcmljZRgHIAEoCRIMCgRwYWlkGAggASgJEhMKC291dHN0YW5kaW5nGAkgASgJEhAKCGN1cnJlbmN5GAogASgJEhMKC3BheW1lbnRfaWRzGAsgAygJEhAKCHJldmlzaW9uGAwgASgEMt4CCg5Cb29raW5nU2VydmljZRJNCghCb29rUm9vbRIbLmJvb2tpbmcudjEuQm9va1Jvb21SZXF1ZXN0GiQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmRSZXN1bHQSVwoNUmVjb3JkUGF5bWVudBIgLmJvb2tpbmcudjEuUmVjb3JkUGF5bWVudFJlcXVlc3QaJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFJlc3VsdBJXCg1DYW5jZWxCb29raW5nEiAuYm9va2luZy52MS5DYW5jZWxCb29raW5nUmVxdWVzdBokLnN3aXRjaHlhcmQuY29tbWFuZC52MS5Db21tYW5kUmVzdWx0EksKCkdldEJvb2tpbmcSHS5ib29raW5nLnYxLkdldEJvb2tpbmdSZXF1ZXN0Gh4uYm9va2luZy52MS5HZXRCb29raW5nUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_switchyard_command_v1_command]);
+  fileDesc("Chhib29raW5nL3YxL2Jvb2tpbmcucHJvdG8SCmJvb2tpbmcudjEitgEKD0Jvb2tSb29tUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSEAoIZ3Vlc3RfaWQYAyABKAkSEAoIY2hlY2tfaW4YBCABKAkSEQoJY2hlY2tfb3V0GAUgASgJEhIKBmFtb3VudBgGIAEoCUICGAESEAoIY3VycmVuY3kYByABKAkSEgoKcmVxdWVzdF9pZBgIIAEoCRINCgVwcmljZRgJIAEoCSLXAQoUUmVjb3JkUGF5bWVudFJlcXVlc3QSEgoKYm9va2luZ19pZBgBIAEoCRISCgpwYXltZW50X2lkGAIgASgJEg4KBmFtb3VudBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIrCgdwYWlkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpyZXF1ZXN0X2lkGAYgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAcgASgESACIAQFCFAoSX2V4cGVjdGVkX3JldmlzaW9uIoQBChRDYW5jZWxCb29raW5nUmVxdWVzdBISCgpib29raW5nX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCRISCgpyZXF1ZXN0X2lkGAMgASgJEh4KEWV4cGVjdGVkX3JldmlzaW9uGAQgASgESACIAQFCFAoSX2V4cGVjdGVkX3JldmlzaW9uIj0KEUdldEJvb2tpbmdSZXF1ZXN0EhIKCmJvb2tpbmdfaWQYASABKAkSFAoMbWluX3Bvc2l0aW9uGAIgASgEIusBChJHZXRCb29raW5nUmVzcG9uc2USEgoKYm9va2luZ19pZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSDwoHcm9vbV9pZBgDIAEoCRIQCghndWVzdF9pZBgEIAEoCRIQCghjaGVja19pbhgFIAEoCRIRCgljaGVja19vdXQYBiABKAkSDQoFcHJpY2UYByABKAkSDAoEcGFpZBgIIAEoCRITCgtvdXRzdGFuZGluZxgJIAEoCRIQCghjdXJyZW5jeRgKIAEoCRITCgtwYXltZW50X2lkcxgLIAMoCRIQCghyZXZpc2lvbhgMIAEoBCK2AQoTTGlzdEJvb2tpbmdzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZzdGF0dXMYAyABKAkSEAoIZ3Vlc3RfaWQYBCABKAkSFQoNY2hlY2tfaW5fZnJvbRgFIAEoCRIXCg9jaGVja19pbl9iZWZvcmUYBiABKAkSEAoIb3JkZXJfYnkYByABKAkSFAoMbWluX3Bvc2l0aW9uGAggASgEIlYKFExpc3RCb29raW5nc1Jlc3BvbnNlEiUKCGJvb2tpbmdzGAEgAygLMhMuYm9va2luZy52MS5Cb29raW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKbAgoHQm9va2luZxISCgpib29raW5nX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRIPCgdyb29tX2lkGAMgASgJEhAKCGd1ZXN0X2lkGAQgASgJEhAKCGNoZWNrX2luGAUgASgJEhEKCWNoZWNrX291dBgGIAEoCRINCgVwcmljZRgHIAEoCRIMCgRwYWlkGAggASgJEhMKC291dHN0YW5kaW5nGAkgASgJEhAKCGN1cnJlbmN5GAogASgJEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAysQMKDkJvb2tpbmdTZXJ2aWNlEk0KCEJvb2tSb29tEhsuYm9va2luZy52MS5Cb29rUm9vbVJlcXVlc3QaJC5zd2l0Y2h5YXJkLmNvbW1hbmQudjEuQ29tbWFuZFJlc3VsdBJXCg1SZWNvcmRQYXltZW50EiAuYm9va2luZy52MS5SZWNvcmRQYXltZW50UmVxdWVzdBokLnN3aXRjaHlhcmQuY29tbWFuZC52MS5Db21tYW5kUmVzdWx0ElcKDUNhbmNlbEJvb2tpbmcSIC5ib29raW5nLnYxLkNhbmNlbEJvb2tpbmdSZXF1ZXN0GiQuc3dpdGNoeWFyZC5jb21tYW5kLnYxLkNvbW1hbmRSZXN1bHQSSwoKR2V0Qm9va2luZxIdLmJvb2tpbmcudjEuR2V0Qm9va2luZ1JlcXVlc3QaHi5ib29raW5nLnYxLkdldEJvb2tpbmdSZXNwb25zZRJRCgxMaXN0Qm9va2luZ3MSHy5ib29raW5nLnYxLkxpc3RCb29raW5nc1JlcXVlc3QaIC5ib29raW5nLnYxLkxpc3RCb29raW5nc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_switchyard_command_v1_command]);
 
 /**
  * @generated from message booking.v1.BookRoomRequest
@@ -180,6 +180,15 @@ export type GetBookingRequest = Message<"booking.v1.GetBookingRequest"> & {
    * @generated from field: string booking_id = 1;
    */
   bookingId: string;
+
+  /**
+   * Read-your-writes: a command's CommandResult.global_position. The read waits, within the
+   * call's deadline, until the read model has applied every event up to it; if it has not in
+   * time, UNAVAILABLE (NOT_CAUGHT_UP) with the position it reached. 0: read at once.
+   *
+   * @generated from field: uint64 min_position = 2;
+   */
+  minPosition: bigint;
 };
 
 /**
@@ -266,6 +275,184 @@ export const GetBookingResponseSchema: GenMessage<GetBookingResponse> = /*@__PUR
   messageDesc(file_booking_v1_booking, 4);
 
 /**
+ * @generated from message booking.v1.ListBookingsRequest
+ */
+export type ListBookingsRequest = Message<"booking.v1.ListBookingsRequest"> & {
+  /**
+   * At most this many bookings (AIP-158): 0 means 50, more than 1,000 means 1,000; negative
+   * is INVALID_ARGUMENT. A page may hold fewer; only an empty next_page_token ends the list.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page. It is opaque and holds the request's filters,
+   * order and the caller's tenant: a token sent with other filters or order, by another
+   * tenant, or altered, is INVALID_ARGUMENT (INVALID_PAGE_TOKEN).
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only bookings in this status: "booked", "fully_paid" or "cancelled".
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * Only this guest's bookings.
+   *
+   * @generated from field: string guest_id = 4;
+   */
+  guestId: string;
+
+  /**
+   * Only bookings checking in on or after this day, YYYY-MM-DD.
+   *
+   * @generated from field: string check_in_from = 5;
+   */
+  checkInFrom: string;
+
+  /**
+   * Only bookings checking in before this day, YYYY-MM-DD (exclusive).
+   *
+   * @generated from field: string check_in_before = 6;
+   */
+  checkInBefore: string;
+
+  /**
+   * AIP-132 ordering: "check_in" or "create_time", each optionally followed by " desc".
+   * Default: by booking id. Ties are broken by booking id.
+   *
+   * @generated from field: string order_by = 7;
+   */
+  orderBy: string;
+
+  /**
+   * Read-your-writes, as in GetBookingRequest.min_position.
+   *
+   * @generated from field: uint64 min_position = 8;
+   */
+  minPosition: bigint;
+};
+
+/**
+ * Describes the message booking.v1.ListBookingsRequest.
+ * Use `create(ListBookingsRequestSchema)` to create a new message.
+ */
+export const ListBookingsRequestSchema: GenMessage<ListBookingsRequest> = /*@__PURE__*/
+  messageDesc(file_booking_v1_booking, 5);
+
+/**
+ * @generated from message booking.v1.ListBookingsResponse
+ */
+export type ListBookingsResponse = Message<"booking.v1.ListBookingsResponse"> & {
+  /**
+   * @generated from field: repeated booking.v1.Booking bookings = 1;
+   */
+  bookings: Booking[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message booking.v1.ListBookingsResponse.
+ * Use `create(ListBookingsResponseSchema)` to create a new message.
+ */
+export const ListBookingsResponseSchema: GenMessage<ListBookingsResponse> = /*@__PURE__*/
+  messageDesc(file_booking_v1_booking, 6);
+
+/**
+ * A booking as the `bookings` read model holds it.
+ *
+ * @generated from message booking.v1.Booking
+ */
+export type Booking = Message<"booking.v1.Booking"> & {
+  /**
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId: string;
+
+  /**
+   * "booked", "fully_paid" or "cancelled".
+   *
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: string room_id = 3;
+   */
+  roomId: string;
+
+  /**
+   * @generated from field: string guest_id = 4;
+   */
+  guestId: string;
+
+  /**
+   * YYYY-MM-DD
+   *
+   * @generated from field: string check_in = 5;
+   */
+  checkIn: string;
+
+  /**
+   * @generated from field: string check_out = 6;
+   */
+  checkOut: string;
+
+  /**
+   * Decimal strings in the booking's currency.
+   *
+   * @generated from field: string price = 7;
+   */
+  price: string;
+
+  /**
+   * @generated from field: string paid = 8;
+   */
+  paid: string;
+
+  /**
+   * @generated from field: string outstanding = 9;
+   */
+  outstanding: string;
+
+  /**
+   * @generated from field: string currency = 10;
+   */
+  currency: string;
+
+  /**
+   * When the booking was made and last changed (the times of the events' commands).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 12;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message booking.v1.Booking.
+ * Use `create(BookingSchema)` to create a new message.
+ */
+export const BookingSchema: GenMessage<Booking> = /*@__PURE__*/
+  messageDesc(file_booking_v1_booking, 7);
+
+/**
  * The booking domain's public API.
  *
  * @generated from service booking.v1.BookingService
@@ -302,7 +489,7 @@ export const BookingService: GenService<{
     output: typeof CommandResultSchema;
   },
   /**
-   * Returns a booking's current state.
+   * Returns a booking's current state, from the `bookings` read model.
    *
    * @generated from rpc booking.v1.BookingService.GetBooking
    */
@@ -310,6 +497,17 @@ export const BookingService: GenService<{
     methodKind: "unary";
     input: typeof GetBookingRequestSchema;
     output: typeof GetBookingResponseSchema;
+  },
+  /**
+   * Lists the caller's tenant's bookings, filtered and ordered, a page at a time (AIP-158).
+   * A guest with bookings:own sees only their own bookings.
+   *
+   * @generated from rpc booking.v1.BookingService.ListBookings
+   */
+  listBookings: {
+    methodKind: "unary";
+    input: typeof ListBookingsRequestSchema;
+    output: typeof ListBookingsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_booking_v1_booking, 0);

@@ -1,0 +1,128 @@
+import type Database from "better-sqlite3";
+import type { ConsumerLease, DocumentQuery, DocumentRow, DocumentWrite, IndexedValue } from "../event-store.js";
+import { findDocumentsSql } from "../document-sql.js";
+
+/**
+ * A document write as the writer gets it: collection, id, the version it must be at (-1: it
+ * must not exist), its JSON ("null" deletes it) and the JSON of its field values.
+ */
+export type WireDocument = readonly [collection: string, id: string, expectedVersion: number, data: string, fields: string];
+
+/** A document write in its wire form; throws for a document JSON cannot hold. */
+export function wireDocumentOf(d: DocumentWrite): WireDocument {
+  const data = JSON.stringify(d.document ?? null);
+  if (data === undefined) throw new TypeError(`document ${d.collection}/${d.id} is not a JSON value`);
+  return [d.collection, d.id, d.expectedVersion ?? -1, data, JSON.stringify(d.fields)];
+}
+
+/** The document writes of the SQLite store, inside a transaction its caller opened. */
+export function documentWriter(db: Database.Database) {
+  const sql = {
+    version: db.prepare("SELECT version FROM documents WHERE tenant = ? AND collection = ? AND id = ?").pluck(),
+    insert: db.prepare("INSERT INTO documents (tenant, collection, id, version, data) VALUES (?, ?, ?, 1, ?)"),
+    update: db.prepare("UPDATE documents SET version = version + 1, data = ? WHERE tenant = ? AND collection = ? AND id = ?"),
+    delete: db.prepare("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?"),
+    deleteFields: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
+    insertField: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?)"),
+  };
+  return {
+    /** The first document whose version is not the one expected, or undefined when all are. */
+    clash(tenant: string, documents: readonly WireDocument[]): WireDocument | undefined {
+      return documents.find(([collection, id, expected]) => ((sql.version.get(tenant, collection, id) as number | undefined) ?? -1) !== expected);
+    },
+    write(tenant: string, [collection, id, expected, data, fields]: WireDocument): void {
+      sql.deleteFields.run(tenant, collection, id);
+      if (data === "null") {
+        sql.delete.run(tenant, collection, id);
+        return;
+      }
+      if (expected === -1) sql.insert.run(tenant, collection, id, data);
+      else sql.update.run(data, tenant, collection, id);
+      for (const [field, value] of Object.entries(JSON.parse(fields) as Record<string, IndexedValue>)) sql.insertField.run(tenant, collection, id, field, value);
+    },
+  };
+}
+
+/** Consumer leases and checkpoints, and async projections' commits, as the writer runs them. */
+export type ConsumerTask =
+  | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
+  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
+  | readonly [kind: "drop", collection: string]
+  | readonly [kind: "setting", name: string, initial: string];
+
+/** What a task answers: the lease (claim), "committed" or "lease-lost" (commit), "dropped". */
+export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string };
+
+/** Runs consumer tasks, each in its own write transaction, on the connection that writes. */
+export function consumerTasks(db: Database.Database) {
+  const documents = documentWriter(db);
+  const sql = {
+    ensure: db.prepare("INSERT INTO consumers (name) VALUES (?) ON CONFLICT (name) DO NOTHING"),
+    get: db.prepare("SELECT position, owner, lease_expires FROM consumers WHERE name = ?"),
+    take: db.prepare("UPDATE consumers SET owner = ?, lease_expires = ? WHERE name = ?"),
+    checkpoint: db.prepare("UPDATE consumers SET position = ? WHERE name = ?"),
+    dropDocuments: db.prepare("DELETE FROM documents WHERE collection = ?"),
+    keepSetting: db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+    setting: db.prepare("SELECT value FROM settings WHERE name = ?").pluck(),
+    dropFields: db.prepare("DELETE FROM document_fields WHERE collection = ?"),
+  };
+  const run = db.transaction((task: ConsumerTask): ConsumerAnswer => {
+    if (task[0] === "drop") {
+      sql.dropFields.run(task[1]);
+      sql.dropDocuments.run(task[1]);
+      return "dropped";
+    }
+    if (task[0] === "setting") {
+      sql.keepSetting.run(task[1], task[2]);
+      return { setting: sql.setting.get(task[1]) as string };
+    }
+    const [, name, owner] = task;
+    sql.ensure.run(name);
+    const row = sql.get.get(name) as { position: number; owner: string; lease_expires: number };
+    const now = Date.now();
+    const free = row.owner === owner || row.owner === "" || row.lease_expires <= now;
+    if (task[0] === "claim") {
+      if (!free) return { held: false, owner: row.owner, position: row.position };
+      sql.take.run(owner, now + task[3], name);
+      return { held: true, owner, position: row.position };
+    }
+    // A commit needs the lease still held: an owner whose lease expired and was taken is refused.
+    if (row.owner !== owner) return "lease-lost";
+    for (const [tenant, document] of task[4]) {
+      if (documents.clash(tenant, [document])) throw new Error(`document ${document[0]}/${document[1]} of tenant "${tenant}" changed under its only writer`);
+      documents.write(tenant, document);
+    }
+    sql.checkpoint.run(task[3], name);
+    return "committed";
+  });
+  // IMMEDIATE: the write lock is taken at BEGIN, so a second process waits there (busy_timeout) instead of failing on upgrade.
+  return (task: ConsumerTask): ConsumerAnswer => run.immediate(task);
+}
+
+/** The document reads of the SQLite store, on its reading connection. */
+export function documentReader(db: Database.Database) {
+  const fetch = db.prepare("SELECT id, version, data FROM documents WHERE tenant = ? AND collection = ? AND id = ?");
+  const checkpoint = db.prepare("SELECT position FROM consumers WHERE name = ?").pluck();
+  /** Find statements by their SQL: a handful of shapes per collection. */
+  const statements = new Map<string, Database.Statement>();
+  return {
+    fetch(tenant: string, collection: string, id: string): DocumentRow | undefined {
+      const row = fetch.get(tenant, collection, id) as { id: string; version: number; data: string } | undefined;
+      return row && { id: row.id, version: row.version, data: JSON.parse(row.data) };
+    },
+    checkpoint(name: string): number {
+      return (checkpoint.get(name) as number | undefined) ?? 0;
+    },
+    find(tenant: string, collection: string, query: DocumentQuery): DocumentRow[] {
+      const [text, values] = findDocumentsSql("sqlite", tenant, collection, query);
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= 256) statements.clear();
+        statement = db.prepare(text);
+        statements.set(text, statement);
+      }
+      const rows = statement.all(...values) as { id: string; version: number; data: string; order_value?: IndexedValue }[];
+      return rows.map((row) => ({ id: row.id, version: row.version, data: JSON.parse(row.data), ...(row.order_value === undefined ? {} : { orderValue: row.order_value }) }));
+    },
+  };
+}

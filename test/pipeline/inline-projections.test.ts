@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { defineProjection } from "../../src/kernel/projection.js";
+import { bookingsProjection } from "../../src/domain/booking/index.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
+
+const dir = mkdtempSync(join(tmpdir(), "switchyard-inline-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An inline per-guest counter fed by the bookings of many streams: its writers race. */
+const guestCount = defineProjection<{ bookings: number }>({
+  collection: "guest_count",
+  version: 1,
+  mode: "inline",
+  eventTypes: ["RoomBooked"],
+  documentId: (event) => (event.data as { guestId: string }).guestId,
+  evolve: (document) => ({ bookings: (document?.bookings ?? 0) + 1 }),
+  fields: { bookings: "number" },
+});
+
+describe("inline projections in the pipeline", () => {
+  it("changes the booking's document in the command's append", async () => {
+    const app = bookingApp({ projections: [bookingsProjection] });
+    try {
+      assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
+      const payment = await app.commands.recordPayment(paymentPayload("B1", "p1"));
+      assert.equal(payment.status, "accepted");
+      const document = await app.store.fetchDocument!("default", "bookings@1", "B1");
+      assert.equal(document?.version, 2);
+      assert.deepEqual([(document?.data as { paidMinor: number }).paidMinor, (document?.data as { outstandingMinor: number }).outstandingMinor], [10000, 20000]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("fails a command whose projection throws: nothing written, a failed result with an error id, the failure told", async () => {
+    const broken = defineProjection({ ...bookingsProjection, collection: "broken", evolve: () => { throw new Error("no room for this"); } });
+    const failures: unknown[] = [];
+    const app = bookingApp({ projections: [bookingsProjection, broken], onFailure: (_id, error) => failures.push(error) });
+    try {
+      const result = await app.commands.bookRoom(bookRoomPayload("B1"));
+      assert.equal(result.status, "failed");
+      assert.match(String((failures[0] as Error).message), /projection "broken" failed on a RoomBooked event: no room for this/);
+      assert.equal(await app.store.streamRevision("default", "booking-B1"), 0, "no event written");
+      assert.equal(await app.store.fetchDocument!("default", "bookings@1", "B1"), undefined, "no document of another projection written");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("fails a command whose document holds a value of another type than a declared field", async () => {
+    const mistyped = defineProjection({ ...guestCount, collection: "mistyped", evolve: () => ({ bookings: "many" as unknown as number }) });
+    const app = bookingApp({ projections: [mistyped] });
+    try {
+      assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "failed");
+      assert.equal(await app.store.streamRevision("default", "booking-B1"), 0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("loses no update to a document many commands and two connections to one file write at once", async () => {
+    const path = join(dir, "shared.db");
+    const apps = [0, 1].map(() => bookingApp({ store: openSqliteStore({ path }), projections: [guestCount], maxRetries: 50 }));
+    try {
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => apps[i % 2].commands.bookRoom(bookRoomPayload(`B${i}`))));
+      assert.deepEqual(new Set(results.map((r) => r.status)), new Set(["accepted"]));
+      const document = await apps[0].store.fetchDocument!("default", "guest_count@1", "guest-1");
+      assert.deepEqual(document?.data, { bookings: 40 });
+      assert.equal(document?.version, 40);
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
+  });
+});
