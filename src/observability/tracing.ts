@@ -1,5 +1,6 @@
 import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { Code } from "@connectrpc/connect";
 import type { CallWatch, IncomingCall } from "../edge/call-lifecycle.js";
 import { codeName } from "../edge/rpc-outcome.js";
 import type { PipelineHooks } from "../pipeline/hooks.js";
@@ -20,7 +21,7 @@ const storedTrace: TextMapGetter<{ traceparent?: string }> = {
 };
 
 /** gRPC codes that make a server span an error (OpenTelemetry's RPC conventions); a caller's mistake does not. */
-const SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
+const SERVER_ERRORS = new Set<number>([Code.Unknown, Code.DeadlineExceeded, Code.Unimplemented, Code.Internal, Code.Unavailable, Code.DataLoss]);
 
 /** Pipeline stages that get a child span of the command's. */
 const TRACED_STAGES = new Set(["load", "decide", "append"]);

@@ -11,7 +11,11 @@ import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { createTracing } from "../../src/observability/tracing.js";
 import { traceExportUrl } from "../../src/observability/trace-export.js";
 import { startService, type RunningService } from "../../src/service.js";
-import { bookingApp, bookRoomPayload } from "../support/booking-app.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 import { grpcJsClient } from "../support/grpc-client.js";
 
 // One provider for the whole file, as the SDK is meant to be used: registered globally with
@@ -31,11 +35,15 @@ const future = (bookingId: string) => ({ ...bookRoomPayload(bookingId), checkIn:
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
-/** The spans of one trace as "name ← parent name" lines, children sorted by start. */
+/** The spans of one trace as "name <- parent name" lines, parents before children, siblings by start. */
 function tree(spans: readonly ReadableSpan[]): string[] {
   const byId = new Map(spans.map((s) => [idOf(s), s]));
+  const depth = (s: ReadableSpan): number => {
+    const parent = byId.get(parentOf(s) ?? "");
+    return parent ? 1 + depth(parent) : 0;
+  };
   return [...spans]
-    .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1])
+    .sort((a, b) => depth(a) - depth(b) || a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1])
     .map((s) => `${s.name} <- ${byId.get(parentOf(s) ?? "")?.name ?? parentOf(s) ?? "root"}`);
 }
 
@@ -108,6 +116,31 @@ describe("traces of a command run in process", () => {
     ]);
     assert.ok(spans.every((s) => s.spanContext().traceId === TRACE_ID));
     await app.close();
+  });
+});
+
+describe("traces of a command that conflicts", () => {
+  it("count the retry on the command's span, with load, decide and append for each round", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-trace-"));
+    try {
+      const path = join(dir, "events.db");
+      const app = bookingApp({ store: openSqliteStore({ path }), hooks: createTracing().pipelineHooks });
+      const other = bookingApp({ store: openSqliteStore({ path }) });
+      await app.commands.bookRoom(bookRoomPayload("T5"));
+      await other.commands.recordPayment(paymentPayload("T5", "P1"));
+      exporter.reset();
+      assert.equal((await app.commands.recordPayment(paymentPayload("T5", "P2"))).status, "accepted");
+      const spans = exporter.getFinishedSpans();
+      const command = spans.find((s) => s.name === "command booking.RecordPayment")!;
+      assert.equal(command.attributes["switchyard.command.retries"], 1);
+      assert.deepEqual(
+        tree(spans).filter((line) => !line.startsWith("command")),
+        ["load", "decide", "append", "load", "decide", "append"].map((stage) => `${stage} <- command booking.RecordPayment`),
+      );
+      await Promise.all([app.close(), other.close()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

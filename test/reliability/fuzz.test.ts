@@ -656,6 +656,8 @@ function recordOk(c: Case, outcome: Outcome, tally: Tally): void {
     return;
   }
   tally.commandIds.set(result.commandId, 0);
+  // A dry run's events are the ones it would write: never stored.
+  if (c.rpc.method.name === "DryRun") return;
   for (const e of result.events ?? []) tally.acceptedEvents.add(e.id);
 }
 
