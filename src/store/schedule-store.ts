@@ -74,7 +74,7 @@ export interface ScheduleStore {
   add(tenant: string, schedule: NewSchedule): Promise<boolean>;
   get(tenant: string, id: string): Promise<StoredSchedule | undefined>;
   list(tenant: string, query: ScheduleQuery): Promise<StoredSchedule[]>;
-  /** The earliest run time of a pending schedule, in any tenant. */
+  /** When a pending schedule is next claimable, in any tenant: its run time, or when its claim's lease runs out. */
   nextDue(): Promise<number | undefined>;
   /** Claims up to `limit` pending schedules due at `now` that no live lease holds, counting an attempt on each. */
   claim(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedSchedule[]>;
