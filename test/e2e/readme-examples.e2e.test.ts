@@ -114,7 +114,7 @@ const TALK_TO_IT: Array<[path: string, check: Check]> = [
   }],
   ["CommandService/Execute", accepted],
   ["CommandService/DescribeCommands", (a) => {
-    assert.deepEqual(a.json().commands.map((c: { commandType: string }) => c.commandType), ["booking.BookRoom", "booking.RecordPayment", "booking.CancelBooking"]);
+    assert.deepEqual(a.json().commands.map((c: { commandType: string }) => c.commandType), ["booking.BookRoom", "booking.RecordPayment", "booking.CancelBooking", "booking.CancelUnpaidBooking"]);
   }],
   ["8080/booking.v1.BookingService/BookRoom", (a) => assert.equal(a.json().status, "COMMAND_STATUS_ACCEPTED", a.stdout)],
   ["8080/booking.v1.BookingService/CancelBooking", (a) => {

@@ -90,7 +90,7 @@ describe("pipeline", () => {
   it("names the known command types when the type is unknown", async () => {
     const unknown = await bookingApp().execute({ type: "booking.Teleport", payload: {} });
     assert.equal(unknown.status === "invalid" && unknown.reason, "UNKNOWN_COMMAND");
-    assert.match(unknown.status === "invalid" ? unknown.message : "", /the known types are booking\.BookRoom, booking\.RecordPayment, booking\.CancelBooking \(DescribeCommands/);
+    assert.match(unknown.status === "invalid" ? unknown.message : "", /the known types are booking\.BookRoom, booking\.RecordPayment, booking\.CancelBooking, booking\.CancelUnpaidBooking \(DescribeCommands/);
   });
 
   it("refuses a payload key no command field has, naming each one, and writes nothing", async () => {
