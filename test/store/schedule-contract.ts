@@ -117,6 +117,23 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
       assert.equal((await schedules.get(t, s.id))?.status, "discarded");
     });
 
+    it("records a dead letter at once, with why, which Retry makes pending", async () => {
+      const t = tenant();
+      const at = moment();
+      const s = newSchedule(at);
+      assert.equal(await schedules.addDeadLetter(t, s, "the reaction chain is 10 deep", at), true);
+      assert.equal(await schedules.addDeadLetter(t, s, "again", at), false);
+      const dead = await schedules.get(t, s.id);
+      assert.equal(dead?.status, "dead");
+      assert.equal(dead?.attempts, 0);
+      assert.equal(dead?.lastError, "the reaction chain is 10 deep");
+      assert.equal((await claimAt(at)).some((c) => c.id === s.id), false, "a dead letter does not run by itself");
+      assert.equal(await schedules.revive(t, s.id, at), true);
+      const [claimed] = (await claimAt(at)).filter((c) => c.id === s.id);
+      assert.equal(claimed.maxAttempts, 1);
+      await schedules.finish(s.id, claimed.claim, "done", {}, at);
+    });
+
     it("cancels a pending schedule that no runner holds", async () => {
       const t = tenant();
       const at = moment();
