@@ -76,6 +76,7 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
       assert.equal(first.id, s.id);
       assert.equal(first.attempts, 1);
       assert.equal((await claimAt(at + 500, 1000, "runner-2")).length, 0, "the lease holds it");
+      assert.equal(await schedules.nextDue(), at + 1001, "next claimable when the lease runs out");
       const [second] = await claimAt(at + 1001, 1000, "runner-2");
       assert.equal(second.id, s.id, "claimed again once the lease ran out");
       assert.equal(second.attempts, 2);

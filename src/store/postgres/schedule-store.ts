@@ -26,7 +26,12 @@ const SQL = {
     name: "switchyard_schedule_list",
     text: "SELECT * FROM schedules WHERE tenant = $1 AND status = ANY($2::text[]) AND id > $3 ORDER BY id LIMIT $4",
   },
-  nextDue: { name: "switchyard_schedule_next_due", text: "SELECT min(run_at) AS next FROM schedules WHERE status = 'pending'" },
+  // A claimed schedule is next claimable when its lease runs out; claims are few, waiting ones many (the index serves them in order).
+  nextDue: {
+    name: "switchyard_schedule_next_due",
+    text: `SELECT least((SELECT run_at FROM schedules WHERE status = 'pending' AND lease_until IS NULL ORDER BY run_at LIMIT 1),
+                        (SELECT min(lease_until) + 1 FROM schedules WHERE status = 'pending' AND lease_until IS NOT NULL)) AS next`,
+  },
   // SKIP LOCKED: replicas claiming at once take different rows instead of waiting on each other's.
   claim: {
     name: "switchyard_schedule_claim",

@@ -25,7 +25,13 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
     list: db.prepare(
       "SELECT * FROM schedules WHERE tenant = ? AND status IN (SELECT value FROM json_each(?)) AND id > ? ORDER BY id LIMIT ?",
     ),
-    nextDue: db.prepare("SELECT min(run_at) FROM schedules WHERE status = 'pending'").pluck(),
+    // A claimed schedule is next claimable when its lease runs out; claims are few, waiting ones many (the index serves them in order).
+    nextDue: db
+      .prepare(
+        `SELECT min(coalesce((SELECT run_at FROM schedules WHERE status = 'pending' AND lease_until IS NULL ORDER BY run_at LIMIT 1), 9e15),
+                    coalesce((SELECT min(lease_until) + 1 FROM schedules WHERE status = 'pending' AND lease_until IS NOT NULL), 9e15))`,
+      )
+      .pluck(),
     claim: db.prepare(
       `UPDATE schedules SET claim = ?, claim_owner = ?, lease_until = ?, attempts = attempts + 1
        WHERE id IN (SELECT id FROM schedules WHERE status = 'pending' AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY run_at LIMIT ?)
@@ -77,7 +83,11 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
       run(() =>
         (sql.list.all(tenant, JSON.stringify(query.statuses), query.afterId ?? "", query.limit) as ScheduleRow[]).map((row) => scheduleOf(row, parse)),
       ),
-    nextDue: () => run(() => (sql.nextDue.get() as number | null) ?? undefined),
+    nextDue: () =>
+      run(() => {
+        const next = sql.nextDue.get() as number;
+        return next >= 9e15 ? undefined : next;
+      }),
     claim: (owner, now, leaseMs, limit) =>
       run(() => {
         const claim = randomUUID();
