@@ -145,7 +145,17 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
         if (stopping.signal.aborted) return;
         options.onError?.(error);
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(10, leaseMs / 3)).unref());
+      // Unref'd, so a waiting runner keeps no process alive; a stop ends the wait at once.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          stopping.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(10, leaseMs / 3));
+        timer.unref();
+        stopping.signal.addEventListener("abort", done, { once: true });
+      });
     }
   })();
 
