@@ -17,6 +17,7 @@ import type { LoadPlan } from "./load-generator.js";
 import { replicaScenarios } from "./replicas.js";
 import { subscriptionBench } from "./subscriptions.js";
 import { scheduledLatenessBench } from "./scheduled-lateness.js";
+import { readModelBench } from "./read-models.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -292,6 +293,8 @@ async function main() {
     process.stdout.write(
       `${schedules.ran} of ${schedules.schedules} scheduled commands ran beside ${schedules.loadCommandsPerSec} commands/s: lateness p50 ${schedules.latenessMs.p50} ms, p99 ${schedules.latenessMs.p99} ms, max ${schedules.latenessMs.max} ms\n`,
     );
+    process.stdout.write("\nread models\n");
+    const readModels = await readModelBench(SECONDS);
 
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
@@ -303,6 +306,10 @@ async function main() {
       catchUpVsRawRead: sqliteCatchUp.ratio,
       liveP99MsAt100Subscribers: live100.appendToDelivery.p99Ms,
       scheduledLatenessP99Ms: schedules.latenessMs.p99,
+      recordPaymentWithVsWithoutInlineProjection: round(readModels.payments.withProjectionPerSec / readModels.payments.withoutPerSec),
+      findDeepPageVsFirstPageP50: round(readModels.find.deepPage.p50Ms / readModels.find.firstPage.p50Ms),
+      findDeepPageVsFirstPageP99: round(readModels.find.deepPage.p99Ms / readModels.find.firstPage.p99Ms),
+      rebuildVsCatchUpRead: round(readModels.rebuild.rebuildPerSec / readModels.rebuild.readPerSec),
     };
     const targets = {
       serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
@@ -314,6 +321,11 @@ async function main() {
       catchUpVsRawRead: ratios.catchUpVsRawRead >= 0.5,
       liveP99MsAt100Subscribers: ratios.liveP99MsAt100Subscribers <= 20,
       scheduledLatenessP99Ms: ratios.scheduledLatenessP99Ms <= 1000,
+      recordPaymentWithVsWithoutInlineProjection: ratios.recordPaymentWithVsWithoutInlineProjection >= 0.85,
+      findDeepPageVsFirstPageP50: ratios.findDeepPageVsFirstPageP50 <= 2,
+      findDeepPageVsFirstPageP99: ratios.findDeepPageVsFirstPageP99 <= 2,
+      // A rebuild reads every event and writes every document: a quarter of the bare read is the aim.
+      rebuildVsCatchUpRead: ratios.rebuildVsCatchUpRead >= 0.25,
     };
     process.stdout.write("\nratio                               value   target met\n");
     for (const [key, value] of Object.entries(ratios)) {
@@ -334,6 +346,7 @@ async function main() {
           rss: rss.checkpoints,
           subscriptions,
           schedules,
+          readModels,
           ratios,
           targetsMet: targets,
         },

@@ -145,7 +145,17 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
         if (stopping.signal.aborted) return;
         options.onError?.(error);
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(10, leaseMs / 3)).unref());
+      // Unref'd, so a waiting runner keeps no process alive; a stop ends the wait at once.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          stopping.signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(10, leaseMs / 3));
+        timer.unref();
+        stopping.signal.addEventListener("abort", done, { once: true });
+      });
     }
   })();
 
@@ -155,10 +165,12 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     get position(): number {
       return position;
     },
-    /** Stops after the event it is on; what was committed stays, the lease runs out (or is taken on by the next claim of this owner). */
+    /** Stops after the event it is on; what was committed stays, and the lease is given up. */
     async stop(): Promise<void> {
       stopping.abort();
       await done;
+      // Gives the lease up (it expires now), so a process started next takes it on at once.
+      await store.claimConsumer!(name, owner, 0).catch(() => undefined);
     },
   };
 }

@@ -57,7 +57,7 @@ function world() {
         ? ({ status: "unavailable", message: "the store is busy", commandId: "x", commandType: envelope.type, aggregateId: "", correlationId: "", replayed: false } as CommandResult)
         : app.execute(envelope),
   });
-  const service = commandServiceV1(app, EDGE_ROUTES, undefined, {
+  const service = commandServiceV1(app, EDGE_ROUTES, undefined, {}, {
     schedules: app.store.schedules!,
     registry: app.registry,
     loadState: app.loadState,
