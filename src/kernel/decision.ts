@@ -12,6 +12,14 @@ export interface Acceptance<E extends DomainEvent = DomainEvent, R = unknown> {
   readonly kind: "acceptance";
   readonly events: readonly E[];
   readonly response?: R;
+  /** Events for the command's related streams, by the name it declares them under. */
+  readonly related?: Readonly<Record<string, readonly DomainEvent[]>>;
+}
+
+/** What an acceptance may carry besides its events and response; each key is optional. */
+export interface AcceptOptions {
+  /** Events to append to the command's related streams, by name, in the same atomic append. */
+  readonly related?: Readonly<Record<string, readonly DomainEvent[]>>;
 }
 
 /** What `decide` may return: one event, several, an acceptance with a response, or a rejection. */
@@ -26,9 +34,13 @@ export function reject<const C extends string>(code: C, message: string): Reject
   return { kind: "rejection", code, message };
 }
 
-/** Accepts a command with events and a response value (the response is not an event). */
-export function accept<E extends DomainEvent, R>(events: readonly E[], response?: R): Acceptance<E, R> {
-  return { kind: "acceptance", events, response };
+/**
+ * Accepts a command with events and a response value (the response is not an event), and
+ * in `options` what else the acceptance holds, such as events for related streams.
+ */
+export function accept<E extends DomainEvent, R>(events: readonly E[], response?: R, options?: AcceptOptions): Acceptance<E, R> {
+  if (options?.related === undefined) return { kind: "acceptance", events, response };
+  return { kind: "acceptance", events, response, related: options.related };
 }
 
 /** Normalizes any Decision into an Acceptance or a Rejection. */

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { EventMetadata } from "../../src/kernel/events.js";
 import type { AppendRequest, EventStore, NewEvent } from "../../src/store/event-store.js";
+import { multiStreamContract } from "./contract-multi-stream.js";
 
 /** Metadata for test events. */
 function meta(tenant: string): EventMetadata {
@@ -244,5 +245,6 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
       assert.deepEqual((await store.readStream(T, s3)).map((e) => e.type), ["D"]);
       assert.deepEqual((await store.readStream(T, s2)).map((e) => e.type), ["X"]);
     });
+    multiStreamContract(() => store);
   });
 }
