@@ -10,7 +10,9 @@ export type RoomBooked = DomainEvent<
 export type PaymentRecorded = DomainEvent<"PaymentRecorded", { bookingId: string; paymentId: string; amount: Money; paidAt: string }>;
 /** The payments received reached the booking's price. */
 export type BookingFullyPaid = DomainEvent<"BookingFullyPaid", { bookingId: string; paid: Money }>;
+/** A payment went beyond what was still owed; `excess` is the part of it to refund. */
+export type BookingOverpaid = DomainEvent<"BookingOverpaid", { bookingId: string; paymentId: string; excess: Money }>;
 /** The booking was cancelled. */
 export type BookingCancelled = DomainEvent<"BookingCancelled", { bookingId: string; reason: string; cancelledAt: string }>;
 
-export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingCancelled;
+export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingOverpaid | BookingCancelled;

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { defineCommand } from "../../../kernel/command.js";
-import { reject } from "../../../kernel/decision.js";
+import { accept, reject } from "../../../kernel/decision.js";
 import { event } from "../../../kernel/events.js";
 import { dateRange, isCalendarDate, type DateRange } from "../../values/date-range.js";
 import { calendarDate, currencyCode, decimalAmount, hasStrings, identifier, isDecimal } from "../../values/fields.js";
 import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../values/money.js";
 import { booking } from "../booking.js";
 import { SCOPES } from "../policies.js";
+import { overlapping, room, sharedNights } from "../room.js";
 
 /**
  * BookRoom's payload: primitives in, value objects (DateRange, Money) out. Each field is
@@ -44,7 +45,10 @@ const payload = z
     price: moneyFromDecimal(input.price, input.currency) as Money,
   }));
 
-/** Books a room for a stay; the booking id must be new. */
+/**
+ * Books a room for a stay; the booking id must be new. The room is decided over in the same
+ * command: the stay's nights are reserved on it, or the booking is refused when any is taken.
+ */
 export const bookRoom = defineCommand({
   type: "booking.BookRoom",
   aggregate: booking,
@@ -52,17 +56,18 @@ export const bookRoom = defineCommand({
   aggregateIdField: "bookingId",
   stream: "must-be-new",
   policy: { scopes: [SCOPES.write] },
-  rejections: ["CHECK_IN_IN_PAST"],
+  rejections: ["CHECK_IN_IN_PAST", "ROOM_UNAVAILABLE"],
+  related: { room: { aggregate: room, id: (p: z.output<typeof payload>) => p.roomId } },
   decide(_state, { payload: p }, ctx) {
     const today = ctx.clock().toISOString().slice(0, 10);
     if (p.stay.checkIn < today) return reject("CHECK_IN_IN_PAST", `check-in ${p.stay.checkIn} is before today (${today})`);
-    return event("RoomBooked", {
-      bookingId: p.bookingId,
-      roomId: p.roomId,
-      guestId: p.guestId,
-      checkIn: p.stay.checkIn,
-      checkOut: p.stay.checkOut,
-      price: p.price,
-    });
+    const taken = overlapping(ctx.related.room, p.stay);
+    if (taken) {
+      return reject("ROOM_UNAVAILABLE", `room ${p.roomId} is booked by booking ${taken.bookingId} for the nights ${sharedNights(taken, p.stay)}`);
+    }
+    const { bookingId, roomId, stay } = p;
+    const booked = event("RoomBooked", { bookingId, roomId, guestId: p.guestId, checkIn: stay.checkIn, checkOut: stay.checkOut, price: p.price });
+    const reserved = event("NightsReserved", { roomId, bookingId, checkIn: stay.checkIn, checkOut: stay.checkOut, reservedOn: today });
+    return accept([booked], undefined, { related: { room: [reserved] } });
   },
 });
