@@ -15,6 +15,7 @@ import { startTestPostgres } from "../test/support/postgres.js";
 import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
 import { subscriptionBench } from "./subscriptions.js";
+import { multiStreamBench } from "./multi-stream.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -284,6 +285,10 @@ async function main() {
     const sqliteCatchUp = subscriptions.catchUp.find((c) => c.store === "SQLite")!;
     const live100 = subscriptions.live.find((l) => l.subscribers === 100 && l.ratePerSec === 1000)!;
 
+    process.stdout.write("\nBookRoom (two streams) against RecordPayment (one)\n");
+    const multiStream = await multiStreamBench(SECONDS);
+    process.stdout.write(`${JSON.stringify(multiStream)}\n`);
+
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
       throughputRecordPaymentVsEcho: round(pay64.callsPerSec / echo64.callsPerSec),
@@ -293,6 +298,8 @@ async function main() {
       rss1MVs100k: round(atEnd.rssMb / at100k.rssMb),
       catchUpVsRawRead: sqliteCatchUp.ratio,
       liveP99MsAt100Subscribers: live100.appendToDelivery.p99Ms,
+      bookRoomVsRecordPaymentCpuInProcess: multiStream.inProcess.cpuRatio,
+      bookRoomVsRecordPaymentCpuGrpc: multiStream.grpc.cpuRatio,
     };
     const targets = {
       serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
@@ -303,6 +310,8 @@ async function main() {
       rss1MVs100k: ratios.rss1MVs100k <= 1.2,
       catchUpVsRawRead: ratios.catchUpVsRawRead >= 0.5,
       liveP99MsAt100Subscribers: ratios.liveP99MsAt100Subscribers <= 20,
+      bookRoomVsRecordPaymentCpuInProcess: ratios.bookRoomVsRecordPaymentCpuInProcess <= 1.5,
+      bookRoomVsRecordPaymentCpuGrpc: ratios.bookRoomVsRecordPaymentCpuGrpc <= 1.5,
     };
     process.stdout.write("\nratio                               value   target met\n");
     for (const [key, value] of Object.entries(ratios)) {
@@ -322,6 +331,7 @@ async function main() {
           })),
           rss: rss.checkpoints,
           subscriptions,
+          multiStream,
           ratios,
           targetsMet: targets,
         },
