@@ -241,7 +241,8 @@ def run(target: str) -> Checks:
         currency="EUR",
         request_id=f"book-{run_id}",
     ), metadata)
-    expect_accepted(checks, booked, "BookRoom", ["RoomBooked"])
+    # The booking's event, then the room's (room-<room_id>), written by the same command.
+    expect_accepted(checks, booked, "BookRoom", ["RoomBooked", "NightsReserved"])
 
     # 2. First payment, on the booking API.
     heading("2. booking.v1.BookingService/RecordPayment  100.00 EUR")
