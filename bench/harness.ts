@@ -98,7 +98,7 @@ export async function seedBookings(database: string | EventStore, prefix: string
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   await Promise.all(
     ids.map((bookingId) =>
-      app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" }),
+      app.commands.bookRoom({ bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" }),
     ),
   );
   await app.close();

@@ -44,7 +44,7 @@ function rpcOf(plan: LoadPlan): { path: string; input: DescMessage; request: (n:
         input: BookRoomRequestSchema,
         request: (n) => ({
           bookingId: `N-${tag}-${n}`,
-          roomId: "R1",
+          roomId: `N-${tag}-${n}`,
           guestId: "G1",
           checkIn: "2030-01-01",
           checkOut: "2030-01-03",

@@ -13,7 +13,7 @@ const path = process.env.DB ?? join(dir!, "p.db");
 const store = openSqliteStore({ path, synchronous: (process.env.SYNC as "FULL" | "NORMAL") ?? "FULL" });
 const app = createApp({ store, commands: bookingCommands });
 const bookings = Array.from({ length: 1000 }, (_, i) => `B-${i}`);
-await Promise.all(bookings.map((bookingId) => app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" })));
+await Promise.all(bookings.map((bookingId) => app.commands.bookRoom({ bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" })));
 const tag = Math.random().toString(36).slice(2, 8);
 let n = 0;
 const end = performance.now() + Number(process.env.SECONDS ?? 5) * 1000;

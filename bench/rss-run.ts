@@ -27,7 +27,7 @@ await Promise.all(
       const i = next++;
       const result = await app.execute({
         type: "booking.BookRoom",
-        payload: { bookingId: `M-${i}`, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
+        payload: { bookingId: `M-${i}`, roomId: `M-${i}`, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
         metadata: { requestId: requestIdOf("m", i) },
       });
       if (result.status !== "accepted") throw new Error(`command ${i}: ${result.status}`);

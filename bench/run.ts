@@ -18,6 +18,7 @@ import { replicaScenarios } from "./replicas.js";
 import { subscriptionBench } from "./subscriptions.js";
 import { scheduledLatenessBench } from "./scheduled-lateness.js";
 import { readModelBench } from "./read-models.js";
+import { multiStreamBench } from "./multi-stream.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -129,7 +130,7 @@ function print(row: Scenario): void {
 /** A stream of `events` events: a booking with events-1 payments. */
 async function seedLongStream(database: string, bookingId: string, events: number): Promise<void> {
   const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
-  await app.commands.bookRoom({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" });
+  await app.commands.bookRoom({ bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" });
   for (let i = 1; i < events; i++) {
     await app.commands.recordPayment({ bookingId, paymentId: `seed-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" });
   }
@@ -295,6 +296,9 @@ async function main() {
     );
     process.stdout.write("\nread models\n");
     const readModels = await readModelBench(SECONDS);
+    process.stdout.write("\nBookRoom (two streams) against RecordPayment (one)\n");
+    const multiStream = await multiStreamBench(SECONDS);
+    process.stdout.write(`${JSON.stringify(multiStream)}\n`);
 
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
@@ -310,6 +314,8 @@ async function main() {
       findDeepPageVsFirstPageP50: round(readModels.find.deepPage.p50Ms / readModels.find.firstPage.p50Ms),
       findDeepPageVsFirstPageP99: round(readModels.find.deepPage.p99Ms / readModels.find.firstPage.p99Ms),
       rebuildVsCatchUpRead: round(readModels.rebuild.rebuildPerSec / readModels.rebuild.readPerSec),
+      bookRoomVsRecordPaymentCpuInProcess: multiStream.inProcess.cpuRatio,
+      bookRoomVsRecordPaymentCpuGrpc: multiStream.grpc.cpuRatio,
     };
     const targets = {
       serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
@@ -326,6 +332,8 @@ async function main() {
       findDeepPageVsFirstPageP99: ratios.findDeepPageVsFirstPageP99 <= 2,
       // A rebuild reads every event and writes every document: a quarter of the bare read is the aim.
       rebuildVsCatchUpRead: ratios.rebuildVsCatchUpRead >= 0.25,
+      bookRoomVsRecordPaymentCpuInProcess: ratios.bookRoomVsRecordPaymentCpuInProcess <= 1.5,
+      bookRoomVsRecordPaymentCpuGrpc: ratios.bookRoomVsRecordPaymentCpuGrpc <= 1.5,
     };
     process.stdout.write("\nratio                               value   target met\n");
     for (const [key, value] of Object.entries(ratios)) {
@@ -347,6 +355,7 @@ async function main() {
           subscriptions,
           schedules,
           readModels,
+          multiStream,
           ratios,
           targetsMet: targets,
         },

@@ -226,7 +226,7 @@ async function liveLatency(server: BenchServer, subscribers: number, rate: numbe
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
     for (; sent < due; sent++) {
       const requestId = `live-${tag}-${sent}`;
-      const request = create(BookRoomRequestSchema, { bookingId: `L-${tag}-${sent}`, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", amount: "200.00", currency: "EUR", requestId });
+      const request = create(BookRoomRequestSchema, { bookingId: `L-${tag}-${sent}`, roomId: `L-${tag}-${sent}`, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", amount: "200.00", currency: "EUR", requestId });
       sentAt.set(requestId, performance.now());
       const call: Promise<void> = new Promise<void>((resolve) =>
         commands.makeUnaryRequest("/booking.v1.BookingService/BookRoom", (m: unknown) => Buffer.from(toBinary(BookRoomRequestSchema, m as never)), (b: Buffer) => b, request, () => resolve()),

@@ -233,7 +233,7 @@ def run(target: str) -> Checks:
     heading("1. booking.v1.BookingService/BookRoom  300.00 EUR, 2030-01-01..2030-01-03")
     booked = call(checks, "BookRoom", bookings.BookRoom, booking_pb2.BookRoomRequest(
         booking_id=booking_id,
-        room_id="room-101",
+        room_id=f"room-{booking_id}",
         guest_id="guest-py",
         check_in="2030-01-01",
         check_out="2030-01-03",
@@ -241,7 +241,8 @@ def run(target: str) -> Checks:
         currency="EUR",
         request_id=f"book-{run_id}",
     ), metadata)
-    expect_accepted(checks, booked, "BookRoom", ["RoomBooked"])
+    # The booking's event, then the room's (room-<room_id>), written by the same command.
+    expect_accepted(checks, booked, "BookRoom", ["RoomBooked", "NightsReserved"])
 
     # 2. First payment, on the booking API.
     heading("2. booking.v1.BookingService/RecordPayment  100.00 EUR")

@@ -89,7 +89,7 @@ def follow_until_caught_up(events: eventstore_pb2_grpc.EventStoreServiceStub, ch
 def book(bookings: booking_pb2_grpc.BookingServiceStub, booking_id: str) -> None:
     bookings.BookRoom(
         booking_pb2.BookRoomRequest(
-            booking_id=booking_id, room_id="R7", guest_id="G-follow", check_in="2030-03-01", check_out="2030-03-02",
+            booking_id=booking_id, room_id=f"R-{booking_id}", guest_id="G-follow", check_in="2030-03-01", check_out="2030-03-02",
             amount="90.00", currency="EUR", request_id=f"follow-{booking_id}",
         ),
         timeout=DEADLINE_S,

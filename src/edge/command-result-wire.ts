@@ -76,7 +76,7 @@ function resultSize(r: CommandResult, lengths: number[]): number {
 }
 
 function eventSize(e: WrittenEvent): number {
-  return stringField(e.id) + stringField(e.type) + uint64Field(e.revision) + uint64Field(e.globalPosition);
+  return stringField(e.id) + stringField(e.type) + uint64Field(e.revision) + uint64Field(e.globalPosition) + stringField(e.streamId);
 }
 
 function violationSize(v: ValidationError): number {
@@ -270,6 +270,7 @@ function writeEvent(w: Writer, e: WrittenEvent): void {
   stringAt(w, 2, e.type);
   uint64At(w, 3, e.revision);
   uint64At(w, 4, e.globalPosition);
+  stringAt(w, 5, e.streamId);
 }
 
 function writeViolation(w: Writer, v: ValidationError): void {

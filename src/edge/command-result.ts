@@ -44,6 +44,7 @@ export function toProtoResult(result: CommandResult, fields: FieldNames): Comman
         type: e.type,
         revision: BigInt(e.revision),
         globalPosition: BigInt(e.position),
+        streamId: e.streamId ?? "",
       }));
       if (result.response !== undefined) message.response = asStruct(result.response);
       break;

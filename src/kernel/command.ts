@@ -15,11 +15,32 @@ export interface CommandInput<P> {
   readonly payload: P;
 }
 
+/**
+ * Another stream a command decides over besides its own, e.g. the room a booking reserves
+ * nights on. Its id follows from the validated payload and, when the payload does not name
+ * it, from the command's own state (a cancellation finds the room on the booking). The
+ * pipeline guards the append by this stream's revision as well, so a decision over it can
+ * never rest on a state another command has moved on.
+ */
+export interface RelatedStream<P = any, OwnState = any, S = any, E extends DomainEvent = DomainEvent> {
+  readonly aggregate: Aggregate<S, E>;
+  /** The related aggregate's id; "" when the command has none (its own stream is new or absent). */
+  id(payload: P, state: OwnState): string;
+}
+
+/** A command's related streams by the name `decide` sees them under in `ctx.related`. */
+export type RelatedStreams = Readonly<Record<string, RelatedStream>>;
+
+/** The states of a command's related streams, by name, typed from their aggregates. */
+export type RelatedStates<Rel> = { readonly [K in keyof Rel]: Rel[K] extends RelatedStream<any, any, infer S, any> ? S : never };
+
 /** The world as a decider may see it: who asks, and the injected collaborators. */
-export interface DecideContext extends Collaborators {
+export interface DecideContext<Rel = RelatedStreams> extends Collaborators {
   readonly identity: Identity;
   /** Revision of the stream the state was loaded at (0 when the stream is new). */
   readonly revision: number;
+  /** The states of the related streams the command declares (an empty object when it declares none). */
+  readonly related: RelatedStates<Rel>;
 }
 
 /**
@@ -34,6 +55,7 @@ export interface CommandDefinition<
   E extends DomainEvent = DomainEvent,
   R = unknown,
   C extends string = string,
+  Rel extends RelatedStreams = {},
 > {
   /** "<aggregate>.<PascalCaseName>", e.g. "booking.RecordPayment". */
   readonly type: T;
@@ -50,7 +72,12 @@ export interface CommandDefinition<
    * rejection is the command's settled answer and is replayed.
    */
   readonly transientRejections?: readonly C[];
-  decide(state: S, command: CommandInput<z.output<Schema>>, ctx: DecideContext): Decision<E, R, C>;
+  /**
+   * Other streams the command decides over; its decision may append to them too (`accept`'s
+   * options), in the same atomic append as its own events.
+   */
+  readonly related?: Rel;
+  decide(state: S, command: CommandInput<z.output<Schema>>, ctx: DecideContext<Rel>): Decision<E, R, C>;
 }
 
 /** Declares a command; the identity function that lets TypeScript infer every type. */
@@ -61,12 +88,13 @@ export function defineCommand<
   E extends DomainEvent,
   R = never,
   const C extends string = never,
->(definition: CommandDefinition<T, Schema, S, E, R, C>): CommandDefinition<T, Schema, S, E, R, C> {
+  const Rel extends RelatedStreams = {},
+>(definition: CommandDefinition<T, Schema, S, E, R, C, Rel>): CommandDefinition<T, Schema, S, E, R, C, Rel> {
   return definition;
 }
 
 /** Any command definition, for registries that hold several. */
-export type AnyCommand = CommandDefinition<string, z.ZodType, any, DomainEvent, any, string>;
+export type AnyCommand = CommandDefinition<string, z.ZodType, any, DomainEvent, any, string, any>;
 
 /** "booking.RecordPayment" → "recordPayment", the in-process method name. */
 export type MethodName<T extends string> = T extends `${string}.${infer N}` ? Uncapitalize<N> : Uncapitalize<T>;

@@ -1,5 +1,5 @@
 import type { DomainEvent } from "./events.js";
-import type { AcceptOptions, CommandSchedule } from "./schedule.js";
+import type { CommandSchedule } from "./schedule.js";
 
 /** A business rule said no. `code` is stable UPPER_SNAKE_CASE; clients branch on it. */
 export interface Rejection<C extends string = string> {
@@ -13,7 +13,17 @@ export interface Acceptance<E extends DomainEvent = DomainEvent, R = unknown> {
   readonly kind: "acceptance";
   readonly events: readonly E[];
   readonly response?: R;
+  /** Events for the command's related streams, by the name it declares them under. */
+  readonly related?: Readonly<Record<string, readonly DomainEvent[]>>;
   /** Commands to run later, stored with the events (see schedule.ts). */
+  readonly schedule?: readonly CommandSchedule[];
+}
+
+/** What an acceptance may carry besides its events and response; each key is optional. */
+export interface AcceptOptions {
+  /** Events to append to the command's related streams, by name, in the same atomic append. */
+  readonly related?: Readonly<Record<string, readonly DomainEvent[]>>;
+  /** Commands to run later, stored in the same transaction as the events. */
   readonly schedule?: readonly CommandSchedule[];
 }
 
@@ -31,10 +41,12 @@ export function reject<const C extends string>(code: C, message: string): Reject
 
 /**
  * Accepts a command with events and a response value (the response is not an event), and
- * optionally commands to run later (`{ schedule: [...] }`).
+ * in `options` what else the acceptance holds: events for related streams, commands to run later.
  */
 export function accept<E extends DomainEvent, R>(events: readonly E[], response?: R, options?: AcceptOptions): Acceptance<E, R> {
-  return options?.schedule?.length ? { kind: "acceptance", events, response, schedule: options.schedule } : { kind: "acceptance", events, response };
+  const acceptance: Acceptance<E, R> = { kind: "acceptance", events, response };
+  if (options?.related === undefined && !options?.schedule?.length) return acceptance;
+  return { ...acceptance, ...(options.related && { related: options.related }), ...(options.schedule?.length ? { schedule: options.schedule } : {}) };
 }
 
 /** Normalizes any Decision into an Acceptance or a Rejection. */

@@ -10,6 +10,12 @@ export interface WrittenEvent {
   readonly type: string;
   readonly revision: number;
   readonly position: number;
+  /**
+   * The stream it was written to when that is not the command's own: one of the command's
+   * related streams (CommandDefinition.related). Absent for the command's own events, which
+   * come first.
+   */
+  readonly streamId?: string;
 }
 
 /** Facts every result carries, whatever its status. */

@@ -14,12 +14,6 @@ export interface CommandSchedule {
   readonly afterMs?: number;
 }
 
-/** What `accept` may carry beside the events and the response. */
-export interface AcceptOptions {
-  /** Commands to run later, stored in the same transaction as the events. */
-  readonly schedule?: readonly CommandSchedule[];
-}
-
 /** The instant a schedule runs at, in ms since the epoch, on the clock reading `now`; throws for a schedule that names neither or both. */
 export function runAtOf(schedule: CommandSchedule, now: Date): number {
   const hasAt = schedule.at !== undefined;

@@ -10,7 +10,7 @@ import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
 import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { authorize, ruleDenial, type StateRule } from "../kernel/policy.js";
-import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation } from "../kernel/result.js";
+import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation, type WrittenEvent } from "../kernel/result.js";
 import { parsePayload } from "../kernel/validation.js";
 import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
 import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
@@ -22,6 +22,17 @@ import { createStateCache, streamKey } from "./state-cache.js";
 import { createStreamLanes } from "./stream-lanes.js";
 import { schedulesOf } from "./schedules.js";
 import type { NewSchedule } from "../store/schedule-store.js";
+import {
+  loadRelated,
+  otherStreamsOf,
+  relatedStatesOf,
+  relatedTargetsOf,
+  relatedWritesOf,
+  runInLanes,
+  sameTargets,
+  type RelatedTarget,
+  type RelatedWrite,
+} from "./related-streams.js";
 
 /** How a pipeline is built. */
 export interface PipelineOptions {
@@ -108,9 +119,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (access.kind === "denied") return resultOf(prepared.base, { status: "unauthorized", reason: access.reason, message: access.message });
 
       const streamId = streamIdOf(command.aggregate, prepared.aggregateId);
-      return await lanes.run(streamKey(identity.tenant, streamId), () =>
-        attempt(prepared, streamId, access.kind === "needs-state" ? access.rules : undefined),
-      );
+      const rules = access.kind === "needs-state" ? access.rules : undefined;
+      if (command.related === undefined) return await lanes.run(streamKey(identity.tenant, streamId), () => attempt(prepared, streamId, rules));
+      return await executeOverStreams(prepared, streamId, rules);
     } catch (error) {
       if (error instanceof StoreUnavailableError) return resultOf(base, { status: "unavailable", message: error.message });
       const errorId = randomUUID();
@@ -203,8 +214,41 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return copyWith(withPositions(record.result as CommandResult, record.positions), { replayed: true });
   }
 
-  /** Load, decide, append; reload and retry on a conflict unless a revision was expected. */
-  async function attempt(p: Prepared, streamId: string, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult> {
+  /**
+   * A command over several streams: its related streams follow from its payload and own
+   * state, so they are resolved on the state as known now, their lanes taken with its own,
+   * and resolved again on the state the attempt loads; should they differ (the own stream
+   * changed meanwhile), the lanes are taken again for the streams now named.
+   */
+  async function executeOverStreams(p: Prepared, streamId: string, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult> {
+    const tenant = p.identity.tenant;
+    for (;;) {
+      const known = await loadState(store, p.command.aggregate, tenant, streamId, cache, false, p.command.stream === "must-be-new");
+      const targets = relatedTargetsOf(p.command, p.payload, known.state, streamId);
+      const ids = [streamId, ...targets.map((t) => t.streamId)];
+      const result = await runInLanes(lanes, tenant, ids, () => attempt(p, streamId, rules, targets));
+      if (result !== undefined) return result;
+    }
+  }
+
+  /**
+   * Load, decide, append; reload and retry on a conflict unless a revision was expected.
+   * With `targets` (a command over several streams): undefined when the loaded state names
+   * other related streams than those whose lanes are held.
+   */
+  async function attempt(p: Prepared, streamId: string, rules: readonly StateRule<unknown, unknown>[] | undefined): Promise<CommandResult>;
+  async function attempt(
+    p: Prepared,
+    streamId: string,
+    rules: readonly StateRule<unknown, unknown>[] | undefined,
+    targets: readonly RelatedTarget[],
+  ): Promise<CommandResult | undefined>;
+  async function attempt(
+    p: Prepared,
+    streamId: string,
+    rules: readonly StateRule<unknown, unknown>[] | undefined,
+    targets?: readonly RelatedTarget[],
+  ): Promise<CommandResult | undefined> {
     const { command, identity } = p;
     const tenant = identity.tenant;
     const explicit = p.expectedRevision;
@@ -217,6 +261,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     let retries = 0;
     for (;;) {
       const loaded = await timed(hooks, "load", p.base, () => loadState(store, command.aggregate, tenant, streamId, cache, verify, assumeNew));
+      if (targets && !sameTargets(targets, relatedTargetsOf(command, p.payload, loaded.state, streamId))) return undefined;
 
       const denied = rules !== undefined && !rules.some((r) => r.allows(loaded.state, identity, p.payload));
       const mismatch = explicit !== undefined && explicit !== loaded.revision;
@@ -235,26 +280,36 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       let events: NewEvent[] = [];
       let schedules: NewSchedule[] | undefined;
       let newState = loaded.state;
+      let relatedWrites: RelatedWrite[] = [];
       if (command.stream === "must-exist" && loaded.revision === 0) {
         result = resultOf(p.base, { status: "not_found", message: `${command.aggregate.name} "${p.aggregateId}" does not exist` });
       } else if (command.stream === "must-be-new" && loaded.revision > 0) {
         result = resultOf(p.base, { status: "already_exists", message: `${command.aggregate.name} "${p.aggregateId}" already exists`, revision: loaded.revision });
       } else {
         // Object.assign, not a spread: see copy-with.ts.
-        const context = Object.assign({}, collaborators, { identity, revision: loaded.revision });
+        const related = targets ? await loadRelated(store, tenant, targets, cache, verify) : [];
+        const context = Object.assign({}, collaborators, { identity, revision: loaded.revision, related: relatedStatesOf(related) });
         const decision = timedSync(hooks, "decide", p.base, () => settle(command.decide(loaded.state, { aggregateId: p.aggregateId, payload: p.payload }, context)));
+        const now = collaborators.clock();
+        let metadata: EventMetadata | undefined;
+        const toNew = (e: DomainEvent): NewEvent => ({ id: uuidv7(), type: e.type, data: e.data, metadata: (metadata ??= metadataOf(p, tenant, now)) });
         if (decision.kind === "rejection") {
+          // A rejection writes nothing, but it too is guarded by every related stream's revision.
+          relatedWrites = relatedWritesOf(command, related, undefined, toNew);
           result = resultOf(p.base, { status: "rejected", code: decision.code, message: decision.message, revision: loaded.revision });
         } else {
-          const now = collaborators.clock();
-          const metadata = metadataOf(p, tenant, now);
+          events = decision.events.map(toNew);
+          relatedWrites = relatedWritesOf(command, related, decision.related, toNew);
           schedules = schedulesOf(decision, commands, { identity, correlationId: p.base.correlationId, commandId: p.base.commandId }, now);
-          events = decision.events.map((e) => ({ id: uuidv7(), type: e.type, data: e.data, metadata }));
-          const tooLarge = oversized(events, streamId, options.maxEventChars);
+          const tooLarge = oversized(events, streamId, options.maxEventChars) ?? relatedWrites.map((w) => oversized(w.events, w.target.streamId, options.maxEventChars)).find(Boolean);
           if (tooLarge) return unlessReplayed(p, invalid(p.base, "EVENT_TOO_LARGE", tooLarge, []));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);
           // Revisions are known before the append; positions only after it (withPositions).
-          const written = events.map((e, i) => ({ id: e.id, type: e.type, revision: loaded.revision + 1 + i, position: 0 }));
+          const written: WrittenEvent[] = events.map((e, i) => ({ id: e.id, type: e.type, revision: loaded.revision + 1 + i, position: 0 }));
+          for (const w of relatedWrites) {
+            const from = w.target.loaded.revision + 1;
+            w.events.forEach((e, i) => written.push({ id: e.id, type: e.type, revision: from + i, position: 0, streamId: w.target.streamId }));
+          }
           result = resultOf(p.base, { status: "accepted", revision: loaded.revision + events.length, position: 0, events: written, response: decision.response });
         }
       }
@@ -271,6 +326,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         snapshot: events.length > 0 ? snapshotDue(command.aggregate, loaded.revision, loaded.revision + events.length, newState, loaded.snapshotSize) : undefined,
         schedules,
         documents,
+        ...(relatedWrites.length > 0
+          ? { otherStreams: otherStreamsOf(relatedWrites, (w) => snapshotDue(w.target.aggregate, w.target.loaded.revision, w.target.loaded.revision + w.events.length, w.newState, w.target.loaded.snapshotSize)) }
+          : {}),
       }));
       projector.settled(tenant, documents, outcome);
       if (outcome.kind === "appended") {
@@ -278,6 +336,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           const snapshotSize = outcome.snapshotSize ?? loaded.snapshotSize;
           cache.set(streamKey(tenant, streamId), { state: newState, revision: outcome.revision, snapshotSize });
           hooks.appended?.({ ...p.base, tenant, streamId, revision: outcome.revision, positions: outcome.positions });
+        }
+        for (const w of relatedWrites) {
+          if (w.events.length === 0) continue;
+          const revision = w.target.loaded.revision + w.events.length;
+          cache.set(streamKey(tenant, w.target.streamId), { state: w.newState, revision, snapshotSize: w.target.loaded.snapshotSize });
         }
         const answer = withPositions(result, outcome.positions);
         return request ? answer : unlessReplayed(p, answer);
@@ -289,14 +352,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         if (retries >= maxRetries) return conflict(p, loaded.revision, loaded.revision);
       } else {
         hooks.conflicted?.({ ...p.base, expectedRevision: loaded.revision, actualRevision: outcome.actualRevision });
-        // A document changed under an inline projection is not the caller's expected revision failing: decide again.
-        if (explicit !== undefined && !outcome.document) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
-        if (assumeNew && !loaded.verified && loaded.revision === 0) {
+        // An explicit expected revision is the caller's about the command's own stream alone: a
+        // related stream or an inline projection's document that moved on is decided again.
+        const ownStream = outcome.streamId === undefined && outcome.document === undefined;
+        if (explicit !== undefined && ownStream) return unlessReplayed(p, conflict(p, explicit, outcome.actualRevision));
+        if (assumeNew && !loaded.verified && loaded.revision === 0 && ownStream) {
           // The stream was only assumed new, and exists: read it, without counting a retry.
           verify = true;
           continue;
         }
-        if (retries >= maxRetries) return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
+        if (retries >= maxRetries) {
+          const other = outcome.streamId === undefined ? undefined : relatedWrites.find((w) => w.target.streamId === outcome.streamId);
+          if (other) return unlessReplayed(p, conflict(p, other.target.loaded.revision, outcome.actualRevision, other.target.streamId));
+          return unlessReplayed(p, conflict(p, loaded.revision, outcome.actualRevision));
+        }
       }
       verify = true;
       hooks.retried?.({ ...p.base, retry: retries + 1, reason: outcome.kind });
@@ -346,12 +415,12 @@ function summarize(violations: readonly Violation[]): string {
   return violations.map((v) => `${v.field}: ${v.description}`).join("; ");
 }
 
-function conflict(p: Prepared, expectedRevision: number, actualRevision: number): CommandResult {
+function conflict(p: Prepared, expectedRevision: number, actualRevision: number, otherStream?: string): CommandResult {
   return resultOf(p.base, {
     status: "conflict",
     expectedRevision,
     actualRevision,
-    message: `stream is at revision ${actualRevision}, expected ${expectedRevision}`,
+    message: `${otherStream ? `related stream ${otherStream}` : "stream"} is at revision ${actualRevision}, expected ${expectedRevision}`,
   });
 }
 
@@ -366,7 +435,7 @@ function withPositions(result: CommandResult, positions: readonly number[]): Com
   if (result.status !== "accepted" || positions.length === 0) return result;
   return copyWith(result, {
     position: positions[positions.length - 1],
-    events: result.events.map((e, i) => ({ id: e.id, type: e.type, revision: e.revision, position: positions[i] })),
+    events: result.events.map((e, i) => (e.streamId === undefined ? { id: e.id, type: e.type, revision: e.revision, position: positions[i] } : copyWith(e, { position: positions[i] }))),
   });
 }
 

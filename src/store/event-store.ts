@@ -9,7 +9,10 @@ export interface NewEvent {
   readonly metadata: EventMetadata;
 }
 
-/** Where an append left the stream. `positions` has one entry per event written. */
+/**
+ * Where an append left the stream. `positions` has one entry per event written: the
+ * stream's own events, then those of `otherStreams` in the order the request gave them.
+ */
 export interface Appended {
   readonly revision: number;
   readonly positions: readonly number[];
@@ -69,7 +72,23 @@ export interface AppendRequest {
    * the document, which the pipeline answers by deciding again.
    */
   readonly documents?: readonly DocumentWrite[];
+  /**
+   * Other streams of the same tenant written in the same transaction, each guarded by its
+   * own expected revision: the append writes every stream or none. Their events follow the
+   * stream's own, with consecutive positions.
+   */
+  readonly otherStreams?: readonly OtherStreamAppend[];
 }
+
+/** One more stream in an append (AppendRequest.otherStreams): its guard, its events, maybe a snapshot. */
+export interface OtherStreamAppend {
+  readonly streamId: string;
+  /** Revision the stream must be at; 0 means it must not exist yet. */
+  readonly expectedRevision: number;
+  readonly events: readonly NewEvent[];
+  readonly snapshot?: Snapshot;
+}
+
 
 /** A value a document is indexed by: strings, or numbers (booleans as 0/1, timestamps as epoch ms). */
 export type IndexedValue = string | number;
@@ -149,11 +168,17 @@ export interface ConsumerLease {
 
 /**
  * How an append ended. Conflicts and taken request ids are answers, not errors. A conflict
- * on a document (its stream revision matched) names the document.
+ * on a document (its stream revision matched) names the document; one on one of the request's
+ * other streams names it (`streamId`), with that stream's revision.
  */
 export type AppendOutcome =
   | ({ readonly kind: "appended" } & Appended)
-  | { readonly kind: "conflict"; readonly actualRevision: number; readonly document?: { readonly collection: string; readonly id: string } }
+  | {
+      readonly kind: "conflict";
+      readonly actualRevision: number;
+      readonly document?: { readonly collection: string; readonly id: string };
+      readonly streamId?: string;
+    }
   | { readonly kind: "request-taken" };
 
 /** Reading a stream forward. */

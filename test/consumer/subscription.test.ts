@@ -33,6 +33,7 @@ async function collect(app: App, options: Partial<Parameters<App["subscribe"]>[0
 const events = (messages: ConsumerMessage[]) => messages.flatMap((m) => (m.kind === "event" ? [m.event] : []));
 const kinds = (messages: ConsumerMessage[]) => messages.map((m) => m.kind);
 
+/** Books each id: two events apiece, the booking's RoomBooked and its room's NightsReserved at the next position. */
 async function book(app: App, ids: string[], tenant = "default") {
   const identity = copyWith(TRUSTED_LOCAL, { tenant });
   for (const id of ids) assert.equal((await app.commands.bookRoom(bookRoomPayload(id), { identity })).status, "accepted");
@@ -42,7 +43,7 @@ describe("consumer: catch-up, then live", () => {
   it("reads what was written, says caught-up once at the head, then delivers new events live with no gap and no duplicate", async () => {
     const app = bookingApp();
     await book(app, ["B1", "B2", "B3"]);
-    const live = collect(app, {}, (m) => events(m).length === 6);
+    const live = collect(app, {}, (m) => events(m).length === 12);
     // Appends racing the switch-over: some land before the consumer reaches the head, some after.
     const writing = (async () => {
       for (let i = 4; i <= 6; i++) {
@@ -52,7 +53,7 @@ describe("consumer: catch-up, then live", () => {
     })();
     const [{ messages, timedOut }] = await Promise.all([live, writing]);
     assert.equal(timedOut, false);
-    assert.deepEqual(events(messages).map((e) => e.position), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(events(messages).map((e) => e.position), Array.from({ length: 12 }, (_, i) => i + 1));
     assert.equal(kinds(messages).filter((k) => k === "caught-up").length, 1);
     await app.close();
   });
@@ -61,13 +62,13 @@ describe("consumer: catch-up, then live", () => {
     const app = bookingApp();
     await book(app, ["B1", "B2", "B3"]);
     const fromTwo = await collect(app, { after: 2 }, (m) => m.some((x) => x.kind === "caught-up"));
-    assert.deepEqual(events(fromTwo.messages).map((e) => e.position), [3]);
-    const now = collect(app, { after: "now" }, (m) => events(m).length === 1);
+    assert.deepEqual(events(fromTwo.messages).map((e) => e.position), [3, 4, 5, 6]);
+    const now = collect(app, { after: "now" }, (m) => events(m).length === 2);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await book(app, ["B4"]);
     const { messages } = await now;
-    assert.deepEqual(kinds(messages), ["caught-up", "event"]);
-    assert.equal(events(messages)[0].position, 4);
+    assert.deepEqual(kinds(messages), ["caught-up", "event", "event"]);
+    assert.equal(events(messages)[0].position, 7);
     await app.close();
   });
 
@@ -82,9 +83,9 @@ describe("consumer: catch-up, then live", () => {
     assert.deepEqual(events(b2.messages).map((e) => e.streamId), ["booking-B2"]);
     const all = await collect(app, {}, (m) => m.some((x) => x.kind === "caught-up"));
     assert.ok(events(all.messages).every((e) => e.metadata.tenant === "default"));
-    assert.equal(events(all.messages).length, 3);
+    assert.equal(events(all.messages).length, 5);
     const other = await collect(app, { tenant: "other-tenant" }, (m) => m.some((x) => x.kind === "caught-up"));
-    assert.deepEqual(events(other.messages).map((e) => e.streamId), ["booking-X1"]);
+    assert.deepEqual(events(other.messages).map((e) => e.streamId), ["booking-X1", "room-X1"]);
     await app.close();
   });
 
@@ -106,7 +107,7 @@ describe("consumer: catch-up, then live", () => {
 describe("consumer: checkpoints", () => {
   it("a filter that matches nothing still moves forward: a checkpoint at least every 1,000 positions scanned, and the head's when idle", async () => {
     const app = bookingApp();
-    await book(app, Array.from({ length: 2_500 }, (_, i) => `B${i}`));
+    await book(app, Array.from({ length: 1_250 }, (_, i) => `B${i}`));
     const started = Date.now();
     const { messages } = await collect(app, { filter: { eventTypes: ["NoSuchEvent"] }, idleCheckpointMs: 200 }, (m) => m.some((x) => x.kind === "checkpoint" && x.position === 2_500));
     const checkpoints = messages.flatMap((m) => (m.kind === "checkpoint" ? [m.position] : []));
@@ -126,19 +127,20 @@ describe("consumer: a slow consumer", () => {
     const iterator = app.subscribe({ tenant: "default", after: 0, signal: controller.signal })[Symbol.asyncIterator]();
     const seen: ConsumerMessage[] = [];
     const next = async () => seen.push((await iterator.next()).value as ConsumerMessage);
-    await next(); // B0
+    await next(); // B0's RoomBooked
+    await next(); // its room's NightsReserved
     await next(); // caught-up
-    assert.deepEqual(kinds(seen), ["event", "caught-up"]);
+    assert.deepEqual(kinds(seen), ["event", "event", "caught-up"]);
     // While the consumer takes nothing, far more than the tail holds is written.
     await book(app, Array.from({ length: 200 }, (_, i) => `C${i}`));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    while (events(seen).length < 201) await next();
+    while (events(seen).length < 402) await next();
     await next();
     controller.abort();
     await iterator.return?.(undefined);
     assert.equal(seen.filter((m) => m.kind === "fell-behind").length, 1);
     assert.equal(seen.at(-1)?.kind, "caught-up");
-    assert.deepEqual(events(seen).map((e) => e.position), Array.from({ length: 201 }, (_, i) => i + 1));
+    assert.deepEqual(events(seen).map((e) => e.position), Array.from({ length: 402 }, (_, i) => i + 1));
     await app.close();
   });
 
@@ -153,14 +155,14 @@ describe("consumer: two processes writing one SQLite file", () => {
       const writer = (name: string) => run(process.execPath, ["--import", "tsx", join(ROOT, "test", "fixtures", "random-delay-writer.ts"), path, name, "300"], { cwd: ROOT });
       const writers = Promise.all([writer("a"), writer("b")]);
       await new Promise((resolve) => setTimeout(resolve, 300)); // starts mid-way: catch-up, then live
-      const { messages, timedOut } = await collect(app, {}, (m) => events(m).length >= 600, 60_000);
+      const { messages, timedOut } = await collect(app, {}, (m) => events(m).length >= 1200, 60_000);
       const outputs = await writers;
       for (const { stdout } of outputs) assert.equal(JSON.parse(stdout).rejected, 0);
-      assert.equal(timedOut, false, `saw ${events(messages).length} of 600 events`);
+      assert.equal(timedOut, false, `saw ${events(messages).length} of 1200 events (600 bookings and their rooms)`);
       const positions = events(messages).map((e) => e.position);
-      const stored = (await app.store.readAll("default", { maxCount: 1000 })).map((e) => e.position);
+      const stored = (await app.store.readAll("default", { maxCount: 2000 })).map((e) => e.position);
       assert.deepEqual(positions, stored);
-      assert.equal(new Set(positions).size, 600);
+      assert.equal(new Set(positions).size, 1200);
     } finally {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import {
   type BookingCancelled,
   type BookingEvent,
   type BookingFullyPaid,
+  type BookingOverpaid,
   type BookingState,
   type PaymentRecorded,
   type RoomBooked,
@@ -53,6 +54,11 @@ const paymentRecorded = (paymentId: string, amountMinor: number, paidAt = "2026-
 const fullyPaid = (amountMinor: number, currency = "EUR"): BookingFullyPaid => ({
   type: "BookingFullyPaid",
   data: { bookingId: "B1", paid: { amountMinor, currency } },
+});
+
+const overpaid = (paymentId: string, amountMinor: number, currency = "EUR"): BookingOverpaid => ({
+  type: "BookingOverpaid",
+  data: { bookingId: "B1", paymentId, excess: { amountMinor, currency } },
 });
 
 const cancelled = (reason = "guest asked", cancelledAt = "2026-05-01T12:00:00.000Z"): BookingCancelled => ({
@@ -218,10 +224,10 @@ describe("RecordPayment", () => {
       .thenResponds({ outstandingMinor: 0, duplicatePayment: false });
   });
 
-  it("an overpayment emits both events, BookingFullyPaid carrying everything paid", () => {
+  it("an overpayment emits BookingFullyPaid carrying everything paid, and BookingOverpaid with the excess", () => {
     history(roomBooked(), paymentRecorded("P1", 10000))
       .when(recordPayment, payPayload({ paymentId: "P2", amount: "150.00" }))
-      .then([paymentRecorded("P2", 15000), fullyPaid(25000)])
+      .then([paymentRecorded("P2", 15000), fullyPaid(25000), overpaid("P2", 1000)])
       .thenResponds({ outstandingMinor: -1000, duplicatePayment: false })
       .thenState((s: BookingState) => {
         assert.equal(s.status, "fully_paid");
@@ -294,7 +300,7 @@ describe("RecordPayment", () => {
   it("does not emit a second BookingFullyPaid once fully paid", () => {
     history(roomBooked(), paymentRecorded("P1", 24000), fullyPaid(24000))
       .when(recordPayment, payPayload({ paymentId: "P2", amount: "5.00" }))
-      .then(paymentRecorded("P2", 500))
+      .then([paymentRecorded("P2", 500), overpaid("P2", 500)])
       .thenResponds({ outstandingMinor: -500, duplicatePayment: false })
       .thenState((s: BookingState) => {
         assert.equal(s.status, "fully_paid");
@@ -307,7 +313,7 @@ describe("RecordPayment", () => {
   it("does not emit a second BookingFullyPaid after an overpayment", () => {
     history(roomBooked(), paymentRecorded("P1", 30000), fullyPaid(30000))
       .when(recordPayment, payPayload({ paymentId: "P2", amount: "1.00" }))
-      .then(paymentRecorded("P2", 100));
+      .then([paymentRecorded("P2", 100), overpaid("P2", 100)]);
   });
 
   it("works in a zero-decimal currency (JPY)", () => {

@@ -54,7 +54,7 @@ describe("start-up and shutdown", () => {
         const bookingId = `B-${randomUUID().slice(0, 12)}`;
         const sentAfterSignal = signalled;
         try {
-          await booking.bookRoom({ bookingId, roomId: "R", guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: bookingId });
+          await booking.bookRoom({ bookingId, roomId: bookingId, guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: bookingId });
           acknowledged.push(bookingId);
           outcomes.set("OK", (outcomes.get("OK") ?? 0) + 1);
         } catch (error) {
@@ -119,7 +119,7 @@ describe("start-up and shutdown", () => {
     const booking = grpcJsClient(BookingService, server.grpcAddress);
     try {
       const bookingId = `B-${randomUUID().slice(0, 12)}`;
-      const request = { bookingId, roomId: "R", guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: randomUUID() };
+      const request = { bookingId, roomId: bookingId, guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: randomUUID() };
       const first = await booking.bookRoom(request);
       const retry = await booking.bookRoom(request);
       assert.equal(retry.commandId, first.commandId, "inside the window: the first answer, replayed");

@@ -106,7 +106,7 @@ const TALK_TO_IT: Array<[path: string, check: Check]> = [
   }],
   ["EventStoreService/ReadStream", (a) => {
     const types = a.json().events.map((e: { type: string }) => e.type);
-    assert.deepEqual(types, ["RoomBooked", "PaymentRecorded", "PaymentRecorded", "BookingFullyPaid", "PaymentRecorded"]);
+    assert.deepEqual(types, ["RoomBooked", "PaymentRecorded", "PaymentRecorded", "BookingFullyPaid", "PaymentRecorded", "BookingOverpaid"]);
   }],
   ["BookingService/GetBooking", (a) => {
     const booking = a.json();

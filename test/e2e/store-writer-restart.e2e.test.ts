@@ -46,7 +46,7 @@ describe("the store's writer thread stops under load", () => {
         for (;;) {
           tried++;
           try {
-            await booking.bookRoom({ bookingId, roomId: "R", guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: bookingId });
+            await booking.bookRoom({ bookingId, roomId: bookingId, guestId: "G", checkIn: "2030-01-01", checkOut: "2030-01-02", amount: "1.00", currency: "EUR", requestId: bookingId });
             acknowledged.push(bookingId);
             break;
           } catch (error) {

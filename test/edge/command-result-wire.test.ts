@@ -33,7 +33,7 @@ const commandResult = fc.record({
   status: fc.oneof(fc.constantFrom(...(Object.values(CommandStatus).filter((v) => typeof v === "number") as number[])), fc.integer({ min: -3, max: 40 })),
   revision: uint64,
   globalPosition: uint64,
-  events: fc.array(fc.record({ id: text, type: text, revision: uint64, globalPosition: uint64 }), { maxLength: 4 }),
+  events: fc.array(fc.record({ id: text, type: text, revision: uint64, globalPosition: uint64, streamId: text }), { maxLength: 4 }),
   response: fc.option(response, { nil: undefined }),
   validationErrors: fc.array(fc.record({ field: text, description: text }), { maxLength: 4 }),
   code: text,
@@ -100,7 +100,7 @@ describe("CommandResult wire encoding", () => {
   it("knows every field of the messages it writes (a new field must be added to the writer)", () => {
     const numbers = (schema: { fields: readonly { number: number }[] }) => schema.fields.map((f) => f.number).sort((a, b) => a - b);
     assert.deepEqual(numbers(CommandResultSchema), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
-    assert.deepEqual(numbers(WrittenEventSchema), [1, 2, 3, 4]);
+    assert.deepEqual(numbers(WrittenEventSchema), [1, 2, 3, 4, 5]);
     assert.deepEqual(numbers(ValidationErrorSchema), [1, 2]);
   });
 });

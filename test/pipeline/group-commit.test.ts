@@ -62,7 +62,15 @@ describe("group commit", () => {
     try {
       for (let i = 0; i < 5; i++) {
         assert.deepEqual(await store.readStream("default", `booking-CRASH-${i}`), []);
+        assert.deepEqual(await store.readStream("default", `room-CRASH-${i}`), [], "neither of the command's two streams was written");
         assert.equal(await store.findRequest("default", `crash-${i}`), undefined);
+      }
+      // The same commands again, with nothing in the way: both streams of each are written.
+      const app = bookingApp({ store });
+      for (let i = 0; i < 5; i++) {
+        const booked = await app.commands.bookRoom(bookRoomPayload(`CRASH-${i}`), { requestId: `crash-${i}` });
+        assert.equal(booked.status, "accepted");
+        assert.deepEqual((await store.readStream("default", `room-CRASH-${i}`)).map((e) => e.type), ["NightsReserved"]);
       }
     } finally {
       await store.close();

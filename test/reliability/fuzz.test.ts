@@ -307,7 +307,8 @@ const validRequestId = fc.oneof(fc.constant(""), fc.uuid(), fc.constantFrom(...R
 const VALID: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   BookRoom: fc.record({
     bookingId: uniqueId,
-    roomId: fc.constant("R1"),
+    // A room of its own: bookings of one room for the same nights are refused ROOM_UNAVAILABLE.
+    roomId: uniqueId,
     guestId: fc.constant("G1"),
     checkIn: fc.constant("2030-05-01"),
     checkOut: fc.constant("2030-05-04"),
@@ -1141,7 +1142,7 @@ describe("bad input on both ports", () => {
   async function normalCallsWork(port: Port, label: string, tally: Tally): Promise<void> {
     const bookingId = `fz-after-${label}-${Date.now() % 1_000_000}`;
     const book = rpc("BookRoom");
-    const request = { bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-03-01", checkOut: "2030-03-04", amount: "300.00", currency: "EUR", requestId: `after-${bookingId}` };
+    const request = { bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-03-01", checkOut: "2030-03-04", amount: "300.00", currency: "EUR", requestId: `after-${bookingId}` };
     const normal: Case = { rpc: book, kind: "normal", body: encode(book, request), json: false };
     const booked = await port.send(normal).answer;
     assert.equal(booked.code, 0, `${label}: a normal BookRoom after the fuzz: ${booked.message}`);
@@ -1160,7 +1161,7 @@ describe("bad input on both ports", () => {
     for (const session of [h2GrpcPort, h2HttpPort]) session.on("error", () => {}); // a dropped session fails its calls, which are counted
     const book = rpc("BookRoom");
     for (const bookingId of BOOKINGS) {
-      const outcome = await grpcJsRaw(grpcClient, book.path, encode(book, { bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-05", amount: "500.00", currency: "EUR" }));
+      const outcome = await grpcJsRaw(grpcClient, book.path, encode(book, { bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-05", amount: "500.00", currency: "EUR" }));
       assert.equal(outcome.code, 0, `seed booking ${bookingId}: ${outcome.message}`);
     }
     // Warm-up: the same mix (with a different seed), oversized bodies included, so the heap has

@@ -74,7 +74,7 @@ function portsOf(server: ServerProcess, client: grpc.Client): Ports {
 const fields = (o: Outcome) => o.badRequest?.fieldViolations.map((v) => v.field) ?? [];
 const describeOutcome = (o: Outcome) => `${S[o.code] ?? o.code} "${o.message.slice(0, 200)}" [${fields(o).join(", ")}]`;
 
-const bookRoom = (bookingId = id("B")) => ({ bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-05-01", checkOut: "2030-05-04", amount: "300.00", currency: "EUR", requestId: id("req") });
+const bookRoom = (bookingId = id("B")) => ({ bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-05-01", checkOut: "2030-05-04", amount: "300.00", currency: "EUR", requestId: id("req") });
 
 describe("request limits with their defaults", () => {
   let server: ServerProcess;

@@ -14,7 +14,7 @@ import { bookingApp } from "../support/booking-app.js";
 
 const callAs = (identity: Identity = TRUSTED_LOCAL): EdgeCall => ({ method: "/booking.v1.BookingService/BookRoom", identity, header: () => undefined, log: {}, signal: new AbortController().signal });
 const request = (bookingId: string, fields: MessageInitShape<typeof BookRoomRequestSchema>): BookRoomRequest =>
-  create(BookRoomRequestSchema, { bookingId, roomId: "R1", guestId: "G1", checkIn: "2026-06-01", checkOut: "2026-06-03", currency: "EUR", ...fields });
+  create(BookRoomRequestSchema, { bookingId, roomId: bookingId, guestId: "G1", checkIn: "2026-06-01", checkOut: "2026-06-03", currency: "EUR", ...fields });
 
 /** The field violations of a refused call. */
 async function violations(call: Promise<unknown>): Promise<Array<{ field: string; description: string }>> {

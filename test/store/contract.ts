@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import type { EventMetadata } from "../../src/kernel/events.js";
 import type { AppendRequest, EventStore, NewEvent } from "../../src/store/event-store.js";
 import { documentContract } from "./document-contract.js";
+import { multiStreamContract } from "./contract-multi-stream.js";
 
 /** Metadata for test events. */
 function meta(tenant: string): EventMetadata {
@@ -247,5 +248,6 @@ export function eventStoreContract(name: string, open: () => Promise<EventStore>
     });
 
     documentContract(() => store);
+    multiStreamContract(() => store);
   });
 }

@@ -19,9 +19,9 @@ export function bookingApp(options: Partial<PipelineOptions> & AppOptions & { st
   return createApp({ projections: [bookingsProjection], ...options, store, collaborators, commands: bookingCommands });
 }
 
-/** A valid BookRoom payload for a booking id. */
+/** A valid BookRoom payload for a booking id, in a room of its own (named like it), so no two collide. */
 export function bookRoomPayload(bookingId: string, price = "300.00", currency = "EUR") {
-  return { bookingId, roomId: "R101", guestId: "guest-1", checkIn: "2026-06-01", checkOut: "2026-06-04", price, currency };
+  return { bookingId, roomId: bookingId, guestId: "guest-1", checkIn: "2026-06-01", checkOut: "2026-06-04", price, currency };
 }
 
 /** A valid RecordPayment payload. */

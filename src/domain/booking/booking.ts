@@ -52,6 +52,8 @@ export const booking = defineAggregate<BookingState, BookingEvent>({
       }
       case "BookingFullyPaid":
         return copyWith(state, { status: "fully_paid" });
+      case "BookingOverpaid":
+        return state;
       case "BookingCancelled":
         return copyWith(state, { status: "cancelled" });
       case "BookingConfirmed":

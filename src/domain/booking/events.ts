@@ -10,6 +10,8 @@ export type RoomBooked = DomainEvent<
 export type PaymentRecorded = DomainEvent<"PaymentRecorded", { bookingId: string; paymentId: string; amount: Money; paidAt: string }>;
 /** The payments received reached the booking's price. */
 export type BookingFullyPaid = DomainEvent<"BookingFullyPaid", { bookingId: string; paid: Money }>;
+/** A payment went beyond what was still owed; `excess` is the part of it to refund. */
+export type BookingOverpaid = DomainEvent<"BookingOverpaid", { bookingId: string; paymentId: string; excess: Money }>;
 /** The booking was cancelled. */
 export type BookingCancelled = DomainEvent<"BookingCancelled", { bookingId: string; reason: string; cancelledAt: string }>;
 
@@ -19,4 +21,4 @@ export type BookingConfirmed = DomainEvent<
   { bookingId: string; guestId: string; roomId: string; checkIn: string; checkOut: string; confirmedAt: string }
 >;
 
-export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingCancelled | BookingConfirmed;
+export type BookingEvent = RoomBooked | PaymentRecorded | BookingFullyPaid | BookingOverpaid | BookingCancelled | BookingConfirmed;

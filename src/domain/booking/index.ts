@@ -1,6 +1,7 @@
-/** The booking domain: one aggregate, its commands, its read models, and the reaction that confirms paid bookings. */
+/** The booking domain: two aggregates (a booking, a room's nights), its commands, its read models, and the reaction that confirms paid bookings. */
 export { booking, type BookingState, type BookingStatus } from "./booking.js";
-export type { BookingEvent, BookingCancelled, BookingConfirmed, BookingFullyPaid, PaymentRecorded, RoomBooked } from "./events.js";
+export { room, type NightsReleased, type NightsReserved, type Reservation, type RoomEvent, type RoomState } from "./room.js";
+export type { BookingEvent, BookingCancelled, BookingConfirmed, BookingFullyPaid, BookingOverpaid, PaymentRecorded, RoomBooked } from "./events.js";
 export { SCOPES, readOwnBooking, writeOwnBooking } from "./policies.js";
 export { bookRoom } from "./commands/book-room.js";
 export { recordPayment } from "./commands/record-payment.js";

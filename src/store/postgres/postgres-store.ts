@@ -336,12 +336,28 @@ function batchEntry(request: AppendRequest): [entry: string, snapshotSize: numbe
   // A command's events share one metadata object: it is serialized once.
   let metadata: unknown;
   let metadataJson = "";
-  const written = events.map((e) => {
-    if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(json(e.metadata, `event ${e.id}: metadata`))];
-    return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${JSON.stringify(json(e.data, `event ${e.id}: data`))},"metadata":${metadataJson}}`;
-  });
-  const documents = request.documents?.length ? `,"documents":${documentsJson(request.documents)}` : "";
-  let entry = `{"tenant":${JSON.stringify(request.tenant)},"streamId":${JSON.stringify(request.streamId)},"expectedRevision":${Number(request.expectedRevision)},"events":[${written.join(",")}]${documents}`;
+  const eventsJson = (list: AppendRequest["events"]) =>
+    list.map((e) => {
+      if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(json(e.metadata, `event ${e.id}: metadata`))];
+      return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"data":${JSON.stringify(json(e.data, `event ${e.id}: data`))},"metadata":${metadataJson}}`;
+    });
+  let entry = `{"tenant":${JSON.stringify(request.tenant)},"streamId":${JSON.stringify(request.streamId)},"expectedRevision":${Number(request.expectedRevision)},"events":[${eventsJson(events).join(",")}]`;
+  if (request.otherStreams?.length) {
+    const others = request.otherStreams.map((other) => {
+      textual("an other stream's id", other.streamId);
+      for (const e of other.events) {
+        textual(`event ${e.id}: its id`, e.id);
+        textual(`event ${e.id}: its type`, e.type);
+      }
+      const saved = other.snapshot;
+      const snapshotJson = saved
+        ? `,"snapshot":{"revision":${Number(saved.revision)},"version":${Number(saved.version)},"state":${JSON.stringify(json(saved.state, "the snapshot's state"))}}`
+        : "";
+      return `{"streamId":${JSON.stringify(other.streamId)},"expectedRevision":${Number(other.expectedRevision)},"events":[${eventsJson(other.events).join(",")}]${snapshotJson}}`;
+    });
+    entry += `,"otherStreams":[${others.join(",")}]`;
+  }
+  if (request.documents?.length) entry += `,"documents":${documentsJson(request.documents)}`;
   if (record) {
     const { requestId, commandType, aggregateId, fingerprint, result } = record;
     entry += `,"request":${JSON.stringify({ requestId, commandType, aggregateId, fingerprint, result: json(result, "the request's result") })}`;

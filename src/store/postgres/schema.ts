@@ -300,6 +300,106 @@ const MIGRATIONS: readonly string[] = [
   // Values every replica on the database must share, created once (the page tokens' signing key).
   `CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);`,
   // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).  REACTION_TABLES_SQL,
+  // Appends over several streams: an append's "otherStreams" are each guarded by their own
+  // expected revision before anything is written, and their events follow the append's own,
+  // so one command's events take consecutive positions. A conflict names the other stream.
+  // The inline read models' documents are checked and written as before.
+  `
+  CREATE OR REPLACE FUNCTION switchyard_append_batch(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
+  DECLARE
+    a jsonb;
+    o jsonb;
+    e jsonb;
+    actual integer;
+    other_actual integer;
+    conflict json;
+    clash json;
+    rev integer;
+    pos bigint;
+    positions bigint[];
+    outcomes json[] := ARRAY[]::json[];
+  BEGIN
+    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
+    FOR a IN SELECT value FROM jsonb_array_elements(batch) LOOP
+      BEGIN
+        SELECT revision INTO actual FROM events
+          WHERE tenant = a->>'tenant' AND stream_id = a->>'streamId' ORDER BY revision DESC LIMIT 1;
+        actual := coalesce(actual, 0);
+        IF actual <> (a->>'expectedRevision')::integer THEN
+          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual);
+          CONTINUE;
+        END IF;
+        conflict := NULL;
+        FOR o IN SELECT value FROM jsonb_array_elements(coalesce(a->'otherStreams', '[]'::jsonb)) LOOP
+          other_actual := NULL;
+          SELECT revision INTO other_actual FROM events
+            WHERE tenant = a->>'tenant' AND stream_id = o->>'streamId' ORDER BY revision DESC LIMIT 1;
+          other_actual := coalesce(other_actual, 0);
+          IF other_actual <> (o->>'expectedRevision')::integer THEN
+            conflict := json_build_object('kind', 'conflict', 'actualRevision', other_actual, 'streamId', o->>'streamId');
+            EXIT;
+          END IF;
+        END LOOP;
+        IF conflict IS NOT NULL THEN
+          outcomes := outcomes || conflict;
+          CONTINUE;
+        END IF;
+        IF a->'request' IS NOT NULL
+          AND EXISTS (SELECT 1 FROM requests WHERE tenant = a->>'tenant' AND request_id = a->'request'->>'requestId') THEN
+          outcomes := outcomes || json_build_object('kind', 'request-taken');
+          CONTINUE;
+        END IF;
+        clash := switchyard_document_clash(a->>'tenant', a->'documents');
+        IF clash IS NOT NULL THEN
+          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual, 'document', clash);
+          CONTINUE;
+        END IF;
+        rev := actual;
+        positions := ARRAY[]::bigint[];
+        FOR e IN SELECT value FROM jsonb_array_elements(a->'events') LOOP
+          rev := rev + 1;
+          INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata)
+            VALUES (a->>'tenant', a->>'streamId', rev, e->>'id', e->>'type', (e->>'data')::json, (e->>'metadata')::json)
+            RETURNING position INTO pos;
+          positions := positions || pos;
+        END LOOP;
+        FOR o IN SELECT value FROM jsonb_array_elements(coalesce(a->'otherStreams', '[]'::jsonb)) LOOP
+          other_actual := (o->>'expectedRevision')::integer;
+          FOR e IN SELECT value FROM jsonb_array_elements(o->'events') LOOP
+            other_actual := other_actual + 1;
+            INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata)
+              VALUES (a->>'tenant', o->>'streamId', other_actual, e->>'id', e->>'type', (e->>'data')::json, (e->>'metadata')::json)
+              RETURNING position INTO pos;
+            positions := positions || pos;
+          END LOOP;
+          IF o->'snapshot' IS NOT NULL THEN
+            INSERT INTO snapshots (tenant, stream_id, revision, version, state)
+              VALUES (a->>'tenant', o->>'streamId', (o->'snapshot'->>'revision')::integer, (o->'snapshot'->>'version')::integer, (o->'snapshot'->>'state')::json)
+              ON CONFLICT (tenant, stream_id)
+              DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state;
+          END IF;
+        END LOOP;
+        IF a->'request' IS NOT NULL THEN
+          INSERT INTO requests (tenant, request_id, command_type, aggregate_id, fingerprint, result, positions)
+            VALUES (a->>'tenant', a->'request'->>'requestId', a->'request'->>'commandType', a->'request'->>'aggregateId',
+                    a->'request'->>'fingerprint', (a->'request'->>'result')::json, positions);
+        END IF;
+        IF a->'snapshot' IS NOT NULL THEN
+          INSERT INTO snapshots (tenant, stream_id, revision, version, state)
+            VALUES (a->>'tenant', a->>'streamId', (a->'snapshot'->>'revision')::integer, (a->'snapshot'->>'version')::integer, (a->'snapshot'->>'state')::json)
+            ON CONFLICT (tenant, stream_id)
+            DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state;
+        END IF;
+        PERFORM switchyard_write_documents(a->>'tenant', a->'documents');
+        outcomes := outcomes || json_build_object('kind', 'appended', 'revision', rev, 'positions', to_json(positions));
+      EXCEPTION WHEN OTHERS THEN
+        outcomes := outcomes || json_build_object('kind', 'failed', 'code', SQLSTATE, 'message', SQLERRM);
+      END;
+    END LOOP;
+    RETURN to_json(outcomes);
+  END
+  $fn$;
+  `,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */

@@ -18,6 +18,16 @@ export interface WriteRequest {
   readonly schedules?: string;
   /** Inline projections' documents, each guarded by its version. */
   readonly documents?: readonly WireDocument[];
+  /** The other streams of the append (AppendRequest.otherStreams), serialized the same way. */
+  readonly otherStreams?: readonly OtherStreamWrite[];
+}
+
+/** One more stream of an append as the writer writes it. */
+export interface OtherStreamWrite {
+  readonly streamId: string;
+  readonly expectedRevision: number;
+  readonly events: WriteRequest["events"];
+  readonly snapshot?: WriteRequest["snapshot"];
 }
 
 /** An error as it may cross threads (errors lose their class and code on the way). */
@@ -61,14 +71,20 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
   function writeOne(w: WriteRequest, createdAt: string): AppendOutcome {
     const actualRevision = (sql.revision.get(w.tenant, w.streamId) as number | undefined) ?? 0;
     if (actualRevision !== w.expectedRevision) return { kind: "conflict", actualRevision };
+    for (const other of w.otherStreams ?? []) {
+      const actual = (sql.revision.get(w.tenant, other.streamId) as number | undefined) ?? 0;
+      if (actual !== other.expectedRevision) return { kind: "conflict", actualRevision: actual, streamId: other.streamId };
+    }
     const record = w.request;
     if (record && sql.requestTaken.get(w.tenant, record.requestId) !== undefined) return { kind: "request-taken" };
     const clash = w.documents && sql.documents.clash(w.tenant, w.documents);
     if (clash) return { kind: "conflict", actualRevision, document: { collection: clash[0], id: clash[1] } };
     const positions: number[] = [];
-    let revision = w.expectedRevision;
-    for (const [id, type, data, metadata] of w.events) {
-      positions.push(Number(sql.insertEvent.run(w.tenant, w.streamId, ++revision, id, type, data, metadata).lastInsertRowid));
+    const revision = insertEvents(w.tenant, w.streamId, w.expectedRevision, w.events, positions);
+    for (const other of w.otherStreams ?? []) {
+      insertEvents(w.tenant, other.streamId, other.expectedRevision, other.events, positions);
+      const saved = other.snapshot;
+      if (saved) sql.saveSnapshot.run(w.tenant, other.streamId, saved.revision, saved.version, saved.state);
     }
     if (record) {
       const { requestId, commandType, aggregateId, fingerprint, result } = record;
@@ -79,6 +95,15 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     if (snapshot) sql.saveSnapshot.run(w.tenant, w.streamId, snapshot.revision, snapshot.version, snapshot.state);
     for (const document of w.documents ?? []) sql.documents.write(w.tenant, document);
     return { kind: "appended", revision, positions };
+  }
+
+  /** Inserts a stream's events after `revision`, adding their positions; returns the stream's new revision. */
+  function insertEvents(tenant: string, streamId: string, revision: number, events: WriteRequest["events"], positions: number[]): number {
+    let next = revision;
+    for (const [id, type, data, metadata] of events) {
+      positions.push(Number(sql.insertEvent.run(tenant, streamId, ++next, id, type, data, metadata).lastInsertRowid));
+    }
+    return next;
   }
 
   /** writeOne inside its own savepoint: a failure partway undoes this append alone. */

@@ -1,6 +1,6 @@
 import type { AppendRequest } from "../event-store.js";
 import type { Written } from "../group-commit.js";
-import type { WriteRequest } from "./batch-writer.js";
+import type { OtherStreamWrite, WriteRequest } from "./batch-writer.js";
 import { wireDocumentOf, type WireDocument } from "./documents.js";
 
 /*
@@ -14,11 +14,12 @@ import { wireDocumentOf, type WireDocument } from "./documents.js";
 
 /**
  * An append on its way to the writer: tenant, stream id, expected revision, the event count
- * and each event's id, type, data and metadata; then 1 and the request record's five fields,
- * or 0; then the JSON of the schedules, or 0; then the document count and each document's
- * collection, id, expected version (-1: must be new), JSON ("null" deletes) and field
- * values' JSON; then 1 and the snapshot's revision, version and state, or 0 (last, so that
- * snapshotSizeOf finds it).
+ * and each event's id, type, data and metadata; the count of other streams and for each its
+ * stream id, expected revision, events as above and snapshot as below; then 1 and the request
+ * record's five fields, or 0; then the JSON of the schedules, or 0; then the document count
+ * and each document's collection, id, expected version (-1: must be new), JSON ("null"
+ * deletes) and field values' JSON; then 1 and the snapshot's revision, version and state, or
+ * 0 (last, so that snapshotSizeOf finds it).
  */
 export type WireAppend = (string | number)[];
 
@@ -28,13 +29,25 @@ export type WireAppend = (string | number)[];
  */
 export function toWire(request: AppendRequest): WireAppend {
   const { events, request: record, snapshot } = request;
-  const wire: WireAppend = [request.tenant, request.streamId, request.expectedRevision, events.length];
+  const wire: WireAppend = [request.tenant, request.streamId, request.expectedRevision];
   // A command's events share one metadata object: it is serialized once.
   let metadata: unknown;
   let metadataJson = "";
-  for (const e of events) {
-    if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(e.metadata)];
-    wire.push(e.id, e.type, JSON.stringify(e.data), metadataJson);
+  const pushEvents = (list: AppendRequest["events"]) => {
+    wire.push(list.length);
+    for (const e of list) {
+      if (e.metadata !== metadata) [metadata, metadataJson] = [e.metadata, JSON.stringify(e.metadata)];
+      wire.push(e.id, e.type, JSON.stringify(e.data), metadataJson);
+    }
+  };
+  pushEvents(events);
+  const others = request.otherStreams ?? [];
+  wire.push(others.length);
+  for (const other of others) {
+    wire.push(other.streamId, other.expectedRevision);
+    pushEvents(other.events);
+    if (other.snapshot) wire.push(1, other.snapshot.revision, other.snapshot.version, JSON.stringify(other.snapshot.state));
+    else wire.push(0);
   }
   if (record) wire.push(1, record.requestId, record.commandType, record.aggregateId, record.fingerprint, JSON.stringify(record.result));
   else wire.push(0);
@@ -57,9 +70,27 @@ export function snapshotSizeOf(wire: WireAppend): number | undefined {
 export function fromWire(wire: WireAppend): WriteRequest {
   const s = (i: number) => wire[i] as string;
   const n = (i: number) => wire[i] as number;
-  const events: [string, string, string, string][] = [];
-  let i = 4;
-  for (let e = 0; e < n(3); e++, i += 4) events.push([s(i), s(i + 1), s(i + 2), s(i + 3)]);
+  let i = 3;
+  const readEvents = () => {
+    const list: [string, string, string, string][] = [];
+    const count = n(i++);
+    for (let e = 0; e < count; e++, i += 4) list.push([s(i), s(i + 1), s(i + 2), s(i + 3)]);
+    return list;
+  };
+  const readSnapshot = () => {
+    if (wire[i++] !== 1) return undefined;
+    const snapshot = { revision: n(i), version: n(i + 1), state: s(i + 2) };
+    i += 3;
+    return snapshot;
+  };
+  const events = readEvents();
+  const otherStreams: OtherStreamWrite[] = [];
+  for (let count = n(i++); count > 0; count--) {
+    const streamId = s(i);
+    const expectedRevision = n(i + 1);
+    i += 2;
+    otherStreams.push({ streamId, expectedRevision, events: readEvents(), snapshot: readSnapshot() });
+  }
   let request: WriteRequest["request"];
   if (wire[i++] === 1) {
     request = { requestId: s(i), commandType: s(i + 1), aggregateId: s(i + 2), fingerprint: s(i + 3), result: s(i + 4) };
@@ -68,15 +99,22 @@ export function fromWire(wire: WireAppend): WriteRequest {
   const schedules = wire[i++] || undefined;
   const documents: WireDocument[] = [];
   for (let d = 0, count = n(i++); d < count; d++, i += 5) documents.push([s(i), s(i + 1), n(i + 2), s(i + 3), s(i + 4)]);
-  const snapshot = wire[i++] === 1 ? { revision: n(i), version: n(i + 1), state: s(i + 2) } : undefined;
-  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot, schedules: schedules as string | undefined, ...(documents.length > 0 ? { documents } : {}) };
+  const snapshot = readSnapshot();
+  const write: WriteRequest = { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot };
+  return {
+    ...write,
+    ...(otherStreams.length > 0 ? { otherStreams } : {}),
+    ...(schedules ? { schedules: schedules as string } : {}),
+    ...(documents.length > 0 ? { documents } : {}),
+  };
 }
 
 /**
  * A batch's outcomes on their way back, one after another: APPENDED, the revision, the
- * position count and the positions; CONFLICT and the actual revision; REQUEST_TAKEN; FAILED,
- * the failure's reason ("" for none) and its message; DOCUMENT_CONFLICT, the revision, and the
- * document's collection and id.
+ * position count and the positions; CONFLICT, the actual revision and the stream id of the
+ * other stream it is on ("" for the append's own); REQUEST_TAKEN; FAILED, the failure's reason
+ * ("" for none) and its message; DOCUMENT_CONFLICT, the revision, and the document's
+ * collection and id.
  */
 export type WireWritten = (string | number)[];
 
@@ -96,7 +134,7 @@ export function writtenToWire(written: readonly Written[]): WireWritten {
     const o = w.outcome;
     if (o.kind === "appended") wire.push(APPENDED, o.revision, o.positions.length, ...o.positions);
     else if (o.kind === "conflict" && o.document) wire.push(DOCUMENT_CONFLICT, o.actualRevision, o.document.collection, o.document.id);
-    else if (o.kind === "conflict") wire.push(CONFLICT, o.actualRevision);
+    else if (o.kind === "conflict") wire.push(CONFLICT, o.actualRevision, o.streamId ?? "");
     else wire.push(REQUEST_TAKEN);
   }
   return wire;
@@ -113,9 +151,13 @@ export function writtenFromWire(wire: WireWritten): Written[] {
         written.push({ outcome: { kind: "appended", revision, positions: wire.slice(i, (i += count)) as number[] } });
         break;
       }
-      case CONFLICT:
-        written.push({ outcome: { kind: "conflict", actualRevision: wire[i++] as number } });
+      case CONFLICT: {
+        const actualRevision = wire[i] as number;
+        const streamId = wire[i + 1] as string;
+        i += 2;
+        written.push({ outcome: streamId ? { kind: "conflict", actualRevision, streamId } : { kind: "conflict", actualRevision } });
         break;
+      }
       case DOCUMENT_CONFLICT:
         written.push({ outcome: { kind: "conflict", actualRevision: wire[i] as number, document: { collection: wire[i + 1] as string, id: wire[i + 2] as string } } });
         i += 3;

@@ -8,6 +8,7 @@ import { isCurrency, isMoneyProblem, moneyFromDecimal, type Money } from "../../
 import { booking } from "../booking.js";
 import { SCOPES } from "../policies.js";
 import { bookingSettingsOf } from "../settings.js";
+import { overlapping, room, sharedNights } from "../room.js";
 
 /**
  * BookRoom's payload: primitives in, value objects (DateRange, Money) out. Each field is
@@ -46,9 +47,10 @@ const payload = z
   }));
 
 /**
- * Books a room for a stay; the booking id must be new. It schedules CancelUnpaidBooking
- * after the unpaid-booking time (BookingSettings), which cancels the booking then unless it
- * has been paid in full.
+ * Books a room for a stay; the booking id must be new. The room is decided over in the same
+ * command: the stay's nights are reserved on it, or the booking is refused when any is taken.
+ * It schedules CancelUnpaidBooking after the unpaid-booking time (BookingSettings), which
+ * cancels the booking then unless it has been paid in full.
  */
 export const bookRoom = defineCommand({
   type: "booking.BookRoom",
@@ -57,19 +59,19 @@ export const bookRoom = defineCommand({
   aggregateIdField: "bookingId",
   stream: "must-be-new",
   policy: { scopes: [SCOPES.write] },
-  rejections: ["CHECK_IN_IN_PAST"],
+  rejections: ["CHECK_IN_IN_PAST", "ROOM_UNAVAILABLE"],
+  related: { room: { aggregate: room, id: (p: z.output<typeof payload>) => p.roomId } },
   decide(_state, { payload: p }, ctx) {
     const today = ctx.clock().toISOString().slice(0, 10);
     if (p.stay.checkIn < today) return reject("CHECK_IN_IN_PAST", `check-in ${p.stay.checkIn} is before today (${today})`);
-    const booked = event("RoomBooked", {
-      bookingId: p.bookingId,
-      roomId: p.roomId,
-      guestId: p.guestId,
-      checkIn: p.stay.checkIn,
-      checkOut: p.stay.checkOut,
-      price: p.price,
-    });
-    const cancelUnpaid = { type: "booking.CancelUnpaidBooking", aggregateId: p.bookingId, payload: { bookingId: p.bookingId }, afterMs: bookingSettingsOf(ctx.ports).unpaidBookingTtlMs };
-    return accept([booked], undefined, { schedule: [cancelUnpaid] });
+    const taken = overlapping(ctx.related.room, p.stay);
+    if (taken) {
+      return reject("ROOM_UNAVAILABLE", `room ${p.roomId} is booked by booking ${taken.bookingId} for the nights ${sharedNights(taken, p.stay)}`);
+    }
+    const { bookingId, roomId, stay } = p;
+    const booked = event("RoomBooked", { bookingId, roomId, guestId: p.guestId, checkIn: stay.checkIn, checkOut: stay.checkOut, price: p.price });
+    const reserved = event("NightsReserved", { roomId, bookingId, checkIn: stay.checkIn, checkOut: stay.checkOut, reservedOn: today });
+    const cancelUnpaid = { type: "booking.CancelUnpaidBooking", aggregateId: bookingId, payload: { bookingId }, afterMs: bookingSettingsOf(ctx.ports).unpaidBookingTtlMs };
+    return accept([booked], undefined, { related: { room: [reserved] }, schedule: [cancelUnpaid] });
   },
 });

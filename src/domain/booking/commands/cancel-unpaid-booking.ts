@@ -29,6 +29,8 @@ export const cancelUnpaidBooking = defineCommand({
   payload,
   aggregateIdField: "bookingId",
   stream: "must-exist",
+  // CancelBooking's related room: the nights it releases are decided over here too.
+  related: cancelBooking.related,
   policy: writeOwnBooking,
   rejections: ["BOOKING_ALREADY_CANCELLED"],
   decide(state, { aggregateId, payload: p }, ctx) {

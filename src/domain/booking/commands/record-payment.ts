@@ -36,7 +36,8 @@ const payload = z
 
 /**
  * Records a payment. A payment id already on the booking is a no-op (providers redeliver);
- * reaching the price also emits BookingFullyPaid in the same command.
+ * reaching the price also emits BookingFullyPaid in the same command, and paying beyond it
+ * BookingOverpaid with the excess.
  */
 export const recordPayment = defineCommand({
   type: "booking.RecordPayment",
@@ -68,6 +69,11 @@ export const recordPayment = defineCommand({
     const outstanding = state.outstandingMinor - p.amount.amountMinor;
     if (state.status === "booked" && outstanding <= 0) {
       events.push(event("BookingFullyPaid", { bookingId: p.bookingId, paid: { amountMinor: state.paidMinor + p.amount.amountMinor, currency: p.amount.currency } }));
+    }
+    if (outstanding < 0) {
+      // The part of this payment beyond what was still owed, for finance to refund.
+      const excessMinor = Math.min(p.amount.amountMinor, -outstanding);
+      events.push(event("BookingOverpaid", { bookingId: p.bookingId, paymentId: p.paymentId, excess: { amountMinor: excessMinor, currency: p.amount.currency } }));
     }
     return accept(events, { outstandingMinor: outstanding, duplicatePayment: false });
   },

@@ -33,7 +33,7 @@ export const bookingsProjection = defineProjection<BookingDocument>({
   collection: "bookings",
   version: 1,
   mode: "inline",
-  eventTypes: ["RoomBooked", "PaymentRecorded", "BookingFullyPaid", "BookingConfirmed", "BookingCancelled"],
+  eventTypes: ["RoomBooked", "PaymentRecorded", "BookingFullyPaid", "BookingOverpaid", "BookingConfirmed", "BookingCancelled"],
   documentId: (event) => (event.data as BookingEvent["data"]).bookingId,
   evolve(document, projected, metadata) {
     const event = projected as unknown as BookingEvent;
@@ -55,6 +55,9 @@ export const bookingsProjection = defineProjection<BookingDocument>({
         return { ...document, status: "confirmed", revision, updatedAt };
       case "BookingCancelled":
         return { ...document, status: "cancelled", revision, updatedAt };
+      default:
+        // BookingOverpaid changes nothing listed, but GetBooking answers with the stream's revision.
+        return { ...document, revision, updatedAt };
     }
   },
   fields: {
