@@ -31,7 +31,13 @@ export interface ReplicaExampleReport {
  */
 export async function runReplicaExample(databaseUrl: string, print: (line: string) => void = console.log): Promise<ReplicaExampleReport> {
   // Started together: they share the database, and the first to take its lock creates the schema.
-  const replicas = await Promise.all(["replica-1", "replica-2", "replica-3"].map((name) => startReplica(name, databaseUrl)));
+  const started = await Promise.allSettled(["replica-1", "replica-2", "replica-3"].map((name) => startReplica(name, databaseUrl)));
+  const replicas = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await Promise.all(replicas.map((r) => r.stop()));
+    throw failed.reason;
+  }
   for (const r of replicas) print(`${r.name}: gRPC ${r.grpcAddress}, HTTP ${r.httpAddress}`);
   const balancer = await startBalancer(replicas.map((r) => r.httpAddress));
   print(`HTTP balancer (round robin over the HTTP ports): ${balancer.url}`);
