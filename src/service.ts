@@ -71,7 +71,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     onFailure: (errorId, error, envelope) => logger.error({ err: error, errorId, commandType: envelope.type }, "command failed"),
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
   });
-  const reactions = startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
+  const reactions = config.REACTIONS === "off" ? undefined : startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
   const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
   const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
@@ -130,7 +130,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
-        await reactions.stop();
+        await reactions?.stop();
         await store.close();
       })()),
   };
