@@ -15,6 +15,7 @@ import { startTestPostgres } from "../test/support/postgres.js";
 import { generate, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
 import { subscriptionBench } from "./subscriptions.js";
+import { scheduledLatenessBench } from "./scheduled-lateness.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -284,6 +285,12 @@ async function main() {
     const sqliteCatchUp = subscriptions.catchUp.find((c) => c.store === "SQLite")!;
     const live100 = subscriptions.live.find((l) => l.subscribers === 100 && l.ratePerSec === 1000)!;
 
+    process.stdout.write("\nscheduled commands under load\n");
+    const schedules = await scheduledLatenessBench(SECONDS);
+    process.stdout.write(
+      `${schedules.ran} of ${schedules.schedules} scheduled commands ran beside ${schedules.loadCommandsPerSec} commands/s: lateness p50 ${schedules.latenessMs.p50} ms, p99 ${schedules.latenessMs.p99} ms, max ${schedules.latenessMs.max} ms\n`,
+    );
+
     const ratios = {
       serverCpuRecordPaymentVsEcho: round(pay64.serverCpuUsPerCall / echo64.serverCpuUsPerCall),
       throughputRecordPaymentVsEcho: round(pay64.callsPerSec / echo64.callsPerSec),
@@ -293,6 +300,7 @@ async function main() {
       rss1MVs100k: round(atEnd.rssMb / at100k.rssMb),
       catchUpVsRawRead: sqliteCatchUp.ratio,
       liveP99MsAt100Subscribers: live100.appendToDelivery.p99Ms,
+      scheduledLatenessP99Ms: schedules.latenessMs.p99,
     };
     const targets = {
       serverCpuRecordPaymentVsEcho: ratios.serverCpuRecordPaymentVsEcho <= 2,
@@ -303,6 +311,7 @@ async function main() {
       rss1MVs100k: ratios.rss1MVs100k <= 1.2,
       catchUpVsRawRead: ratios.catchUpVsRawRead >= 0.5,
       liveP99MsAt100Subscribers: ratios.liveP99MsAt100Subscribers <= 20,
+      scheduledLatenessP99Ms: ratios.scheduledLatenessP99Ms <= 1000,
     };
     process.stdout.write("\nratio                               value   target met\n");
     for (const [key, value] of Object.entries(ratios)) {
@@ -322,6 +331,7 @@ async function main() {
           })),
           rss: rss.checkpoints,
           subscriptions,
+          schedules,
           ratios,
           targetsMet: targets,
         },

@@ -50,6 +50,9 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
+/** The shortest sleep after a look that found a schedule due but could not claim it. */
+const MIN_SLEEP_MS = 50;
+
 /** Statuses that say the infrastructure failed rather than the command: retried, then a dead letter. */
 const RETRIED = new Set<CommandResult["status"]>(["unavailable", "failed", "conflict"]);
 
@@ -121,13 +124,17 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   async function work(): Promise<void> {
     let next: number | undefined;
     try {
+      let lookedAt: number;
       for (;;) {
-        const claimed = await schedules.claim(owner, now(), leaseMs, batch);
+        lookedAt = now();
+        const claimed = await schedules.claim(owner, lookedAt, leaseMs, batch);
         if (claimed.length === 0) break;
         await Promise.all(claimed.map(run));
         if (stopped) return;
       }
       next = await schedules.nextDue();
+      // Due when the claim looked, yet not claimed: another runner took it just then, or its clock is ahead; look again shortly.
+      if (next !== undefined && next <= lookedAt) next = now() + MIN_SLEEP_MS;
     } catch (error) {
       options.onError?.(error);
       next = now() + retryFirstMs;

@@ -72,9 +72,15 @@ export interface ScheduleCounts {
 export interface ScheduleStore {
   /** Adds a schedule made outside an append (ScheduleCommand); false when its id exists already. */
   add(tenant: string, schedule: NewSchedule): Promise<boolean>;
+  /**
+   * Records a command that cannot run as a dead letter at once, with why (a reaction chain
+   * that loops, say): RetryDeadLetter runs it once, DiscardDeadLetter gives it up. False
+   * when its id exists already.
+   */
+  addDeadLetter(tenant: string, schedule: NewSchedule, lastError: string, now: number): Promise<boolean>;
   get(tenant: string, id: string): Promise<StoredSchedule | undefined>;
   list(tenant: string, query: ScheduleQuery): Promise<StoredSchedule[]>;
-  /** The earliest run time of a pending schedule, in any tenant. */
+  /** When a pending schedule is next claimable, in any tenant: its run time, or when its claim's lease runs out. */
   nextDue(): Promise<number | undefined>;
   /** Claims up to `limit` pending schedules due at `now` that no live lease holds, counting an attempt on each. */
   claim(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedSchedule[]>;
@@ -86,11 +92,6 @@ export interface ScheduleStore {
   bury(id: string, claim: string, lastError: string, now: number): Promise<boolean>;
   /** Cancels a pending schedule no runner holds; false when it is not one (settled, running or absent). */
   cancel(tenant: string, id: string, now: number): Promise<boolean>;
-  /**
-   * Stores a dead letter made outside the scheduler (a reaction's command that could not run),
-   * so that it is listed, retried and discarded as any other; false when its id exists already.
-   */
-  addDeadLetter(tenant: string, schedule: NewSchedule, attempts: number, lastError: string, now: number): Promise<boolean>;
   /** Makes a dead letter pending again at `now`, for one more attempt; false when it is no dead letter (another call settled it). */
   revive(tenant: string, id: string, now: number): Promise<boolean>;
   /** Gives up on a dead letter; false when it is no dead letter. */

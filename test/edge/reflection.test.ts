@@ -155,11 +155,19 @@ describe("gRPC server reflection", () => {
 
     assert.deepEqual(fileNames(method).sort(), [
       "booking/v1/booking.proto",
+      "google/protobuf/duration.proto",
       "google/protobuf/struct.proto",
       "google/protobuf/timestamp.proto",
       "switchyard/command/v1/command.proto",
+      "switchyard/command/v1/schedules.proto",
     ]);
-    assert.deepEqual(fileNames(nested).sort(), ["google/protobuf/struct.proto", "switchyard/command/v1/command.proto"]);
+    assert.deepEqual(fileNames(nested).sort(), [
+      "google/protobuf/duration.proto",
+      "google/protobuf/struct.proto",
+      "google/protobuf/timestamp.proto",
+      "switchyard/command/v1/command.proto",
+      "switchyard/command/v1/schedules.proto",
+    ]);
     assert.equal(fileNames(byName)[0], "payments/v1/payments.proto");
 
     assert.equal(extNumbers.messageResponse.case, "allExtensionNumbersResponse");

@@ -22,8 +22,9 @@ const appendRequest: fc.Arbitrary<AppendRequest> = fc
       { nil: undefined },
     ),
     snapshot: fc.option(fc.record({ revision: count, version: fc.nat(), state: fc.jsonValue() }), { nil: undefined }),
+    schedules: fc.option(fc.array(fc.record({ id: fc.string(), commandType: fc.string(), payload: fc.jsonValue(), runAt: count }), { maxLength: 3 }), { nil: undefined }),
   })
-  .map(({ shared, events, ...rest }) => ({ ...rest, events: events.map(({ own, ...e }) => ({ ...e, metadata: own ?? shared })) }));
+  .map(({ shared, events, ...rest }) => ({ ...rest, events: events.map(({ own, ...e }) => ({ ...e, metadata: own ?? shared })) }) as AppendRequest);
 
 const written: fc.Arbitrary<Written> = fc.oneof(
   fc.record({ outcome: fc.record({ kind: fc.constant("appended" as const), revision: count, positions: fc.array(count, { maxLength: 5 }) }) }),
@@ -46,6 +47,7 @@ describe("what crosses to the SQLite writer thread", () => {
           events: request.events.map((e) => [e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)]),
           request: request.request && { ...request.request, result: JSON.stringify(request.request.result) },
           snapshot: request.snapshot && { ...request.snapshot, state: JSON.stringify(request.snapshot.state) },
+          ...(request.schedules?.length ? { schedules: JSON.stringify(request.schedules) } : {}),
         });
       }),
       { numRuns: 1000 },

@@ -17,15 +17,21 @@ const parse = (column: unknown) => (typeof column === "string" ? JSON.parse(colu
 export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
   const sql = {
     add: db.prepare(INSERT_SCHEDULE),
-    addDead: db.prepare(
-      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, attempts, last_error, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    addDeadLetter: db.prepare(
+      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, last_error, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     get: db.prepare("SELECT * FROM schedules WHERE tenant = ? AND id = ?"),
     list: db.prepare(
       "SELECT * FROM schedules WHERE tenant = ? AND status IN (SELECT value FROM json_each(?)) AND id > ? ORDER BY id LIMIT ?",
     ),
-    nextDue: db.prepare("SELECT min(run_at) FROM schedules WHERE status = 'pending'").pluck(),
+    // A claimed schedule is next claimable when its lease runs out; claims are few, waiting ones many (the index serves them in order).
+    nextDue: db
+      .prepare(
+        `SELECT min(coalesce((SELECT run_at FROM schedules WHERE status = 'pending' AND lease_until IS NULL ORDER BY run_at LIMIT 1), 9e15),
+                    coalesce((SELECT min(lease_until) + 1 FROM schedules WHERE status = 'pending' AND lease_until IS NOT NULL), 9e15))`,
+      )
+      .pluck(),
     claim: db.prepare(
       `UPDATE schedules SET claim = ?, claim_owner = ?, lease_until = ?, attempts = attempts + 1
        WHERE id IN (SELECT id FROM schedules WHERE status = 'pending' AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY run_at LIMIT ?)
@@ -66,8 +72,7 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
 
   return {
     add: (tenant, schedule) => run(() => sql.add.run(...scheduleValues(tenant, schedule)).changes === 1),
-    addDeadLetter: (tenant, schedule, attempts, lastError, now) =>
-      run(() => sql.addDead.run(...scheduleValues(tenant, schedule), attempts, lastError, now).changes === 1),
+    addDeadLetter: (tenant, schedule, lastError, now) => run(() => sql.addDeadLetter.run(...scheduleValues(tenant, schedule), lastError, now).changes === 1),
     get: (tenant, id) =>
       run(() => {
         const row = sql.get.get(tenant, id) as ScheduleRow | undefined;
@@ -77,7 +82,11 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
       run(() =>
         (sql.list.all(tenant, JSON.stringify(query.statuses), query.afterId ?? "", query.limit) as ScheduleRow[]).map((row) => scheduleOf(row, parse)),
       ),
-    nextDue: () => run(() => (sql.nextDue.get() as number | null) ?? undefined),
+    nextDue: () =>
+      run(() => {
+        const next = sql.nextDue.get() as number;
+        return next >= 9e15 ? undefined : next;
+      }),
     claim: (owner, now, leaseMs, limit) =>
       run(() => {
         const claim = randomUUID();

@@ -61,7 +61,8 @@ export function fromWire(wire: WireAppend): WriteRequest {
   }
   const schedules = wire[i++] || undefined;
   const snapshot = wire[i++] === 1 ? { revision: n(i), version: n(i + 1), state: s(i + 2) } : undefined;
-  return { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot, schedules: schedules as string | undefined };
+  const write: WriteRequest = { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot };
+  return schedules ? { ...write, schedules: schedules as string } : write;
 }
 
 /**
