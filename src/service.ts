@@ -89,7 +89,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   });
   const subscriptions = createLagBoard(() => app.feed.head);
   metrics.watchSubscriptions(subscriptions);
-  const reactions = startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
+  const reactions = config.REACTIONS === "off" ? undefined : startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
   const scheduler = schedulerOf(config, store, app.execute, logger);
   const limits = limitsOf(config);
   const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
@@ -161,7 +161,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         const finished = await drain.drain(config.SHUTDOWN_TIMEOUT_MS);
         logger.info({ inFlight: drain.inFlight, finished }, "drained");
         await Promise.all([grpcServer.close(1000), httpServer.close(1000)]);
-        await reactions.stop();
+        await reactions?.stop();
         // Stops the async projections' runners, then closes the store.
         await app.close();
         await traceExport?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "the last spans could not be exported"));

@@ -56,7 +56,7 @@ export function scheduledDeadLetters(schedules: ScheduleStore, clock: () => Date
     if (effect.kind !== "command") return calls(letter);
     const now = clock().getTime();
     const id = `rx-${createHash("sha256").update(`${letter.tenant}\0${effect.requestId}`).digest("hex").slice(0, 40)}`;
-    const lastError = `${letter.reason}: ${letter.lastError}`;
+    const lastError = `${letter.reason}: ${letter.lastError}${letter.attempts > 0 ? ` (after ${letter.attempts} attempts)` : ""}`;
     await schedules.addDeadLetter(
       letter.tenant,
       {
@@ -70,7 +70,6 @@ export function scheduledDeadLetters(schedules: ScheduleStore, clock: () => Date
         causationId: effect.causationId,
         createdAt: now,
       },
-      letter.attempts,
       lastError,
       now,
     );

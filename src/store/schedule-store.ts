@@ -86,11 +86,6 @@ export interface ScheduleStore {
   bury(id: string, claim: string, lastError: string, now: number): Promise<boolean>;
   /** Cancels a pending schedule no runner holds; false when it is not one (settled, running or absent). */
   cancel(tenant: string, id: string, now: number): Promise<boolean>;
-  /**
-   * Stores a dead letter made outside the scheduler (a reaction's command that could not run),
-   * so that it is listed, retried and discarded as any other; false when its id exists already.
-   */
-  addDeadLetter(tenant: string, schedule: NewSchedule, attempts: number, lastError: string, now: number): Promise<boolean>;
   /** Makes a dead letter pending again at `now`, for one more attempt; false when it is no dead letter (another call settled it). */
   revive(tenant: string, id: string, now: number): Promise<boolean>;
   /** Gives up on a dead letter; false when it is no dead letter. */

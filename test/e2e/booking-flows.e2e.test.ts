@@ -72,6 +72,6 @@ describe("booking flows against a real server", () => {
     assert.ok(server.logs.some((l) => l.msg === "reaction runner holds the lease"));
   });
 
-  // The other flow of this server (UNPAID_BOOKING_TTL=2s: a booking left unpaid is cancelled
-  // with reason "unpaid") belongs here, beside the paid one, with the scheduled commands.
+  // The other flow (UNPAID_BOOKING_TTL=2s: a booking left unpaid is cancelled with reason
+  // "unpaid") is in scheduled-commands.e2e.test.ts; it may move here, beside the paid one.
 });

@@ -13,6 +13,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/he
 import { PaymentNotificationService } from "../../src/gen/payments/v1/payments_pb.js";
 import { CommandResultSchema, CommandService, CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { eventually } from "../support/eventually.js";
 import { failing, grpcJsClient, type GrpcJsClient } from "../support/grpc-client.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
@@ -74,20 +75,22 @@ describe("booking service over real ports", () => {
     assert.equal(viaConnect.status, "COMMAND_STATUS_ACCEPTED");
     assert.deepEqual(viaConnect.events.map((e) => e.type), ["PaymentRecorded", "BookingFullyPaid"]);
 
+    // Paid in full: the confirm-paid-bookings reaction confirms it in a command of its own.
+    await eventually("the booking is confirmed", async () => (await booking.getBooking({ bookingId })).status === "confirmed");
     const stream = await events.readStream({ streamId: `booking-${bookingId}` });
     assert.deepEqual(
       stream.events.map((e) => [e.type, (e.data as { paymentId?: string })?.paymentId ?? ""]),
-      [["RoomBooked", ""], ["PaymentRecorded", "P1"], ["PaymentRecorded", "P2"], ["PaymentRecorded", "P3"], ["PaymentRecorded", "P4"], ["BookingFullyPaid", ""]],
+      [["RoomBooked", ""], ["PaymentRecorded", "P1"], ["PaymentRecorded", "P2"], ["PaymentRecorded", "P3"], ["PaymentRecorded", "P4"], ["BookingFullyPaid", ""], ["BookingConfirmed", ""]],
     );
     assert.deepEqual(
       stream.events.filter((e) => e.type === "PaymentRecorded").map((e) => (e.data as { amount: unknown }).amount),
       [5000, 5000, 5000, 15000].map((amountMinor) => ({ amountMinor, currency: "EUR" })),
     );
     assert.equal(stream.events[2].metadata?.commandType, "booking.RecordPayment");
-    assert.equal(stream.streamRevision, 6n);
+    assert.equal(stream.streamRevision, 7n);
 
     const state = await booking.getBooking({ bookingId });
-    assert.deepEqual([state.status, state.paid, state.outstanding, state.revision], ["fully_paid", "300.00", "0.00", 6n]);
+    assert.deepEqual([state.status, state.paid, state.outstanding, state.revision], ["confirmed", "300.00", "0.00", 7n]);
   });
 
   it("replays a request id with the original result, marked replayed, and writes nothing", async () => {
