@@ -14,6 +14,7 @@ import type { LoadedState } from "./load-state.js";
 import type { ReadModels } from "../read/read-models.js";
 import { createReadModels } from "../read/read-service.js";
 import { startProjectionRunner, type ProjectionRunner } from "../read/projection-runner.js";
+import { rebuildProjection } from "../read/rebuild.js";
 
 /** Options of one typed in-process call; the payload is the first argument. */
 export interface CallOptions extends CommandMetadata {
@@ -65,6 +66,15 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
   const pipeline = createPipeline(options);
   const feed = createEventFeed(options.store, { tailSize: options.feedTailSize });
   const projections = options.projections ?? [];
+  // A projection version never built on this store (new, or deployed in a new version) is rebuilt from the events by itself.
+  const stopRebuilds = new AbortController();
+  const rebuilds = projections
+    .filter((p) => p.mode === "inline" || options.runAsyncProjections !== false)
+    .map((projection) =>
+      rebuildProjection({ store: options.store, feed, projection, projections, onlyIfUnbuilt: true, signal: stopRebuilds.signal }).catch((error: unknown) => {
+        if (!stopRebuilds.signal.aborted) options.onProjectionError?.(error);
+      }),
+    );
   const runners: ProjectionRunner[] =
     options.runAsyncProjections === false
       ? []
@@ -86,7 +96,8 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     subscribe: (consumeOptions, at = { told: 0 }) => consume(options.store, feed, consumeOptions, at),
     read: createReadModels({ store: options.store, projections, feed }),
     async close() {
-      await Promise.all(runners.map((runner) => runner.stop()));
+      stopRebuilds.abort();
+      await Promise.all([...rebuilds, ...runners.map((runner) => runner.stop())]);
       await options.store.close();
     },
   };

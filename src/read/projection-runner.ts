@@ -155,10 +155,12 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     get position(): number {
       return position;
     },
-    /** Stops after the event it is on; what was committed stays, the lease runs out (or is taken on by the next claim of this owner). */
+    /** Stops after the event it is on; what was committed stays, and the lease is given up. */
     async stop(): Promise<void> {
       stopping.abort();
       await done;
+      // Gives the lease up (it expires now), so a process started next takes it on at once.
+      await store.claimConsumer!(name, owner, 0).catch(() => undefined);
     },
   };
 }

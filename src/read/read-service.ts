@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AnyProjection, FieldType } from "../kernel/projection.js";
 import type { EventFeed } from "../consumer/event-feed.js";
-import type { DocumentCondition, DocumentQuery, DocumentRow, EventStore, IndexedValue } from "../store/event-store.js";
+import { builtSettingOf, type DocumentCondition, type DocumentQuery, type DocumentRow, type EventStore, type IndexedValue } from "../store/event-store.js";
 import { indexedValueOf, storedCollectionOf } from "./field-values.js";
 import { pageTokens, type Keyset } from "./page-token.js";
 import { QueryError, type FieldCondition, type Filter, type FindOptions, type Page, type ReadModels, type ReadOptions, type StoredDocument } from "./read-models.js";
@@ -67,8 +67,25 @@ export function createReadModels({ store, projections, feed }: ReadServiceOption
     return projection;
   }
 
-  /** Waits until the read model has applied every event up to minPosition, within the signal. */
+  /** Stored collections known to be built; one never built (a new version deployed) is being rebuilt. */
+  const built = new Set<string>();
+  async function isBuilt(projection: AnyProjection): Promise<boolean> {
+    const collection = storedCollectionOf(projection);
+    if (built.has(collection) || !store.sharedSetting) return true;
+    if ((await store.sharedSetting(builtSettingOf(collection), "no")) !== "yes") return false;
+    built.add(collection);
+    return true;
+  }
+
+  /** Waits until the read model has been built and has applied every event up to minPosition, within the signal. */
   async function caughtUp(projection: AnyProjection, options: ReadOptions): Promise<void> {
+    if (!(await isBuilt(projection))) {
+      const signal = options.signal ?? AbortSignal.timeout(DEFAULT_WAIT_MS);
+      while (!(await isBuilt(projection))) {
+        if (signal.aborted) throw new QueryError("NOT_CAUGHT_UP", `read model ${projection.collection} (version ${projection.version}) is being rebuilt from the events`, { position: 0 });
+        await pause(signal);
+      }
+    }
     const wanted = options.minPosition;
     if (wanted === undefined || wanted <= 0) return;
     const signal = options.signal ?? AbortSignal.timeout(DEFAULT_WAIT_MS);
@@ -89,15 +106,7 @@ export function createReadModels({ store, projections, feed }: ReadServiceOption
       const reached = await store.consumerCheckpoint!(name);
       if (reached >= wanted) return;
       if (signal.aborted) throw notCaughtUp(projection, wanted, reached);
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, CHECKPOINT_POLL_MS);
-        signal.addEventListener("abort", done, { once: true });
-      });
+      await pause(signal);
     }
   }
 
@@ -170,6 +179,19 @@ export function createReadModels({ store, projections, feed }: ReadServiceOption
     },
   };
   return read;
+}
+
+/** Waits a poll interval, or less when the signal aborts. */
+function pause(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, CHECKPOINT_POLL_MS);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 function documentOf(row: DocumentRow): StoredDocument {

@@ -123,6 +123,20 @@ export interface ProjectionCommit {
   readonly documents: readonly (DocumentWrite & { readonly tenant: string })[];
 }
 
+/** What a rebuild swaps in; see EventStore.replaceCollection. */
+export interface CollectionSwap {
+  readonly target: string;
+  readonly source: string;
+  readonly head: number;
+  /** The rebuild's consumer, deleted: a later rebuild starts over. */
+  readonly rebuildConsumer: string;
+  /** The live async projection's consumer, set to `head`: it goes on from where the rebuild ends. */
+  readonly liveConsumer?: string;
+}
+
+/** The shared setting (EventStore.sharedSetting) that says a stored collection has been built: "yes". */
+export const builtSettingOf = (collection: string) => `built:${collection}`;
+
 /** A lease on a named consumer: who holds it until when, and its checkpoint. */
 export interface ConsumerLease {
   readonly held: boolean;
@@ -221,6 +235,14 @@ export interface EventStore {
   sharedSetting?(name: string, initial: string): Promise<string>;
   /** The position a named consumer has committed (0 when it has none). */
   consumerCheckpoint?(name: string): Promise<number>;
+  /**
+   * A rebuild's swap, in one write transaction, only while the head is still `head` (else
+   * "moved", nothing done): the target collection's documents become the source's, each with
+   * a version above the one it replaces (so a command that read the old one conflicts and
+   * decides again), the source is emptied, the rebuild's consumer forgotten, the live
+   * consumer (an async projection's) moved to `head`, and the target marked built.
+   */
+  replaceCollection?(swap: CollectionSwap): Promise<"replaced" | "moved">;
   /** Deletes every document of a collection in every tenant (a rebuild's abandoned version). */
   dropCollection?(collection: string): Promise<void>;
   /**

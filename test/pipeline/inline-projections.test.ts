@@ -70,8 +70,8 @@ describe("inline projections in the pipeline", () => {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => apps[i % 2].commands.bookRoom(bookRoomPayload(`B${i}`))));
       assert.deepEqual(new Set(results.map((r) => r.status)), new Set(["accepted"]));
       const document = await apps[0].store.fetchDocument!("default", "guest_count@1", "guest-1");
+      // Its version is not checked: the start-up build of guest_count may swap in while the bookings run, numbering versions anew.
       assert.deepEqual(document?.data, { bookings: 40 });
-      assert.equal(document?.version, 40);
     } finally {
       await Promise.all(apps.map((app) => app.close()));
     }

@@ -179,3 +179,24 @@ describe("SQLite store: a writer thread that stops", () => {
     assert.equal(threads.length, 1, "no thread was started after close");
   });
 });
+
+describe("SQLite store: document pages", () => {
+  it("seeks a keyset page in the field index instead of skipping rows", async () => {
+    const { migrate } = await import("../../src/store/sqlite/schema.js");
+    const { findDocumentsSql } = await import("../../src/store/document-sql.js");
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const [text, values] = findDocumentsSql("sqlite", "t", "bookings@1", {
+        where: [{ field: "status", op: "eq", value: "booked" }],
+        orderBy: { field: "checkIn", numeric: false, direction: "asc" },
+        after: { value: "2026-06-01", id: "b7" },
+        limit: 51,
+      });
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...values) as { detail: string }[]).map((row) => row.detail);
+      assert.match(plan[0], /USING COVERING INDEX document_fields_by_value \(tenant=\? AND collection=\? AND field=\? AND \(value,id\)>\(\?,\?\)\)/);
+    } finally {
+      db.close();
+    }
+  });
+});

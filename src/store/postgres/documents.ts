@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { findDocumentsSql } from "../document-sql.js";
-import type { ConsumerLease, DocumentRow, EventStore, IndexedValue, ProjectionCommit } from "../event-store.js";
+import { builtSettingOf, type CollectionSwap, type ConsumerLease, type DocumentRow, type EventStore, type IndexedValue, type ProjectionCommit } from "../event-store.js";
+import { APPEND_LOCK } from "./schema.js";
 
 type Query = <R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]) => Promise<R[]>;
 
@@ -38,7 +39,7 @@ function rowOf(row: Row): DocumentRow {
  * the owner, so a replica whose lease was taken commits nothing.
  */
 export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unknown) => unknown): Required<
-  Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection" | "sharedSetting">
+  Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection" | "sharedSetting" | "replaceCollection">
 > {
   return {
     async fetchDocument(tenant, collection, id) {
@@ -100,6 +101,47 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       await query(SQL.keepSetting, [name, initial]);
       const [row] = await query<{ value: string }>(SQL.setting, [name]);
       return row.value;
+    },
+    async replaceCollection(swap: CollectionSwap) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        throw failed(error);
+      }
+      try {
+        await client.query("BEGIN");
+        // The append lock: no batch commits meanwhile, so the head checked stays the head.
+        await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
+        const head = Number((await client.query<{ head: string }>("SELECT coalesce(max(position), 0) AS head FROM events")).rows[0].head);
+        if (head !== swap.head) {
+          await client.query("ROLLBACK");
+          return "moved";
+        }
+        await client.query(
+          `CREATE TEMP TABLE switchyard_swap ON COMMIT DROP AS
+           SELECT s.tenant, s.id, s.version + coalesce(t.version, 0) AS version, s.data
+           FROM documents s LEFT JOIN documents t ON t.tenant = s.tenant AND t.collection = $1 AND t.id = s.id WHERE s.collection = $2`,
+          [swap.target, swap.source],
+        );
+        await client.query("DELETE FROM document_fields WHERE collection = $1", [swap.target]);
+        await client.query("DELETE FROM documents WHERE collection = $1", [swap.target]);
+        await client.query("INSERT INTO documents (tenant, collection, id, version, data) SELECT tenant, $1, id, version, data FROM switchyard_swap", [swap.target]);
+        await client.query("UPDATE document_fields SET collection = $1 WHERE collection = $2", [swap.target, swap.source]);
+        await client.query("DELETE FROM documents WHERE collection = $1", [swap.source]);
+        await client.query("DELETE FROM consumers WHERE name = $1", [swap.rebuildConsumer]);
+        if (swap.liveConsumer) {
+          await client.query("INSERT INTO consumers (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position", [swap.liveConsumer, swap.head]);
+        }
+        await client.query("INSERT INTO settings (name, value) VALUES ($1, 'yes') ON CONFLICT (name) DO UPDATE SET value = 'yes'", [builtSettingOf(swap.target)]);
+        await client.query("COMMIT");
+        return "replaced";
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw failed(error);
+      } finally {
+        client.release();
+      }
     },
     async dropCollection(collection) {
       await pool.query("DELETE FROM document_fields WHERE collection = $1", [collection]).catch((error: unknown) => Promise.reject(failed(error)));

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { ConsumerLease, DocumentQuery, DocumentRow, DocumentWrite, IndexedValue } from "../event-store.js";
+import { builtSettingOf, type CollectionSwap, type ConsumerLease, type DocumentQuery, DocumentRow, DocumentWrite, IndexedValue } from "../event-store.js";
 import { findDocumentsSql } from "../document-sql.js";
 
 /**
@@ -48,10 +48,11 @@ export type ConsumerTask =
   | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
   | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
   | readonly [kind: "drop", collection: string]
-  | readonly [kind: "setting", name: string, initial: string];
+  | readonly [kind: "setting", name: string, initial: string]
+  | readonly [kind: "replace", swap: CollectionSwap];
 
 /** What a task answers: the lease (claim), "committed" or "lease-lost" (commit), "dropped". */
-export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string };
+export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string } | "replaced" | "moved";
 
 /** Runs consumer tasks, each in its own write transaction, on the connection that writes. */
 export function consumerTasks(db: Database.Database) {
@@ -64,6 +65,17 @@ export function consumerTasks(db: Database.Database) {
     dropDocuments: db.prepare("DELETE FROM documents WHERE collection = ?"),
     keepSetting: db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
     setting: db.prepare("SELECT value FROM settings WHERE name = ?").pluck(),
+    head: db.prepare("SELECT coalesce(max(position), 0) FROM events").pluck(),
+    replaceDocuments: db.prepare(
+      `INSERT INTO documents (tenant, collection, id, version, data)
+       SELECT s.tenant, :target, s.id, s.version + coalesce((SELECT t.version FROM documents t WHERE t.tenant = s.tenant AND t.collection = :target AND t.id = s.id), 0), s.data
+       FROM documents s WHERE s.collection = :source`,
+    ),
+    replaceFields: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) SELECT tenant, :target, id, field, value FROM document_fields WHERE collection = :source"),
+    renamePending: db.prepare("UPDATE documents SET collection = :target WHERE collection = :pending"),
+    forgetConsumer: db.prepare("DELETE FROM consumers WHERE name = ?"),
+    moveConsumer: db.prepare("INSERT INTO consumers (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"),
+    built: db.prepare("INSERT INTO settings (name, value) VALUES (?, 'yes') ON CONFLICT (name) DO UPDATE SET value = 'yes'"),
     dropFields: db.prepare("DELETE FROM document_fields WHERE collection = ?"),
   };
   const run = db.transaction((task: ConsumerTask): ConsumerAnswer => {
@@ -71,6 +83,23 @@ export function consumerTasks(db: Database.Database) {
       sql.dropFields.run(task[1]);
       sql.dropDocuments.run(task[1]);
       return "dropped";
+    }
+    if (task[0] === "replace") {
+      const swap = task[1];
+      if (sql.head.get() !== swap.head) return "moved";
+      // The new documents are written under a pending name first: their versions are summed with the ones they replace.
+      const pending = `${swap.target}\u0000pending`;
+      sql.replaceDocuments.run({ target: pending, source: swap.source });
+      sql.dropFields.run(swap.target);
+      sql.dropDocuments.run(swap.target);
+      sql.renamePending.run({ target: swap.target, pending });
+      sql.replaceFields.run({ target: swap.target, source: swap.source });
+      sql.dropFields.run(swap.source);
+      sql.dropDocuments.run(swap.source);
+      sql.forgetConsumer.run(swap.rebuildConsumer);
+      if (swap.liveConsumer) sql.moveConsumer.run(swap.liveConsumer, swap.head);
+      sql.built.run(builtSettingOf(swap.target));
+      return "replaced";
     }
     if (task[0] === "setting") {
       sql.keepSetting.run(task[1], task[2]);

@@ -250,6 +250,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     async sharedSetting(name, initial) {
       return ((await writer.task(["setting", name, initial])) as { setting: string }).setting;
     },
+    async replaceCollection(swap) {
+      return (await writer.task(["replace", swap])) as "replaced" | "moved";
+    },
     async dropCollection(collection) {
       await writer.task(["drop", collection]);
     },
