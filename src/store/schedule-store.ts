@@ -72,6 +72,12 @@ export interface ScheduleCounts {
 export interface ScheduleStore {
   /** Adds a schedule made outside an append (ScheduleCommand); false when its id exists already. */
   add(tenant: string, schedule: NewSchedule): Promise<boolean>;
+  /**
+   * Records a command that cannot run as a dead letter at once, with why (a reaction chain
+   * that loops, say): RetryDeadLetter runs it once, DiscardDeadLetter gives it up. False
+   * when its id exists already.
+   */
+  addDeadLetter(tenant: string, schedule: NewSchedule, lastError: string, now: number): Promise<boolean>;
   get(tenant: string, id: string): Promise<StoredSchedule | undefined>;
   list(tenant: string, query: ScheduleQuery): Promise<StoredSchedule[]>;
   /** When a pending schedule is next claimable, in any tenant: its run time, or when its claim's lease runs out. */

@@ -18,7 +18,9 @@
 //     RecordPayment, CancelBooking               OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ABORTED (expected_revision)
 //     NotifyPaymentSucceeded                     OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION
 //     Execute, DryRun                            all of the above
-//     GetBooking                                 OK, INVALID_ARGUMENT, NOT_FOUND
+//     GetBooking                                 OK, INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE (min_position not reached)
+//     ListBookings                               OK, INVALID_ARGUMENT, UNAVAILABLE (min_position not reached)
+//     QueryService Fetch, Find                   OK, INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE; ListCollections OK
 //     ReadStream                                 OK, INVALID_ARGUMENT, NOT_FOUND (a stream that does not exist)
 //     ReadAll                                    OK, INVALID_ARGUMENT
 //     DescribeCommands                           OK
@@ -64,6 +66,7 @@ import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { PaymentNotificationService } from "../../src/gen/payments/v1/payments_pb.js";
 import { CommandResultSchema, CommandService } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { QueryService } from "../../src/gen/switchyard/query/v1/query_pb.js";
 import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../../src/gen/grpc/health/v1/health_pb.js";
 import * as reflectionV1 from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../../src/gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -120,7 +123,12 @@ const ALLOWED: Record<string, number[]> = {
   "booking.v1.BookingService/BookRoom": [S.OK, S.INVALID_ARGUMENT, S.ALREADY_EXISTS, S.FAILED_PRECONDITION],
   "booking.v1.BookingService/RecordPayment": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.ABORTED],
   "booking.v1.BookingService/CancelBooking": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.ABORTED],
-  "booking.v1.BookingService/GetBooking": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
+  // UNAVAILABLE: a min_position not reached within the call's deadline (NOT_CAUGHT_UP).
+  "booking.v1.BookingService/GetBooking": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.UNAVAILABLE],
+  "booking.v1.BookingService/ListBookings": [S.OK, S.INVALID_ARGUMENT, S.UNAVAILABLE],
+  "switchyard.query.v1.QueryService/ListCollections": [S.OK],
+  "switchyard.query.v1.QueryService/Fetch": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.UNAVAILABLE],
+  "switchyard.query.v1.QueryService/Find": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.UNAVAILABLE],
   "payments.v1.PaymentNotificationService/NotifyPaymentSucceeded": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION],
   "switchyard.command.v1.CommandService/Execute": COMMAND_CODES,
   "switchyard.command.v1.CommandService/DescribeCommands": [S.OK],
@@ -138,7 +146,7 @@ const STREAMING = new Set([
   "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ]);
 
-const SERVICES: DescService[] = [BookingService, PaymentNotificationService, CommandService, EventStoreService, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection];
+const SERVICES: DescService[] = [BookingService, PaymentNotificationService, CommandService, EventStoreService, QueryService, Health, reflectionV1.ServerReflection, reflectionV1alpha.ServerReflection];
 const ALL_RPCS: Rpc[] = SERVICES.flatMap((service) =>
   service.methods.map((method) => {
     const key = `${service.typeName}/${method.name}`;
@@ -277,6 +285,30 @@ const STRUCTURED: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   ),
   CancelBooking: fc.record({ bookingId: idLike, reason: fc.oneof(adversarialString, fc.constant("plans changed")), requestId, expectedRevision: maybe(uint64) }, { requiredKeys: [] }),
   GetBooking: fc.record({ bookingId: idLike }, { requiredKeys: [] }),
+  ListBookings: fc.record(
+    {
+      pageSize: fc.integer({ min: -5, max: 2000 }),
+      pageToken: fc.oneof(adversarialString, fc.constant("")),
+      status: fc.oneof(fc.constantFrom("booked", "fully_paid", "cancelled"), adversarialString),
+      guestId: idLike,
+      checkInFrom: calendarDate,
+      checkInBefore: calendarDate,
+      orderBy: fc.oneof(fc.constantFrom("check_in", "create_time desc", ""), adversarialString),
+    },
+    { requiredKeys: [] },
+  ),
+  ListCollections: fc.constant({}),
+  Fetch: fc.record({ collection: fc.oneof(fc.constantFrom("bookings", "guest_stays"), adversarialString), id: fc.oneof(fc.constantFrom(...BOOKINGS), idLike) }, { requiredKeys: [] }),
+  Find: fc.record(
+    {
+      collection: fc.oneof(fc.constantFrom("bookings", "guest_stays"), adversarialString),
+      filter: fc.oneof(fc.constant({ status: "booked" }), fc.dictionary(adversarialString, fc.oneof(adversarialString, fc.integer(), fc.constant(null)), { maxKeys: 3 })),
+      orderBy: fc.oneof(fc.constantFrom("checkIn desc", "guestId", ""), adversarialString),
+      pageSize: fc.integer({ min: -5, max: 2000 }),
+      pageToken: fc.oneof(adversarialString, fc.constant("")),
+    },
+    { requiredKeys: [] },
+  ),
   NotifyPaymentSucceeded: fc.record(
     { providerPaymentId: idLike, bookingReference: idLike, amountMinor: int64, currency, occurredAt: timestamp, requestId },
     { requiredKeys: [] },
@@ -609,7 +641,9 @@ interface Port {
   readonly send: (c: Case) => { transport: Transport; answer: Promise<Outcome> };
 }
 
-const REASONS = new Set(["VALIDATION_FAILED", "UNKNOWN_COMMAND", "REQUEST_ID_REUSED", "MALFORMED_REQUEST", "INVALID_SERVICE_NAME"]);
+/** A query's refusals: each carries a BadRequest naming the request field, as VALIDATION_FAILED does. */
+const QUERY_REASONS = new Set(["INVALID_FILTER", "INVALID_ORDER", "INVALID_PAGE_TOKEN"]);
+const REASONS = new Set(["VALIDATION_FAILED", "UNKNOWN_COMMAND", "REQUEST_ID_REUSED", "MALFORMED_REQUEST", "INVALID_SERVICE_NAME", ...QUERY_REASONS]);
 
 function judge(c: Case, transport: Transport, outcome: Outcome, tally: Tally): void {
   tally.calls++;
@@ -638,7 +672,7 @@ function judge(c: Case, transport: Transport, outcome: Outcome, tally: Tally): v
   if (reason === "MALFORMED_REQUEST" && !outcome.message.includes(c.rpc.input.typeName) && !outcome.message.includes("request message")) {
     problem(`MALFORMED_REQUEST does not name the message type: "${outcome.message.slice(0, 120)}"`);
   }
-  if (reason === "VALIDATION_FAILED") {
+  if (reason === "VALIDATION_FAILED" || QUERY_REASONS.has(reason)) {
     const violations = outcome.badRequest?.fieldViolations ?? [];
     if (violations.length === 0 || violations.some((v) => !v.field || !v.description)) problem(`VALIDATION_FAILED without named field violations: "${outcome.message.slice(0, 120)}"`);
     if (expected.payloadViolation && !violations.some((v) => v.field === "payload")) {

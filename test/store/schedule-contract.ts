@@ -117,17 +117,21 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
       assert.equal((await schedules.get(t, s.id))?.status, "discarded");
     });
 
-    it("keeps a dead letter made elsewhere as any other: listed, never claimed, retried once", async () => {
+    it("records a dead letter at once, with why, which Retry makes pending", async () => {
       const t = tenant();
-      const now = moment();
-      const letter = newSchedule(now);
-      assert.equal(await schedules.addDeadLetter(t, letter, 3, "unavailable: store busy", now), true);
-      assert.equal(await schedules.addDeadLetter(t, letter, 3, "again", now), false, "the same id is one dead letter");
-      assert.deepEqual(await claimAt(now + 10), []);
-      const [dead] = await schedules.list(t, { statuses: ["dead"], limit: 10 });
-      assert.deepEqual([dead.id, dead.status, dead.attempts, dead.lastError, dead.commandType], [letter.id, "dead", 3, "unavailable: store busy", "test.Command"]);
-      assert.equal(await schedules.revive(t, letter.id, now + 20), true);
-      assert.deepEqual((await claimAt(now + 20)).map((c) => c.id), [letter.id]);
+      const at = moment();
+      const s = newSchedule(at);
+      assert.equal(await schedules.addDeadLetter(t, s, "the reaction chain is 10 deep", at), true);
+      assert.equal(await schedules.addDeadLetter(t, s, "again", at), false);
+      const dead = await schedules.get(t, s.id);
+      assert.equal(dead?.status, "dead");
+      assert.equal(dead?.attempts, 0);
+      assert.equal(dead?.lastError, "the reaction chain is 10 deep");
+      assert.equal((await claimAt(at)).some((c) => c.id === s.id), false, "a dead letter does not run by itself");
+      assert.equal(await schedules.revive(t, s.id, at), true);
+      const [claimed] = (await claimAt(at)).filter((c) => c.id === s.id);
+      assert.equal(claimed.maxAttempts, 1);
+      await schedules.finish(s.id, claimed.claim, "done", {}, at);
     });
 
     it("cancels a pending schedule that no runner holds", async () => {

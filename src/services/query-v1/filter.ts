@@ -24,6 +24,9 @@ const condition = z.union(
 
 const filterSchema = z.record(z.string(), condition);
 
+/** Most characters of a filter's field name an error repeats. */
+const MAX_FIELD_NAME = 100;
+
 /**
  * FindRequest.filter (a google.protobuf.Struct) as a read model Filter, its shape checked here
  * so a condition the wire can carry but a filter cannot hold (null, a nested list) is
@@ -32,5 +35,7 @@ const filterSchema = z.record(z.string(), condition);
 export function filterOf(filter: JsonObject | undefined): Filter {
   const parsed = filterSchema.safeParse(filter ?? {});
   if (parsed.success) return parsed.data;
-  throw badRequest(parsed.error.issues.map((issue) => ({ field: ["filter", ...issue.path.map(String)].join("."), description: issue.message })));
+  // A field name is clipped: a caller's megabyte-long key would not fit in the error's trailer.
+  const fieldOf = (path: readonly PropertyKey[]) => ["filter", ...path.map((key) => String(key).slice(0, MAX_FIELD_NAME))].join(".");
+  throw badRequest(parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), description: issue.message || "is not a valid condition" })));
 }

@@ -16,10 +16,10 @@ const SQL = {
     text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at)
            VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING id`,
   },
-  addDead: {
-    name: "switchyard_schedule_add_dead",
-    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, attempts, last_error, finished_at)
-           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10, 'dead', $11, $12, $13) ON CONFLICT (id) DO NOTHING RETURNING id`,
+  addDeadLetter: {
+    name: "switchyard_schedule_add_dead_letter",
+    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, last_error, finished_at)
+           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10, 'dead', $11, $12) ON CONFLICT (id) DO NOTHING RETURNING id`,
   },
   get: { name: "switchyard_schedule_get", text: "SELECT * FROM schedules WHERE tenant = $1 AND id = $2" },
   list: {
@@ -89,7 +89,7 @@ export function postgresScheduleStore(query: Query): ScheduleStore {
   const changed = async (statement: { name: string; text: string }, args: unknown[]) => (await query(statement, args)).length === 1;
   return {
     add: (tenant, schedule) => changed(SQL.add, values(tenant, schedule)),
-    addDeadLetter: (tenant, schedule, attempts, lastError, now) => changed(SQL.addDead, [...values(tenant, schedule), attempts, lastError, now]),
+    addDeadLetter: (tenant, schedule, lastError, now) => changed(SQL.addDeadLetter, [...values(tenant, schedule), lastError, now]),
     async get(tenant, id) {
       const [row] = await query<ScheduleRow & pg.QueryResultRow>(SQL.get, [tenant, id]);
       return row && scheduleOf(row, parsed);

@@ -17,9 +17,9 @@ const parse = (column: unknown) => (typeof column === "string" ? JSON.parse(colu
 export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
   const sql = {
     add: db.prepare(INSERT_SCHEDULE),
-    addDead: db.prepare(
-      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, attempts, last_error, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    addDeadLetter: db.prepare(
+      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, last_error, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     get: db.prepare("SELECT * FROM schedules WHERE tenant = ? AND id = ?"),
     list: db.prepare(
@@ -72,8 +72,7 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
 
   return {
     add: (tenant, schedule) => run(() => sql.add.run(...scheduleValues(tenant, schedule)).changes === 1),
-    addDeadLetter: (tenant, schedule, attempts, lastError, now) =>
-      run(() => sql.addDead.run(...scheduleValues(tenant, schedule), attempts, lastError, now).changes === 1),
+    addDeadLetter: (tenant, schedule, lastError, now) => run(() => sql.addDeadLetter.run(...scheduleValues(tenant, schedule), lastError, now).changes === 1),
     get: (tenant, id) =>
       run(() => {
         const row = sql.get.get(tenant, id) as ScheduleRow | undefined;
