@@ -30,6 +30,10 @@ interface Known {
  */
 export function createInlineProjections(store: EventStore, projections: readonly AnyProjection[], cacheSize = 10_000) {
   const inline = projections.filter((p) => p.mode === "inline");
+  // Refused when the app is made, not at each command: a store without documents cannot keep an inline read model.
+  if (inline.length > 0 && !store.fetchDocument) {
+    throw new TypeError(`the event store keeps no read-model documents, so the inline projections ${inline.map((p) => p.collection).join(", ")} cannot run on it`);
+  }
   const byType = new Map<string, AnyProjection[]>();
   for (const projection of inline) {
     for (const type of projection.eventTypes) byType.set(type, [...(byType.get(type) ?? []), projection]);
@@ -41,8 +45,7 @@ export function createInlineProjections(store: EventStore, projections: readonly
   async function read(tenant: string, collection: string, id: string): Promise<Known> {
     const cached = cache?.get(keyOf(tenant, collection, id));
     if (cached) return cached;
-    if (!store.fetchDocument) throw new TypeError("this event store keeps no read-model documents");
-    const row = await store.fetchDocument(tenant, collection, id);
+    const row = await store.fetchDocument!(tenant, collection, id);
     return row ? { version: row.version, data: row.data as object } : { version: 0, data: null };
   }
 

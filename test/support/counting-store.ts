@@ -3,12 +3,13 @@ import type { EventStore } from "../../src/store/event-store.js";
 /**
  * Wraps a store and counts appends, stream and snapshot reads (and the events they return)
  * and request look-ups, and lists the revisions of the snapshots appends save, by stream;
- * everything else passes through.
+ * everything else (read-model documents, consumers, schedules) passes through.
  */
 export function countingStore(inner: EventStore) {
   const counts = { eventsRead: 0, streamReads: 0, snapshotReads: 0, appends: 0, requestLookups: 0 };
   const snapshotsSaved = new Map<string, number[]>();
   const store: EventStore = {
+    ...inner,
     append: (request) => {
       counts.appends++;
       if (request.snapshot) snapshotsSaved.set(request.streamId, [...(snapshotsSaved.get(request.streamId) ?? []), request.snapshot.revision]);

@@ -299,7 +299,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Values every replica on the database must share, created once (the page tokens' signing key).
   `CREATE TABLE settings (name text PRIMARY KEY, value text NOT NULL);`,
-  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).  REACTION_TABLES_SQL,
+  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).
+  REACTION_TABLES_SQL,
   // Appends over several streams: an append's "otherStreams" are each guarded by their own
   // expected revision before anything is written, and their events follow the append's own,
   // so one command's events take consecutive positions. A conflict names the other stream.

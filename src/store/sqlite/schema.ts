@@ -100,7 +100,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Values every process on the file must share, created once (the page tokens' signing key).
   `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
-  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).  REACTION_TABLES_SQL,
+  // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).
+  REACTION_TABLES_SQL,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
