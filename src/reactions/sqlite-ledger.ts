@@ -3,6 +3,11 @@ import { storeErrorOf } from "../store/sqlite/sqlite-errors.js";
 import { REACTION_TABLES_SQL } from "../store/sqlite/reaction-tables.js";
 import type { ConsumerLease, ReactionLedger } from "./ledger.js";
 
+/** The consumers table of the store's migrations (schema.ts), for a ledger in memory. */
+const MEMORY_CONSUMERS_TABLE = `
+  CREATE TABLE consumers (name TEXT PRIMARY KEY, position INTEGER NOT NULL DEFAULT 0, owner TEXT NOT NULL DEFAULT '', lease_expires INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+`;
+
 /**
  * The reaction ledger on a SQLite file, on a connection of its own beside the store's (the
  * store's migrations made the tables; ":memory:" makes its own). Every write is one short
@@ -12,7 +17,8 @@ import type { ConsumerLease, ReactionLedger } from "./ledger.js";
 export function openSqliteLedger(path: string, busyTimeoutMs = 5000): ReactionLedger {
   const db = new Database(path, { timeout: busyTimeoutMs });
   db.pragma("journal_mode = WAL");
-  if (path === ":memory:") db.exec(REACTION_TABLES_SQL);
+  // An in-memory store's tables are its own connection's: an in-memory ledger makes its own, as the store's migrations do.
+  if (path === ":memory:") db.exec(`${MEMORY_CONSUMERS_TABLE}${REACTION_TABLES_SQL}`);
   const sql = {
     ensure: db.prepare("INSERT INTO consumers (name) VALUES (?) ON CONFLICT (name) DO NOTHING"),
     get: db.prepare("SELECT position, owner, lease_expires FROM consumers WHERE name = ?"),

@@ -48,7 +48,8 @@ describe("scheduled commands on a real server", () => {
       await eventually("the unpaid booking is cancelled", async () => (await booking.getBooking({ bookingId: unpaid })).status === "cancelled", 10_000);
       const cancelledAfter = Date.now() - bookedAt;
       assert.ok(cancelledAfter >= 2000, `cancelled ${cancelledAfter} ms after booking, not before its time`);
-      assert.equal((await booking.getBooking({ bookingId: paid })).status, "fully_paid");
+      // Paid in full, and maybe confirmed already by the confirm-paid-bookings reaction; not cancelled.
+      assert.match((await booking.getBooking({ bookingId: paid })).status, /^(fully_paid|confirmed)$/);
 
       const listed = await commands.listScheduledCommands({ pageSize: 10 });
       const byBooking = new Map(listed.scheduledCommands.map((s) => [s.aggregateId, s]));

@@ -72,11 +72,12 @@ describe("Subscribe: two server processes on one SQLite file", () => {
     const subscription = subscribeGrpc(a.grpcAddress, { start: { case: "fromStart", value: true } });
     // Writers on both processes race the catch-up's switch-over to live.
     await Promise.all([book(a, 150), book(b, 150)]);
-    await subscription.until("330 events", (m) => eventsOf(m).length >= 330);
+    // Each booking writes two events: RoomBooked and its room's NightsReserved.
+    await subscription.until("660 events", (m) => eventsOf(m).length >= 660);
     subscription.cancel();
     const positions = subscription.positions();
     assert.deepEqual(positions, await storedPositions(a));
-    assert.equal(new Set(positions).size, 330);
+    assert.equal(new Set(positions).size, 660);
     assert.equal(kindsOf(subscription.messages).filter((k) => k === "caughtUp").length, 1, "caught up once, never fell behind");
   });
 
@@ -154,7 +155,7 @@ describe("Subscribe: two server processes on one SQLite file", () => {
     assert.ok(Date.now() - stopping < 3_000, "shutdown finished within SHUTDOWN_TIMEOUT_MS");
     await book(b, 5);
     const resumed = subscribeGrpc(b.grpcAddress, { start: { case: "afterPosition", value: BigInt(resumeAt) } });
-    await resumed.until("the 5 new events", (m) => eventsOf(m).length >= 5);
+    await resumed.until("the 10 new events of 5 bookings", (m) => eventsOf(m).length >= 10);
     resumed.cancel();
     assert.deepEqual([...subscription.positions(), ...resumed.positions()], await storedPositions(b));
   });
@@ -231,7 +232,8 @@ describe("Subscribe: scopes and tenants (AUTH_MODE=jwt)", () => {
     await two.until("caught up", has("caughtUp"));
     assert.deepEqual(
       [eventsOf(one.messages).map((e) => e.metadata?.tenant), eventsOf(two.messages).map((e) => e.metadata?.tenant)],
-      [["t1", "t1", "t1"], ["t2", "t2"]],
+      // Two events a booking: RoomBooked and its room's NightsReserved.
+      [Array(6).fill("t1"), Array(4).fill("t2")],
     );
     one.cancel();
     two.cancel();
@@ -265,11 +267,12 @@ describe("Subscribe: two replicas on one PostgreSQL database", () => {
     await book(one, 10);
     const subscription = subscribeGrpc(one.grpcAddress, { start: { case: "fromStart", value: true } });
     await Promise.all([book(one, 100), book(two, 100)]);
-    await subscription.until("210 events", (m) => eventsOf(m).length >= 210);
+    // Two events a booking: RoomBooked and its room's NightsReserved.
+    await subscription.until("420 events", (m) => eventsOf(m).length >= 420);
     // The other replica's commits arrive by notification, well before the polling fallback would matter.
     const started = Date.now();
     await book(two, 1);
-    await subscription.until("one more", (m) => eventsOf(m).length >= 211);
+    await subscription.until("one more booking", (m) => eventsOf(m).length >= 422);
     const latencyMs = Date.now() - started;
     subscription.cancel();
     assert.deepEqual(subscription.positions(), await storedPositions(one));
