@@ -57,7 +57,7 @@ describe("GET /metrics", () => {
     const commands = createClient(CommandService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.httpPort}`, httpVersion: "1.1" }));
     const book = { bookingId: "M1", roomId: "R1", guestId: "G1", checkIn: "2030-06-01", checkOut: "2030-06-03", price: "300.00", currency: "EUR" };
     // Warm up: every series below exists before the first scrape, so a delta is a difference of two numbers.
-    await booking.bookRoom({ ...book, bookingId: "M0" });
+    await booking.bookRoom({ ...book, bookingId: "M0", roomId: "R0" });
     const before = parse((await scrape(service)).text);
 
     await booking.bookRoom({ ...book, requestId: "req-m1" });
@@ -71,7 +71,7 @@ describe("GET /metrics", () => {
     // A dry run over the HTTP port: counted as an RPC and a dry run, not as a command, and nothing appended.
     const dry = await commands.dryRun({ commandType: "booking.CancelBooking", aggregateId: "M1", payload: { reason: "plans changed" } });
     assert.equal(dry.status, CommandStatus.ACCEPTED);
-    assert.deepEqual(dry.events.map((e) => [e.type, e.globalPosition]), [["BookingCancelled", 0n]]);
+    assert.deepEqual(dry.events.map((e) => [e.type, e.globalPosition]), [["BookingCancelled", 0n], ["NightsReleased", 0n]]);
     booking.close();
 
     const scraped = await scrape(service);
@@ -92,7 +92,8 @@ describe("GET /metrics", () => {
     assert.equal(moved("switchyard_commands_total", { command_type: "booking.CancelBooking", outcome: "accepted" }), 0);
     assert.equal(moved("switchyard_dry_runs_total", { command_type: "booking.CancelBooking", outcome: "accepted" }), 1);
     assert.equal(moved("switchyard_command_replays_total", { command_type: "booking.BookRoom" }), 1);
-    assert.equal(moved("switchyard_events_appended_total", { command_type: "booking.BookRoom" }), 1);
+    // RoomBooked, and NightsReserved on the room's stream.
+    assert.equal(moved("switchyard_events_appended_total", { command_type: "booking.BookRoom" }), 2);
     assert.equal(moved("switchyard_events_appended_total", { command_type: "booking.RecordPayment" }), 1);
     assert.equal(moved("switchyard_events_appended_total", { command_type: "booking.CancelBooking" }), 0);
     assert.equal(moved("switchyard_revision_conflicts_total", { command_type: "booking.RecordPayment" }), 1);
@@ -113,7 +114,7 @@ describe("GET /metrics", () => {
     const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
     const events = grpcJsClient(EventStoreService, `127.0.0.1:${service.grpcPort}`);
     try {
-      await booking.bookRoom({ bookingId: "M9", roomId: "R1", guestId: "G1", checkIn: "2030-06-01", checkOut: "2030-06-03", price: "300.00", currency: "EUR" }, { traceparent });
+      await booking.bookRoom({ bookingId: "M9", roomId: "R9", guestId: "G1", checkIn: "2030-06-01", checkOut: "2030-06-03", price: "300.00", currency: "EUR" }, { traceparent });
       const [event] = (await events.readStream({ streamId: "booking-M9" })).events;
       assert.equal(event.metadata?.traceparent, traceparent);
     } finally {
