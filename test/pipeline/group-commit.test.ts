@@ -18,8 +18,9 @@ describe("group commit", () => {
     const store = openSqliteStore({ path: join(dir, "batch.db"), beforeCommit: (n) => batches.push(n) });
     // Two pipelines on one store stand for two writers: both load G-1 at revision 1, so their
     // appends meet in one batch and the second one conflicts inside it.
-    // No state cache, so both take the same steps to load and their appends arrive together.
-    const [left, right] = [bookingApp({ store, stateCacheSize: 0 }), bookingApp({ store, stateCacheSize: 0 })];
+    // No state cache, so both take the same steps to load and their appends arrive together;
+    // no read model, whose document cache would make the first writer the one that conflicts.
+    const [left, right] = [bookingApp({ store, stateCacheSize: 0, projections: [] }), bookingApp({ store, stateCacheSize: 0, projections: [] })];
     await left.commands.bookRoom(bookRoomPayload("G-1"));
     await left.commands.bookRoom(bookRoomPayload("G-2"));
     await left.commands.cancelBooking({ bookingId: "G-2", reason: "x" });

@@ -121,7 +121,7 @@ describe("dry run", () => {
     const dry = await app.execute({ type: "booking.BookRoom", payload: bookRoomPayload("D1"), metadata: { requestId: "r-d1" }, dryRun: true });
     assert.equal(dry.status, "accepted");
     assert.equal(dry.status === "accepted" && dry.position, 0);
-    assert.deepEqual(dry.status === "accepted" && dry.events.map((e) => [e.type, e.revision, e.position]), [["RoomBooked", 1, 0]]);
+    assert.deepEqual(dry.status === "accepted" && dry.events.map((e) => [e.type, e.revision, e.position]), [["RoomBooked", 1, 0], ["NightsReserved", 1, 0]]);
     assert.deepEqual(seen.stages(), ["validate", "authorize", "load", "decide"]);
     assert.equal((seen.told.at(-1)!.facts as { dryRun: boolean }).dryRun, true);
     assert.equal(await app.store.headPosition(), 0);
@@ -130,7 +130,7 @@ describe("dry run", () => {
     const real = await app.execute({ type: "booking.BookRoom", payload: bookRoomPayload("D1"), metadata: { requestId: "r-d1" } });
     assert.equal(real.status, "accepted");
     assert.equal(real.replayed, false);
-    assert.equal(await app.store.headPosition(), 1);
+    assert.equal(await app.store.headPosition(), 2, "RoomBooked and its room's NightsReserved");
     await app.close();
   });
 

@@ -133,6 +133,13 @@ const ALLOWED: Record<string, number[]> = {
   "switchyard.command.v1.CommandService/Execute": COMMAND_CODES,
   "switchyard.command.v1.CommandService/DescribeCommands": [S.OK],
   "switchyard.command.v1.CommandService/DryRun": COMMAND_CODES,
+  // Scheduling is authorized against the target command's policy now; dead letters need credentials and schedules:admin.
+  "switchyard.command.v1.CommandService/ScheduleCommand": [...COMMAND_CODES, S.PERMISSION_DENIED, S.UNAUTHENTICATED],
+  "switchyard.command.v1.CommandService/CancelScheduledCommand": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.PERMISSION_DENIED, S.UNAUTHENTICATED],
+  "switchyard.command.v1.CommandService/ListScheduledCommands": [S.OK, S.INVALID_ARGUMENT],
+  "switchyard.command.v1.CommandService/ListDeadLetters": [S.OK, S.INVALID_ARGUMENT, S.PERMISSION_DENIED, S.UNAUTHENTICATED],
+  "switchyard.command.v1.CommandService/RetryDeadLetter": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.PERMISSION_DENIED, S.UNAUTHENTICATED],
+  "switchyard.command.v1.CommandService/DiscardDeadLetter": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.PERMISSION_DENIED, S.UNAUTHENTICATED],
   "switchyard.eventstore.v1.EventStoreService/ReadStream": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],
   "switchyard.eventstore.v1.EventStoreService/ReadAll": [S.OK, S.INVALID_ARGUMENT],
   "grpc.health.v1.Health/Check": [S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND],

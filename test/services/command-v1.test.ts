@@ -20,12 +20,12 @@ describe("CommandService.DryRun", () => {
     const dry = await service.impl.dryRun(request, call);
     assert.equal(dry.status, CommandStatus.ACCEPTED);
     assert.equal(dry.globalPosition, 0n);
-    assert.deepEqual(dry.events?.map((e) => [e.type, e.revision, e.globalPosition]), [["RoomBooked", 1n, 0n]]);
+    assert.deepEqual(dry.events?.map((e) => [e.type, e.revision, e.globalPosition]), [["RoomBooked", 1n, 0n], ["NightsReserved", 1n, 0n]]);
     assert.equal(await app.store.headPosition(), 0);
     assert.equal(await app.store.findRequest("default", "req-c1"), undefined);
     const real = await service.impl.execute(request, call);
     assert.equal(real.replayed, false);
-    assert.deepEqual(real.events?.map((e) => e.globalPosition), [1n]);
+    assert.deepEqual(real.events?.map((e) => e.globalPosition), [1n, 2n]);
     await app.close();
   });
 
@@ -42,7 +42,8 @@ describe("CommandService.DryRun", () => {
     assert.equal(rejected.code, Code.FailedPrecondition);
     assert.equal(rejected.findDetails(ErrorInfoSchema)[0].reason, "BOOKING_CANCELLED");
     assert.equal(rejected.findDetails(CommandResultSchema)[0].status, CommandStatus.REJECTED);
-    assert.equal(await app.store.headPosition(), 2);
+    // C2's RoomBooked and NightsReserved, BookingCancelled and NightsReleased: the dry run wrote nothing.
+    assert.equal(await app.store.headPosition(), 4);
     await app.close();
   });
 });

@@ -68,7 +68,7 @@ describe("booking.v1 ListBookings and GetBooking, from the bookings read model",
 
   it("carries the booking's amounts and times", async () => {
     const [paid] = (await list({ status: "fully_paid" })).bookings;
-    assert.deepEqual([paid.price, paid.paid, paid.outstanding, paid.currency, paid.roomId, paid.checkOut], ["300.00", "300.00", "0.00", "EUR", "R101", "2026-06-12"]);
+    assert.deepEqual([paid.price, paid.paid, paid.outstanding, paid.currency, paid.roomId, paid.checkOut], ["300.00", "300.00", "0.00", "EUR", paid.bookingId, "2026-06-12"]);
     assert.ok(paid.createTime && paid.updateTime);
   });
 
