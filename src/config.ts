@@ -89,6 +89,8 @@ const schema = z.object({
   // runner's lease on a reaction lasts without renewal.
   // Runs the domain's reactions in this process (they run in one process at a time anyway: a lease in the database).
   REACTIONS: z.enum(["on", "off"], { error: "REACTIONS must be on or off" }).default("on"),
+  /** off: this process runs no async projection (another process on the database keeps them). */
+  PROJECTIONS: z.enum(["on", "off"], { error: "PROJECTIONS must be on or off" }).default("on"),
   REACTION_MAX_DEPTH: positive("REACTION_MAX_DEPTH", 10),
   REACTION_MAX_ATTEMPTS: positive("REACTION_MAX_ATTEMPTS", 5),
   REACTION_LEASE_MS: positive("REACTION_LEASE_MS", 10_000),

@@ -85,6 +85,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     maxEventChars: largestReadableEvent(config.MAX_MESSAGE_BYTES),
     hooks: combineHooks(tracing.pipelineHooks, metrics.pipelineHooks),
     projections: bookingProjections,
+    runAsyncProjections: config.PROJECTIONS === "on",
     onProjectionError: (error) => logger.error({ err: error }, "async projection failed; it is tried again"),
   });
   const subscriptions = createLagBoard(() => app.feed.head);

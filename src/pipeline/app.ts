@@ -61,6 +61,9 @@ export interface AppOptions {
   readonly onProjectionError?: (error: unknown) => void;
 }
 
+/** How long closing waits for the async projections' runners before it closes the store under them. */
+const CLOSE_GRACE_MS = 1000;
+
 /** Wires the pipeline, the store and the commands into an app. */
 export function createApp<const Cs extends readonly AnyCommand[]>(options: PipelineOptions & AppOptions & { commands: Cs }): App<Cs> {
   const pipeline = createPipeline(options);
@@ -97,8 +100,12 @@ export function createApp<const Cs extends readonly AnyCommand[]>(options: Pipel
     read: createReadModels({ store: options.store, projections, feed }),
     async close() {
       stopRebuilds.abort();
-      await Promise.all([...rebuilds, ...runners.map((runner) => runner.stop())]);
+      const stopping = Promise.all([...rebuilds, ...runners.map((runner) => runner.stop())]);
+      // A runner's last commit may wait on the store (another process holding SQLite's write
+      // lock): closing the store fails that wait, so the app closes within the caller's budget.
+      await Promise.race([stopping, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
       await options.store.close();
+      await Promise.race([stopping, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
     },
   };
 }

@@ -289,7 +289,7 @@ describe("bad storage", () => {
     mkdirSync(mnt);
     let how: "tmpfs" | "fsize";
     try {
-      execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", mnt], { stdio: "pipe" });
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", mnt], { stdio: "pipe" });
       mounts.push(mnt);
       how = "tmpfs";
     } catch (error) {
@@ -377,7 +377,7 @@ describe("bad storage", () => {
 
     t.diagnostic(
       reliabilityRow({
-        scenario: `storage: disk full (${how === "tmpfs" ? "4 MiB tmpfs" : "prlimit --fsize"})`,
+        scenario: `storage: disk full (${how === "tmpfs" ? "16 MiB tmpfs" : "prlimit --fsize"})`,
         callsTried: early.length + during.length + reads.length + retried.length,
         failures: problems.length,
         dataLost: audit.lost,

@@ -18,6 +18,9 @@ import { ScheduledCommandState, type ScheduleCommandRequest } from "../../gen/sw
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ScheduledCommandSchema } from "../../gen/switchyard/command/v1/schedules_pb.js";
 
+/** The latest instant a google.protobuf.Timestamp can hold, in ms: a schedule runs no later. */
+const LATEST_RUN_AT = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** The scope that lists, retries and discards dead letters. */
 export const DEAD_LETTER_SCOPE = "schedules:admin";
 
@@ -160,7 +163,10 @@ export function scheduleHandlers(edge: ScheduleEdge, envelopeViolations: (reques
         if (ms < 0 || nanos < 0) violations.push({ field: "delay", description: "delay must not be negative" });
         runAt = now + ms;
       } else violations.push({ field: "when", description: "one of run_at and delay is required" });
-      if (request.when.case !== undefined && !Number.isSafeInteger(runAt)) violations.push({ field: request.when.case === "runAt" ? "run_at" : "delay", description: "the time is out of range" });
+      // A run time must be one a Timestamp can carry back (ListScheduledCommands answers with it).
+      if (request.when.case !== undefined && !(Number.isSafeInteger(runAt) && runAt <= LATEST_RUN_AT)) {
+        violations.push({ field: request.when.case === "runAt" ? "run_at" : "delay", description: "the time is out of range: a command may run at the latest at 9999-12-31T23:59:59Z" });
+      }
       if (violations.length > 0) throw badRequest(violations);
 
       const identity = call.identity;
