@@ -130,7 +130,8 @@ export async function connectUnary(baseUrl: string, path: string, body: Uint8Arr
   try {
     response = await fetch(baseUrl + path, {
       method: "POST",
-      headers: { "content-type": contentType, ...headers },
+      // The server is told the client's patience, less a margin, so a call that waits (min_position) is answered before the client gives up.
+      headers: { "content-type": contentType, "connect-timeout-ms": "25000", ...headers },
       body: typeof body === "string" ? body : new Uint8Array(body),
       signal: AbortSignal.timeout(30_000),
     });
