@@ -176,7 +176,8 @@ const MIGRATIONS: readonly string[] = [
   // side table (strings and numbers in columns of their own, strings compared bytewise as
   // SQLite does) whose indexes serve filters and keyset pages ordered by (value, id);
   // consumers' checkpoints with the lease that lets one replica run each. The append batch
-  // checks and writes an append's documents under its savepoint (the two new functions).
+  // checks and writes an append's documents under its savepoint (the two new functions, called
+  // by the append function of the last step).
   `
   CREATE TABLE documents (
     tenant     text    NOT NULL,
@@ -233,67 +234,6 @@ const MIGRATIONS: readonly string[] = [
                CASE WHEN jsonb_typeof(f.value) = 'number' THEN (f.value #>> '{}')::double precision END
         FROM jsonb_each(d->'fields') AS f;
     END LOOP;
-  END
-  $fn$;
-
-  CREATE OR REPLACE FUNCTION switchyard_append_batch(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
-  DECLARE
-    a jsonb;
-    e jsonb;
-    actual integer;
-    rev integer;
-    pos bigint;
-    positions bigint[];
-    outcomes json[] := ARRAY[]::json[];
-    clash json;
-  BEGIN
-    PERFORM pg_advisory_xact_lock(${APPEND_LOCK});
-    FOR a IN SELECT value FROM jsonb_array_elements(batch) LOOP
-      BEGIN
-        SELECT revision INTO actual FROM events
-          WHERE tenant = a->>'tenant' AND stream_id = a->>'streamId' ORDER BY revision DESC LIMIT 1;
-        actual := coalesce(actual, 0);
-        IF actual <> (a->>'expectedRevision')::integer THEN
-          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual);
-          CONTINUE;
-        END IF;
-        IF a->'request' IS NOT NULL
-          AND EXISTS (SELECT 1 FROM requests WHERE tenant = a->>'tenant' AND request_id = a->'request'->>'requestId') THEN
-          outcomes := outcomes || json_build_object('kind', 'request-taken');
-          CONTINUE;
-        END IF;
-        clash := switchyard_document_clash(a->>'tenant', a->'documents');
-        IF clash IS NOT NULL THEN
-          outcomes := outcomes || json_build_object('kind', 'conflict', 'actualRevision', actual, 'document', clash);
-          CONTINUE;
-        END IF;
-        rev := actual;
-        positions := ARRAY[]::bigint[];
-        FOR e IN SELECT value FROM jsonb_array_elements(a->'events') LOOP
-          rev := rev + 1;
-          INSERT INTO events (tenant, stream_id, revision, id, type, data, metadata)
-            VALUES (a->>'tenant', a->>'streamId', rev, e->>'id', e->>'type', (e->>'data')::json, (e->>'metadata')::json)
-            RETURNING position INTO pos;
-          positions := positions || pos;
-        END LOOP;
-        IF a->'request' IS NOT NULL THEN
-          INSERT INTO requests (tenant, request_id, command_type, aggregate_id, fingerprint, result, positions)
-            VALUES (a->>'tenant', a->'request'->>'requestId', a->'request'->>'commandType', a->'request'->>'aggregateId',
-                    a->'request'->>'fingerprint', (a->'request'->>'result')::json, positions);
-        END IF;
-        IF a->'snapshot' IS NOT NULL THEN
-          INSERT INTO snapshots (tenant, stream_id, revision, version, state)
-            VALUES (a->>'tenant', a->>'streamId', (a->'snapshot'->>'revision')::integer, (a->'snapshot'->>'version')::integer, (a->'snapshot'->>'state')::json)
-            ON CONFLICT (tenant, stream_id)
-            DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state;
-        END IF;
-        PERFORM switchyard_write_documents(a->>'tenant', a->'documents');
-        outcomes := outcomes || json_build_object('kind', 'appended', 'revision', rev, 'positions', to_json(positions));
-      EXCEPTION WHEN OTHERS THEN
-        outcomes := outcomes || json_build_object('kind', 'failed', 'code', SQLSTATE, 'message', SQLERRM);
-      END;
-    END LOOP;
-    RETURN to_json(outcomes);
   END
   $fn$;
   `,
