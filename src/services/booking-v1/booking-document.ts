@@ -32,33 +32,23 @@ function amountsOf(document: BookingDocument) {
   return { price: money(document.price.amountMinor), paid: money(document.paidMinor), outstanding: money(document.outstandingMinor), currency };
 }
 
+/** The fields GetBookingResponse and a listed Booking share. */
+function commonFieldsOf(stored: StoredDocument, document: BookingDocument) {
+  const { status, roomId, guestId, checkIn, checkOut } = document;
+  return { bookingId: stored.id, status, roomId, guestId, checkIn, checkOut, ...amountsOf(document) };
+}
+
 /** GetBookingResponse: the shape GetBooking had when it folded the aggregate. */
 export function getBookingResponseOf(stored: StoredDocument) {
   const document = stored.data as unknown as BookingDocument;
-  return {
-    bookingId: stored.id,
-    status: document.status,
-    roomId: document.roomId,
-    guestId: document.guestId,
-    checkIn: document.checkIn,
-    checkOut: document.checkOut,
-    ...amountsOf(document),
-    paymentIds: [...document.paymentIds],
-    revision: BigInt(document.revision),
-  };
+  return { ...commonFieldsOf(stored, document), paymentIds: [...document.paymentIds], revision: BigInt(document.revision) };
 }
 
 /** A booking.v1.Booking in a ListBookings page. */
 export function bookingOf(stored: StoredDocument) {
   const document = stored.data as unknown as BookingDocument;
   return {
-    bookingId: stored.id,
-    status: document.status,
-    roomId: document.roomId,
-    guestId: document.guestId,
-    checkIn: document.checkIn,
-    checkOut: document.checkOut,
-    ...amountsOf(document),
+    ...commonFieldsOf(stored, document),
     createTime: timestampFromDate(new Date(document.createdAt)),
     updateTime: timestampFromDate(new Date(document.updatedAt)),
   };
