@@ -20,6 +20,8 @@ export interface ProjectionRunnerOptions {
   readonly leaseMs?: number;
   /** Most events applied before their documents and checkpoint are committed (500 by default). */
   readonly batchSize?: number;
+  /** Once live, how long applied events may wait to share one commit (20 ms by default; 0 commits each at once). */
+  readonly lingerMs?: number;
   /** The collection written, when not the projection's own (a rebuild writes the next version). */
   readonly collection?: string;
   /** The consumer's name, when not the projection's own (a rebuild has its own checkpoint). */
@@ -48,6 +50,7 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
   const owner = options.owner ?? randomUUID();
   const leaseMs = options.leaseMs ?? 10_000;
   const batchSize = options.batchSize ?? 500;
+  const lingerMs = options.lingerMs ?? 20;
   const collection = options.collection ?? storedCollectionOf(projection);
   const name = options.consumerName ?? consumerNameOf(projection);
   const related = new Map(options.projections.map((p) => [p.collection, p]));
@@ -70,6 +73,27 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     let pending = 0;
     let applied = from;
     let live = false;
+    // Applying and committing take turns: a lingering commit never sees an event half applied.
+    let turn: Promise<unknown> = Promise.resolve();
+    const exclusive = (work: () => Promise<void>): Promise<void> => {
+      const done = turn.then(work);
+      turn = done.catch(() => undefined);
+      return done;
+    };
+    let lingering: NodeJS.Timeout | undefined;
+    let failure: unknown;
+    // Live events one at a time would each cost a transaction (an fsync on SQLite): those that
+    // arrive within lingerMs share one, and the read model trails the events by that much.
+    const commitSoon = () => {
+      if (lingering) return;
+      lingering = setTimeout(() => {
+        lingering = undefined;
+        exclusive(() => (pending > 0 ? commit(applied) : Promise.resolve())).catch((error) => {
+          failure = error;
+          lost.abort();
+        });
+      }, lingerMs);
+    };
 
     const commit = async (to: number) => {
       const documents: (DocumentWrite & { tenant: string })[] = [];
@@ -118,17 +142,27 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     try {
       for await (const message of consume(store, feed, { after: from, signal, filter: { eventTypes: [...types] }, idleCheckpointMs: 100 }, { told: from })) {
         if (message.kind === "event") {
-          await apply(message.tenant, message.event);
-          applied = message.event.position;
-          pending++;
-          if (live || pending >= batchSize) await commit(applied);
+          const { tenant, event } = message;
+          await exclusive(async () => {
+            await apply(tenant, event);
+            applied = event.position;
+            pending++;
+            if (pending >= batchSize || (live && lingerMs <= 0)) await commit(applied);
+            else if (live) commitSoon();
+          });
         } else if (message.kind === "checkpoint" || message.kind === "caught-up") {
           if (message.kind === "caught-up") live = true;
-          if (pending > 0 || message.position > position) await commit(Math.max(applied, message.position));
+          const to = message.position;
+          await exclusive(async () => {
+            if (pending > 0 || to > position) await commit(Math.max(applied, to));
+          });
         }
       }
+      await turn;
+      if (failure) throw failure;
     } finally {
       clearInterval(renew);
+      clearTimeout(lingering);
     }
   }
 
