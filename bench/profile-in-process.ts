@@ -1,4 +1,5 @@
-// Profiles the in-process command path: `node --cpu-prof --import tsx bench/profile-in-process.ts`.
+// Profiles the in-process command path: `node --cpu-prof --import tsx bench/profile-in-process.ts`
+// (INFLIGHT=1 for one command at a time; 64 by default).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ let n = 0;
 const end = performance.now() + Number(process.env.SECONDS ?? 5) * 1000;
 const cpu = process.cpuUsage();
 await Promise.all(
-  Array.from({ length: 64 }, async () => {
+  Array.from({ length: Number(process.env.INFLIGHT ?? 64) }, async () => {
     while (performance.now() < end) {
       const i = n++;
       await app.commands.recordPayment({ bookingId: bookings[i % 1000], paymentId: `P-${tag}-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" }, { requestId: requestIdOf(`r-${tag}`, i) });

@@ -42,6 +42,8 @@ export interface ReactionRunner {
 const ANSWERED = new Set(["accepted", "rejected", "not_found", "already_exists"]);
 /** Statuses no retry can change: the reaction issued a command the pipeline will never take. */
 const REFUSED = new Set(["invalid", "unauthorized"]);
+/** How long the checkpoint of effect-free events may trail them. */
+const LINGER_MS = 50;
 
 /**
  * Runs one reaction over every tenant's events, on the checkpointed consumer, with exactly one
@@ -94,32 +96,61 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
     const renewal = setInterval(() => {
       ledger.claim(name, owner, options.leaseMs).then(
         (lease) => lease.held || held.abort(),
-        () => undefined, // a renewal that failed is tried at the next tick; the commit is what is fenced
+        () => undefined, // a renewal that failed is tried again at the next tick; the commit is what is fenced
       );
     }, options.leaseMs / 3);
     let committed = from;
+    // Commits take turns: one a timer started never overtakes one the loop awaits.
+    let turn: Promise<unknown> = Promise.resolve();
+    const commit = (position: number, settledEventId?: string): Promise<void> => {
+      const done = turn.then(async () => {
+        if (position <= committed && settledEventId === undefined) return;
+        // A runner whose lease was taken stops here: the new owner's checkpoint is not moved.
+        if ((await ledger.commit(name, owner, Math.max(position, committed), settledEventId)) === "lease-lost") held.abort();
+        else committed = Math.max(position, committed);
+      });
+      turn = done.catch(() => undefined);
+      return done;
+    };
+    // An event that asks for no effect (most of them) needs no commit of its own: its position
+    // is committed with the next commit, at most lingerMs later. Each would otherwise cost a
+    // transaction, and re-reading a few effect-free events after a crash changes nothing.
+    let quiet = from;
+    let lingering: NodeJS.Timeout | undefined;
+    const commitSoon = () => {
+      lingering ??= setTimeout(() => {
+        lingering = undefined;
+        commit(quiet).catch(() => held.abort()); // the ledger failed: claim again, from the checkpoint
+      }, LINGER_MS);
+    };
     try {
       for await (const message of app.subscribe({ after: from, filter: { eventTypes: reaction.eventTypes }, signal })) {
         if (message.kind === "event") {
           const event = reactionEventOf(message.event, message.tenant);
-          await handle(event, signal);
+          const acted = await handle(event, signal);
           if (signal.aborted) return;
-          if ((await ledger.commit(name, owner, event.position, event.id)) === "lease-lost") return;
-          committed = event.position;
+          if (acted) await commit(event.position, event.id);
+          else {
+            quiet = event.position;
+            commitSoon();
+          }
         } else if (message.kind === "checkpoint" && message.position > committed) {
-          if ((await ledger.commit(name, owner, message.position)) === "lease-lost") return;
-          committed = message.position;
+          await commit(message.position);
         }
+        if (signal.aborted) return;
       }
     } finally {
       clearInterval(renewal);
+      clearTimeout(lingering);
+      await turn;
+      if (!held.signal.aborted && quiet > committed) await commit(quiet).catch(() => undefined);
     }
   }
 
-  /** Carries out the effects of one event that are not done yet. */
-  async function handle(event: ReactionEvent, signal: AbortSignal): Promise<void> {
+  /** Carries out the effects of one event that are not done yet; false when it asks for none. */
+  async function handle(event: ReactionEvent, signal: AbortSignal): Promise<boolean> {
     const effects = await reaction.react(event, context);
-    if (effects.length === 0) return;
+    if (effects.length === 0) return false;
     const done = await ledger.effectsDone(name, event.id);
     if (done === undefined) await ledger.noteEffects(name, event.id, 0);
     for (let i = done ?? 0; i < effects.length; i++) {
@@ -128,9 +159,10 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
       const inDoubt = done !== undefined && i === done;
       if (effect.kind === "command") await issue(event, effect, key, inDoubt, signal);
       else await call(event, effect, key, signal);
-      if (signal.aborted) return;
+      if (signal.aborted) return true;
       await ledger.noteEffects(name, event.id, i + 1);
     }
+    return true;
   }
 
   /** Issues one command through the pipeline, retrying what infrastructure failed. */
