@@ -39,6 +39,17 @@ export function threadCpu(pid: number): Map<string, number> {
   return threads;
 }
 
+/** utime+stime in µs of a process's main thread and of all its other threads together. */
+export function mainThreadCpu(pid: number): { mainUs: number; otherUs: number } {
+  let mainUs = 0;
+  let otherUs = 0;
+  for (const [tid, us] of threadCpu(pid)) {
+    if (tid === String(pid)) mainUs = us;
+    else otherUs += us;
+  }
+  return { mainUs, otherUs };
+}
+
 /** A running bench server. */
 export interface BenchServer {
   readonly address: string;
