@@ -2,11 +2,15 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { CommandService } from "../gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService, type Event } from "../gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { QueryService } from "../gen/switchyard/query/v1/query_pb.js";
 
 /** What every panel is given: the service's clients and the one live feed of events. */
 export interface ExplorerApi {
   readonly events: Client<typeof EventStoreService>;
+  /** DescribeCommands, and the scheduled commands and dead letters. */
   readonly commands: Client<typeof CommandService>;
+  /** The read models. */
+  readonly query: Client<typeof QueryService>;
   readonly feed: LiveFeed;
 }
 
@@ -31,7 +35,7 @@ export function createExplorerApi(token: string | undefined, signal: AbortSignal
   };
   const transport = createConnectTransport({ baseUrl: location.origin, interceptors: [bearer] });
   const events = createClient(EventStoreService, transport);
-  return { events, commands: createClient(CommandService, transport), feed: followEvents(events, signal) };
+  return { events, commands: createClient(CommandService, transport), query: createClient(QueryService, transport), feed: followEvents(events, signal) };
 }
 
 /** A ConnectError (or anything thrown) as one line: its code's name and its message. */

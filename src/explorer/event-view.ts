@@ -1,4 +1,4 @@
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Event } from "../gen/switchyard/eventstore/v1/eventstore_pb.js";
 
 /** What the streams panel knows of one stream from the latest of its events it has seen. */
@@ -30,7 +30,11 @@ export function noteEvent(streams: Map<string, StreamSummary>, event: Event): vo
 
 /** When the event was written, as an ISO time without fractions ("2026-12-07T10:00:00Z"), or "" when unknown. */
 export function timeOf(event: Event): string {
-  const stamp = event.metadata?.timestamp;
+  return instantText(event.metadata?.timestamp);
+}
+
+/** A timestamp as an ISO time without fractions ("2026-12-07T10:00:00Z"), or "" when there is none. */
+export function instantText(stamp: Timestamp | undefined): string {
   return stamp ? timestampDate(stamp).toISOString().replace(/\.\d+Z$/, "Z") : "";
 }
 

@@ -4,14 +4,12 @@ import { fill, h } from "./dom.js";
 import { commandsPanel } from "./panels/commands.js";
 import { liveTailPanel } from "./panels/live-tail.js";
 import type { Panel } from "./panels/panel.js";
+import { readModelsPanel } from "./panels/read-models.js";
+import { schedulesPanel } from "./panels/schedules.js";
 import { streamsPanel } from "./panels/streams.js";
 
-/**
- * The panels, in page order. A panel for another service (read models through a query
- * service, scheduled commands and dead letters) is one file in panels/ exporting a Panel,
- * and one line here.
- */
-const PANELS: readonly Panel[] = [streamsPanel, liveTailPanel, commandsPanel];
+/** The panels, in page order. Another panel is one file in panels/ exporting a Panel, and one line here. */
+const PANELS: readonly Panel[] = [streamsPanel, liveTailPanel, commandsPanel, readModelsPanel, schedulesPanel];
 
 /** Where the token is kept: for this tab only, gone when it closes. */
 const TOKEN_KEY = "switchyard.explorer.token";

@@ -58,6 +58,9 @@ const LINGER_MS = 50;
  * stream for an event carrying its request id (events do not expire) before it issues it. A
  * command in doubt that wrote no event (a rejection, a no-op) is decided again, which writes
  * nothing twice. A collaborator call in doubt is made again with the same idempotency key.
+ *
+ * A command carries the event's traceparent, so its span joins the trace of the command that
+ * wrote the event, as a child of that command's span.
  */
 export function startReactionRunner(options: ReactionRunnerOptions): ReactionRunner {
   const { app, reaction, ledger } = options;
@@ -190,7 +193,7 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
         type: command.type,
         aggregateId: command.aggregateId,
         payload: command.payload,
-        metadata: { requestId, correlationId: event.metadata.correlationId, causationId: event.id, reactionDepth: depth, identity },
+        metadata: { requestId, correlationId: event.metadata.correlationId, causationId: event.id, reactionDepth: depth, identity, traceparent: event.metadata.traceparent },
       });
       if (ANSWERED.has(result.status)) {
         note("reaction issued a command", { reaction: name, eventId: event.id, commandType: command.type, aggregateId: command.aggregateId, status: result.status, replayed: result.replayed });

@@ -64,6 +64,7 @@ if ("skip" in found) {
       await bookRoom.locator("summary").click();
       assert.match(await bookRoom.innerText(), /bookings:write[\s\S]*CHECK_IN_IN_PAST[\s\S]*\/booking\.v1\.BookingService\/BookRoom[\s\S]*"required"/);
       assert.equal(await page.evaluate(() => sessionStorage.getItem("switchyard.explorer.token")?.split(".").length), 3, "the token, without 'Bearer', is kept for the tab");
+      await page.locator("#panel-schedules .dead-letters").filter({ hasText: "PermissionDenied: dead letters require schedules:admin" }).waitFor();
     });
 
     it("shows a command sent over gRPC live, and the stream's events with the command that wrote each", async () => {
@@ -94,7 +95,72 @@ if ("skip" in found) {
       await events.nth(2).waitFor({ timeout: 10_000 });
       assert.equal(await events.nth(2).locator("td:nth-child(1)").innerText(), "3");
       await page.locator("#panel-streams .stream-view p").filter({ hasText: "3 events;" }).waitFor();
-      if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    });
+
+    it("with an operator's token shows bookings in the bookings read model a page at a time, one by id, and a booking's scheduled unpaid cancellation", async () => {
+      await page.fill("#token", `Bearer ${await token("operator", "bookings:read bookings:write schedules:admin")}`);
+      await page.click("#token-form button[type=submit]");
+      await page.locator("#panel-live-tail .status.live").waitFor();
+      const [first, second] = [newId("B"), newId("B")];
+      for (const bookingId of [first, second]) assert.equal((await booking.bookRoom(bookRoomRequest(bookingId), writer)).status, CommandStatus.ACCEPTED);
+
+      // Find, one document a page: every booking of the tenant, each once, through next_page_token.
+      const readModels = page.locator("#panel-read-models");
+      await readModels.locator('select[name="collection"]').selectOption("bookings");
+      await readModels.locator('input[name="page-size"]').fill("1");
+      await readModels.locator("form.find button[type=submit]").click();
+      const rows = readModels.locator('table.documents[data-collection="bookings"] tr.document');
+      const more = readModels.locator(".found button", { hasText: "More" });
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 1);
+      for (let page = 2; await more.isVisible(); page++) {
+        await more.click();
+        await rows.nth(page - 1).waitFor();
+      }
+      const ids = await rows.locator("td:first-child").allInnerTexts();
+      assert.equal(new Set(ids).size, ids.length, `no booking twice: ${ids.join()}`);
+      assert.ok([first, second].every((id) => ids.includes(id)), ids.join());
+
+      // A filter on a declared field, and the document's declared fields as columns.
+      await readModels.locator('input[name="filter"]').fill(JSON.stringify({ roomId: second }));
+      await readModels.locator("form.find button[type=submit]").click();
+      await readModels.locator(".found .muted").filter({ hasText: "1 document, all that match." }).waitFor();
+      const columns = await readModels.locator("table.documents th").allInnerTexts();
+      const cells = await readModels.locator(`tr.document[data-document-id="${second}"] td`).allInnerTexts();
+      const shown = Object.fromEntries(columns.map((column, i) => [column, cells[i]]));
+      assert.deepEqual(
+        ["id", "status", "roomId", "guestId", "checkIn", "checkOut", "paidMinor", "outstandingMinor", "version"].map((column) => shown[column]),
+        [second, "booked", second, "guest-1", "2030-01-01", "2030-01-04", "0", "30000", "1"],
+      );
+
+      // Fetch by id.
+      await readModels.locator('input[name="document-id"]').fill("no-such-booking");
+      await readModels.locator("form.fetch button[type=submit]").click();
+      await readModels.locator(".document-view .error").filter({ hasText: 'NotFound: collection "bookings" has no document "no-such-booking"' }).waitFor();
+      await readModels.locator('input[name="document-id"]').fill(first);
+      await readModels.locator("form.fetch button[type=submit]").click();
+      const fetched = readModels.locator(`.document-view .document[data-document-id="${first}"]`);
+      await fetched.waitFor();
+      assert.equal(await fetched.locator("p").innerText(), "version 1");
+      const data = JSON.parse(await fetched.locator("pre").innerText()) as Record<string, unknown>;
+      assert.deepEqual([data.bookingId, data.status, data.guestId, data.price], [first, "booked", "guest-1", { amountMinor: 30000, currency: "EUR" }]);
+
+      // The booking's unpaid cancellation, scheduled with its RoomBooked; no dead letters.
+      const schedules = page.locator("#panel-schedules");
+      const cancellation = schedules.locator(`table.scheduled tr.schedule[data-aggregate-id="${second}"]`);
+      await cancellation.waitFor({ timeout: 10_000 });
+      const [type, aggregateId, state, runsAt, attempts, outcome, scheduledBy] = await cancellation.locator("td").allInnerTexts();
+      assert.deepEqual([type, aggregateId, state, attempts, outcome, scheduledBy], ["booking.CancelUnpaidBooking", second, "pending", "0", "", "front-desk"]);
+      const details = schedules.locator(`table.scheduled tr.schedule[data-aggregate-id="${second}"] + tr.schedule-details`);
+      assert.deepEqual(JSON.parse((await details.locator("pre").textContent()) ?? ""), { bookingId: second });
+      const made = (await details.locator("dt", { hasText: "made" }).locator("+ dd").textContent()) ?? "";
+      assert.equal(Date.parse(runsAt) - Date.parse(made), 48 * 3600_000, `runs at ${runsAt}, made ${made}: UNPAID_BOOKING_TTL's 48 h apart`);
+      await schedules.locator(".dead-letters .muted").filter({ hasText: "No dead letters." }).waitFor();
+
+      if (SCREENSHOT) {
+        await page.locator("#panel-streams table.events tr.event-details summary").first().click();
+        await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      }
     });
 
     it("keeps the token across a reload of the tab and forgets it when told", async () => {

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SpanKind } from "@opentelemetry/api";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createClient } from "@connectrpc/connect";
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
+import { eventually } from "../support/eventually.js";
 import { grpcJsClient } from "../support/grpc-client.js";
 
 // One provider for the whole file, as the SDK is meant to be used: registered globally with
@@ -99,10 +101,50 @@ describe("traces of a command", () => {
     const [event] = await fetchEvents(service, "booking-T3");
     assert.match(event.metadata.traceparent ?? "", new RegExp(`^00-${rpc.spanContext().traceId}-[0-9a-f]{16}-01$`));
   });
+
+  it("across a reaction: the command a reaction issues for an event joins the trace of the command that wrote the event, under its span", async () => {
+    exporter.reset();
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    await booking.bookRoom(future("T6"));
+    await booking.recordPayment({ bookingId: "T6", paymentId: "P1", amount: "300.00", currency: "EUR", paidAt: timestampNow() }, { traceparent: TRACEPARENT });
+    booking.close();
+    const inTrace = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+    // The reaction runs after the payment's answer: wait for its command's span, and for the RPC's, which ends once the answer is sent.
+    await eventually("the confirmation's span and the payment's RPC span", async () => ["command booking.ConfirmBooking", "booking.v1.BookingService/RecordPayment"].every((name) => inTrace().some((s) => s.name === name)));
+    const spans = inTrace();
+    assert.deepEqual(tree(spans), [
+      `booking.v1.BookingService/RecordPayment <- ${CALLER_SPAN}`,
+      "command booking.RecordPayment <- booking.v1.BookingService/RecordPayment",
+      "load <- command booking.RecordPayment",
+      "decide <- command booking.RecordPayment",
+      "append <- command booking.RecordPayment",
+      "command booking.ConfirmBooking <- command booking.RecordPayment",
+      "load <- command booking.ConfirmBooking",
+      "decide <- command booking.ConfirmBooking",
+      "append <- command booking.ConfirmBooking",
+    ]);
+    const payment = spans.find((s) => s.name === "command booking.RecordPayment")!;
+    const confirmation = spans.find((s) => s.name === "command booking.ConfirmBooking")!;
+    const attributes = (span: ReadableSpan) => ["command.type", "aggregate.id", "command.outcome"].map((k) => span.attributes[`switchyard.${k}`]);
+    assert.deepEqual(attributes(payment), ["booking.RecordPayment", "T6", "accepted"]);
+    assert.deepEqual(attributes(confirmation), ["booking.ConfirmBooking", "T6", "accepted"]);
+    assert.ok(spans.filter((s) => s.name === "append").every((s) => s.attributes["switchyard.aggregate.id"] === "T6"));
+    // The chain runs through the events: BookingFullyPaid names the payment's span, which is the confirmation's parent, and BookingConfirmed names the confirmation's.
+    const events = await fetchEvents(service, "booking-T6");
+    assert.deepEqual(
+      events.filter((e) => e.type !== "RoomBooked").map((e) => [e.type, e.metadata.traceparent]),
+      [
+        ["PaymentRecorded", `00-${TRACE_ID}-${idOf(payment)}-01`],
+        ["BookingFullyPaid", `00-${TRACE_ID}-${idOf(payment)}-01`],
+        ["BookingConfirmed", `00-${TRACE_ID}-${idOf(confirmation)}-01`],
+      ],
+    );
+    assert.equal(parentOf(confirmation), idOf(payment));
+  });
 });
 
 describe("traces of a command run in process", () => {
-  it("continue the trace a command's metadata names, as a consumer of an event does (the reaction case is added with reactions)", async () => {
+  it("continue the trace a command's metadata names, as a reaction's command does its event's (across a reaction in the service: above)", async () => {
     exporter.reset();
     const app = bookingApp({ hooks: createTracing().pipelineHooks });
     const result = await app.commands.bookRoom(bookRoomPayload("T4"), { traceparent: TRACEPARENT });
@@ -162,7 +204,7 @@ async function fetchEvents(service: RunningService, streamId: string) {
   const client = grpcJsClient(EventStoreService, `127.0.0.1:${service.grpcPort}`);
   try {
     const { events } = await client.readStream({ streamId });
-    return events.map((e) => ({ metadata: (e.metadata ?? {}) as { traceparent?: string } }));
+    return events.map((e) => ({ type: e.type, metadata: (e.metadata ?? {}) as { traceparent?: string } }));
   } finally {
     client.close();
   }
