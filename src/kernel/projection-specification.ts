@@ -64,13 +64,14 @@ function foldAll(projection: AnyProjection, events: readonly GivenEvent[], looku
     const metadata = { ...DEFAULT_METADATA, ...e.metadata };
     const from = projection.documentIdFrom;
     let id = projection.documentId(event, metadata);
+    let other: object | undefined;
     if (id === undefined && from && lookup) {
       const key = from.idOf(event, metadata);
-      const other = key === undefined ? undefined : lookup(from.collection, key);
+      other = key === undefined ? undefined : lookup(from.collection, key);
       id = other === undefined ? undefined : from.documentId(other);
     }
     if (id === undefined) return;
-    const next = projection.evolve(documents.get(id) ?? null, event, metadata);
+    const next = projection.evolve(documents.get(id) ?? null, event, metadata, other);
     if (next === null) documents.delete(id);
     else documents.set(id, next);
   });

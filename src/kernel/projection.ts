@@ -43,7 +43,12 @@ export interface Projection<D extends object = Record<string, unknown>> {
     idOf(event: ProjectedEvent, metadata: EventMetadata): string | undefined;
     documentId(document: any): string | undefined;
   };
-  evolve(document: D | null, event: ProjectedEvent, metadata: EventMetadata): D | null;
+  /**
+   * The next document. `related` is the other read model's document documentIdFrom read for
+   * this event, when it read one: what that document holds (a booking's dates) need not be
+   * copied into this one.
+   */
+  evolve(document: D | null, event: ProjectedEvent, metadata: EventMetadata, related?: any): D | null;
   /** The fields a query may filter and order by, with their types: only these are indexed and queryable. */
   readonly fields: Readonly<Record<string, FieldType>>;
 }

@@ -65,12 +65,14 @@ export function createInlineProjections(store: EventStore, projections: readonly
         for (const projection of byType.get(e.type) ?? []) {
           const collection = storedCollectionOf(projection);
           let id: string | undefined;
+          let related: object | undefined;
           try {
             id = projection.documentId(event, e.metadata);
             const from = projection.documentIdFrom;
             const key = id === undefined && from ? from.idOf(event, e.metadata) : undefined;
             if (key !== undefined) {
               const other = await read(tenant, storedCollectionOf(byCollection.get(from!.collection) ?? { collection: from!.collection, version: 1 }), key);
+              related = other.data ?? undefined;
               id = other.data === null ? undefined : from!.documentId(other.data);
             }
           } catch (cause) {
@@ -85,7 +87,7 @@ export function createInlineProjections(store: EventStore, projections: readonly
             touched.set(key, entry);
           }
           try {
-            entry.data = projection.evolve(entry.data, event, e.metadata);
+            entry.data = projection.evolve(entry.data, event, e.metadata, related);
           } catch (cause) {
             throw new ProjectionError(projection.collection, e.type, { cause });
           }

@@ -121,10 +121,12 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
       const event: ProjectedEvent = { type: recorded.type, data: recorded.data, streamId: recorded.streamId, revision: recorded.revision, position: recorded.position };
       let id = projection.documentId(event, recorded.metadata);
       const from = projection.documentIdFrom;
+      let relatedDocument: unknown;
       if (id === undefined && from) {
         const key = from.idOf(event, recorded.metadata);
         const other = related.get(from.collection);
         const row = key === undefined ? undefined : await store.fetchDocument!(tenant, other ? storedCollectionOf(other) : from.collection, key);
+        relatedDocument = row?.data;
         id = row ? from.documentId(row.data) : undefined;
       }
       if (id === undefined) return;
@@ -135,7 +137,7 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
         w = { version: row?.version ?? 0, data: (row?.data as object | undefined) ?? null, dirty: false };
         working.set(key, w);
       }
-      w.data = projection.evolve(w.data, event, recorded.metadata);
+      w.data = projection.evolve(w.data, event, recorded.metadata, relatedDocument);
       w.dirty = true;
     };
 

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { bookingsProjection, guestStaysProjection } from "../../src/domain/booking/index.js";
 import { givenEvents } from "../../src/kernel/projection-specification.js";
+import { storedCollectionOf } from "../../src/read/field-values.js";
+import { consumerNameOf } from "../../src/read/read-service.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -15,7 +17,7 @@ import { startTestPostgres } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-async-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const NAME = "projection:guest_stays@1";
+const NAME = consumerNameOf(guestStaysProjection);
 const fixture = join(import.meta.dirname, "..", "fixtures", "projection-runner.ts");
 
 /** A runner process and the positions it applied and committed, as it prints them. */
@@ -51,7 +53,7 @@ async function history(store: EventStore, bookings: number): Promise<number> {
 /** guest_stays in the store equals the fold of every event: nothing skipped, nothing applied twice. */
 async function assertFolded(store: EventStore): Promise<void> {
   const events = await store.readAll("default", { maxCount: 10_000 });
-  const rows = await store.findDocuments!("default", "guest_stays@1", { limit: 1000 });
+  const rows = await store.findDocuments!("default", storedCollectionOf(guestStaysProjection), { limit: 1000 });
   givenEvents(guestStaysProjection, events.map((e) => ({ type: e.type, data: e.data, streamId: e.streamId, metadata: e.metadata })), { related: [bookingsProjection] }).thenDocuments(
     Object.fromEntries(rows.map((r) => [r.id, r.data])),
   );

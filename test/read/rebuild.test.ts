@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { bookingProjections, bookingsProjection, guestStaysProjection } from "../../src/domain/booking/index.js";
 import { givenEvents } from "../../src/kernel/projection-specification.js";
 import type { AnyProjection } from "../../src/kernel/projection.js";
+import { consumerNameOf } from "../../src/read/read-service.js";
 import { rebuildProjection } from "../../src/read/rebuild.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
@@ -40,7 +41,7 @@ function rebuildEqualsMaintained(open: () => Promise<EventStore>, runs: number) 
           else await app.commands.cancelBooking({ bookingId: id, reason: "guest asked" });
         }
         const head = await store.headPosition();
-        await eventually("guest_stays catching up", async () => (await store.consumerCheckpoint!("projection:guest_stays@1")) >= head, 10_000);
+        await eventually("guest_stays catching up", async () => (await store.consumerCheckpoint!(consumerNameOf(guestStaysProjection))) >= head, 10_000);
         const maintained = [await contents(store, bookingsProjection), await contents(store, guestStaysProjection)];
         for (const projection of [bookingsProjection, guestStaysProjection]) {
           await rebuildProjection({ store, feed: app.feed, projection, projections: bookingProjections });

@@ -1,5 +1,6 @@
 import { defineProjection } from "../../../kernel/projection.js";
 import type { BookingEvent } from "../events.js";
+import type { BookingDocument } from "./bookings.js";
 
 /** What a guest has booked and paid, over all their bookings. */
 export interface GuestStaysDocument {
@@ -8,8 +9,6 @@ export interface GuestStaysDocument {
   readonly nightsBooked: number;
   /** Paid per currency, in minor units: a guest may pay in several. */
   readonly paidMinor: Readonly<Record<string, number>>;
-  /** Each booking's guest and nights, so payments and cancellations find their guest. */
-  readonly stays: Readonly<Record<string, { readonly nights: number; readonly cancelled: boolean }>>;
 }
 
 const DAY_MS = 86_400_000;
@@ -22,11 +21,13 @@ function nightsOf(checkIn: string, checkOut: string): number {
 /**
  * The `guest_stays` read model, async: one document per guest, changed by the events of many
  * bookings. Payments and cancellations name only their booking: their guest is read from the
- * booking's `bookings` document (a booking's guest never changes).
+ * booking's `bookings` document (a booking's guest and dates never change), which also gives
+ * a cancelled booking's nights: the document stays the same size however many bookings a
+ * guest has (version 1 listed every booking, and each event copied the list).
  */
 export const guestStaysProjection = defineProjection<GuestStaysDocument>({
   collection: "guest_stays",
-  version: 1,
+  version: 2,
   mode: "async",
   eventTypes: ["RoomBooked", "PaymentRecorded", "BookingCancelled"],
   documentId: (event) => (event.type === "RoomBooked" ? (event.data as { guestId: string }).guestId : undefined),
@@ -35,24 +36,21 @@ export const guestStaysProjection = defineProjection<GuestStaysDocument>({
     idOf: (event) => (event.data as { bookingId: string }).bookingId,
     documentId: (booking: { guestId: string }) => booking.guestId,
   },
-  evolve(document, projected) {
+  evolve(document, projected, _metadata, booking?: BookingDocument) {
     const event = projected as unknown as BookingEvent;
-    const doc = document ?? { guestId: "", bookings: 0, nightsBooked: 0, paidMinor: {}, stays: {} };
+    const doc = document ?? { guestId: "", bookings: 0, nightsBooked: 0, paidMinor: {} };
     switch (event.type) {
       case "RoomBooked": {
-        const { bookingId, guestId, checkIn, checkOut } = event.data;
-        const nights = nightsOf(checkIn, checkOut);
-        return { ...doc, guestId, bookings: doc.bookings + 1, nightsBooked: doc.nightsBooked + nights, stays: { ...doc.stays, [bookingId]: { nights, cancelled: false } } };
+        const { guestId, checkIn, checkOut } = event.data;
+        return { ...doc, guestId, bookings: doc.bookings + 1, nightsBooked: doc.nightsBooked + nightsOf(checkIn, checkOut) };
       }
       case "PaymentRecorded": {
         const { amountMinor, currency } = event.data.amount;
         return { ...doc, paidMinor: { ...doc.paidMinor, [currency]: (doc.paidMinor[currency] ?? 0) + amountMinor } };
       }
-      case "BookingCancelled": {
-        const stay = doc.stays[event.data.bookingId];
-        if (!stay || stay.cancelled) return doc;
-        return { ...doc, nightsBooked: doc.nightsBooked - stay.nights, stays: { ...doc.stays, [event.data.bookingId]: { ...stay, cancelled: true } } };
-      }
+      case "BookingCancelled":
+        // A booking is cancelled once (the aggregate refuses a second), so its nights go once.
+        return booking ? { ...doc, nightsBooked: doc.nightsBooked - nightsOf(booking.checkIn, booking.checkOut) } : doc;
       default:
         return doc;
     }
