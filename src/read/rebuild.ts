@@ -43,7 +43,12 @@ export async function rebuildProjection(options: RebuildOptions): Promise<{ read
   const { store, projection, signal } = options;
   const target = storedCollectionOf(projection);
   const built = () => store.sharedSetting!(builtSettingOf(target), "no").then((value) => value === "yes");
-  if (options.onlyIfUnbuilt && (await built())) return { position: 0, rebuilt: false };
+  if (options.onlyIfUnbuilt) {
+    // A store without events has nothing to fold: a collection made with it is built as it
+    // stands, and inline ones stay so. Rebuilding it instead would chase every command's head.
+    const initial = (await store.headPosition()) === 0 ? "yes" : "no";
+    if ((await store.sharedSetting!(builtSettingOf(target), initial)) === "yes") return { position: 0, rebuilt: false };
+  }
   const source = `${target}~rebuild`;
   const rebuildConsumer = `rebuild:${target}`;
   // One owner for every runner of this rebuild: the next one takes the lease the last held on at once.
