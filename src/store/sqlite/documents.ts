@@ -24,6 +24,9 @@ export function documentWriter(db: Database.Database) {
     delete: db.prepare("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?"),
     deleteFields: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
     insertField: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?)"),
+    fields: db.prepare("SELECT field, value FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
+    setField: db.prepare("UPDATE document_fields SET value = ? WHERE tenant = ? AND collection = ? AND id = ? AND field = ?"),
+    deleteField: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ? AND field = ?"),
   };
   return {
     /** The first document whose version is not the one expected, or undefined when all are. */
@@ -31,14 +34,27 @@ export function documentWriter(db: Database.Database) {
       return documents.find(([collection, id, expected]) => ((sql.version.get(tenant, collection, id) as number | undefined) ?? -1) !== expected);
     },
     write(tenant: string, [collection, id, expected, data, fields]: WireDocument): void {
-      sql.deleteFields.run(tenant, collection, id);
       if (data === "null") {
+        sql.deleteFields.run(tenant, collection, id);
         sql.delete.run(tenant, collection, id);
         return;
       }
-      if (expected === -1) sql.insert.run(tenant, collection, id, data);
-      else sql.update.run(data, tenant, collection, id);
-      for (const [field, value] of Object.entries(JSON.parse(fields) as Record<string, IndexedValue>)) sql.insertField.run(tenant, collection, id, field, value);
+      const values = JSON.parse(fields) as Record<string, IndexedValue>;
+      if (expected === -1) {
+        sql.insert.run(tenant, collection, id, data);
+        for (const field in values) sql.insertField.run(tenant, collection, id, field, values[field]);
+        return;
+      }
+      sql.update.run(data, tenant, collection, id);
+      // Only the fields whose value changed touch the index: a payment changes two of nine.
+      const before = new Map((sql.fields.all(tenant, collection, id) as { field: string; value: IndexedValue }[]).map((row) => [row.field, row.value]));
+      for (const field in values) {
+        const value = values[field];
+        if (!before.has(field)) sql.insertField.run(tenant, collection, id, field, value);
+        else if (before.get(field) !== value) sql.setField.run(value, tenant, collection, id, field);
+        before.delete(field);
+      }
+      for (const field of before.keys()) sql.deleteField.run(tenant, collection, id, field);
     },
   };
 }
