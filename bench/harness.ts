@@ -4,7 +4,7 @@ import { execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { bookingCommands } from "../src/domain/booking/index.js";
+import { bookingCommands, bookingProjections } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import type { EventStore } from "../src/store/event-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -105,7 +105,8 @@ export async function generate(plan: LoadPlan): Promise<LoadFigures> {
 /** Books `count` rooms in process so payment scenarios have bookings to pay into: in an SQLite file, or in the store given. */
 export async function seedBookings(database: string | EventStore, prefix: string, count: number): Promise<string[]> {
   const store = typeof database === "string" ? openSqliteStore({ path: database, synchronous: "NORMAL" }) : database;
-  const app = createApp({ store, commands: bookingCommands });
+  // With the service's read models, so the service finds them built and has nothing to rebuild.
+  const app = createApp({ store, commands: bookingCommands, projections: bookingProjections });
   const ids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   await Promise.all(
     ids.map((bookingId) =>

@@ -210,7 +210,7 @@ function record(name: string, m: Window): Scenario {
 
 /** A stream of `events` events: a booking with events-1 payments. */
 async function seedLongStream(database: string, bookingId: string, events: number): Promise<void> {
-  const app = createApp({ store: openSqliteStore({ path: database, synchronous: "NORMAL" }), commands: bookingCommands });
+  const app = serviceApp(openSqliteStore({ path: database, synchronous: "NORMAL" }));
   await app.commands.bookRoom({ bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "10000000.00", currency: "EUR" });
   for (let i = 1; i < events; i++) {
     await app.commands.recordPayment({ bookingId, paymentId: `seed-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" });
