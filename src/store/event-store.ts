@@ -152,6 +152,13 @@ export interface CollectionSwap {
   readonly head: number;
   /** The rebuild's consumer, deleted: a later rebuild starts over. */
   readonly rebuildConsumer: string;
+  /**
+   * Who ran the rebuild's consumer up to `head`: the swap happens only while the consumer
+   * still names this owner and is at `head`. Another rebuild of the same collection (one
+   * started with the app, one asked for, one per replica) shares the consumer and the source,
+   * so it may take the lease this one gave up to swap, or have swapped the source away already.
+   */
+  readonly owner: string;
   /** The live async projection's consumer, set to `head`: it goes on from where the rebuild ends. */
   readonly liveConsumer?: string;
 }
@@ -264,8 +271,8 @@ export interface EventStore {
   /** The position a named consumer has committed (0 when it has none). */
   consumerCheckpoint?(name: string): Promise<number>;
   /**
-   * A rebuild's swap, in one write transaction, only while the head is still `head` (else
-   * "moved", nothing done): the target collection's documents become the source's, each with
+   * A rebuild's swap, in one write transaction, only while the head is still `head` and the
+   * rebuild's consumer is `owner`'s at `head` (else "moved", nothing done): the target collection's documents become the source's, each with
    * a version above the one it replaces (so a command that read the old one conflicts and
    * decides again), the source is emptied, the rebuild's consumer forgotten, the live
    * consumer (an async projection's) moved to `head`, and the target marked built.

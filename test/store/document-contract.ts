@@ -145,5 +145,32 @@ export function documentContract(store: () => EventStore): void {
       assert.equal(await s.sharedSetting!(setting, "second"), "first", "the first value stays");
       assert.equal(await s.fetchDocument!(T, c, "g"), undefined);
     });
+
+    it("swaps a rebuilt collection in only for the rebuild whose consumer is at the head, and a late second rebuild leaves it be", async () => {
+      const s = store();
+      const target = freshCollection();
+      const source = `${target}~rebuild`;
+      const rebuildConsumer = `rebuild:${target}`;
+      await write(T, []);
+      const head = await s.headPosition();
+      assert.equal((await s.claimConsumer!(rebuildConsumer, "one", 60_000)).held, true);
+      assert.equal(await s.commitProjection!({ name: rebuildConsumer, owner: "one", position: head - 1, documents: [{ tenant: T, collection: source, id: "g", document: { n: 1 }, fields: { n: 1 } }] }), "committed");
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved", "its consumer is not at the head yet");
+      assert.equal(await s.commitProjection!({ name: rebuildConsumer, owner: "one", position: head, documents: [] }), "committed");
+      // "one" gives its lease up to swap, and another rebuild of the same collection takes the consumer meanwhile.
+      await s.claimConsumer!(rebuildConsumer, "one", 0);
+      assert.deepEqual(await s.claimConsumer!(rebuildConsumer, "two", 60_000), { held: true, owner: "two", position: head });
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved");
+      assert.equal(await s.fetchDocument!(T, target, "g"), undefined);
+      assert.equal(await s.claimConsumer!(rebuildConsumer, "two", 0).then((lease) => lease.held), true);
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "two" }), "replaced");
+      assert.deepEqual(await s.fetchDocument!(T, target, "g"), { id: "g", version: 1, data: { n: 1 } });
+      assert.equal(await s.fetchDocument!(T, source, "g"), undefined);
+      assert.equal(await s.consumerCheckpoint!(rebuildConsumer), 0, "the rebuild's consumer is forgotten");
+      // "one" tries again: its consumer is gone, so it does not swap the emptied source in.
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved");
+      assert.deepEqual(await s.fetchDocument!(T, target, "g"), { id: "g", version: 1, data: { n: 1 } });
+      await s.dropCollection!(target);
+    });
   });
 }

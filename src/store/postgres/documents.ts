@@ -57,6 +57,8 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       const [taken] = await query<{ position: string }>(SQL.claim, [name, owner, ttlMs]);
       if (taken) return { held: true, owner, position: Number(taken.position) };
       const [row] = await query<{ owner: string; position: string }>(SQL.consumer, [name]);
+      // Deleted meanwhile (a rebuild's swap forgets its consumer): not held; the next claim makes it anew.
+      if (!row) return { held: false, owner: "", position: 0 };
       return { held: row.owner === owner, owner: row.owner, position: Number(row.position) };
     },
     async consumerCheckpoint(name) {
@@ -114,10 +116,13 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
         // The append lock: no batch commits meanwhile, so the head checked stays the head.
         await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
         const head = Number((await client.query<{ head: string }>("SELECT coalesce(max(position), 0) AS head FROM events")).rows[0].head);
-        if (head !== swap.head) {
+        // The rebuild's consumer, then the live one, locked before any document: a projection's commit locks its consumer first too.
+        const rebuilt = (await client.query<{ owner: string; position: string }>("SELECT owner, position FROM consumers WHERE name = $1 FOR UPDATE", [swap.rebuildConsumer])).rows[0];
+        if (head !== swap.head || rebuilt?.owner !== swap.owner || Number(rebuilt.position) !== swap.head) {
           await client.query("ROLLBACK");
           return "moved";
         }
+        if (swap.liveConsumer) await client.query("SELECT 1 FROM consumers WHERE name = $1 FOR UPDATE", [swap.liveConsumer]);
         await client.query(
           `CREATE TEMP TABLE switchyard_swap ON COMMIT DROP AS
            SELECT s.tenant, s.id, s.version + coalesce(t.version, 0) AS version, s.data

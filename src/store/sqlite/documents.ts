@@ -87,6 +87,8 @@ export function consumerTasks(db: Database.Database) {
     if (task[0] === "replace") {
       const swap = task[1];
       if (sql.head.get() !== swap.head) return "moved";
+      const rebuilt = sql.get.get(swap.rebuildConsumer) as { position: number; owner: string } | undefined;
+      if (rebuilt?.owner !== swap.owner || rebuilt.position !== swap.head) return "moved";
       // The new documents are written under a pending name first: their versions are summed with the ones they replace.
       const pending = `${swap.target}\u0000pending`;
       sql.replaceDocuments.run({ target: pending, source: swap.source });
