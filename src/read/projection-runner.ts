@@ -103,7 +103,7 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
         const [tenant, id] = JSON.parse(key) as [string, string];
         documents.push({ tenant, collection, id, ...(w.version > 0 ? { expectedVersion: w.version } : {}), document: w.data, fields: w.data ? indexedFieldsOf(projection.collection, projection.fields, w.data) : {} });
       }
-      const answer = await store.commitProjection!({ name, owner, position: to, documents });
+      const answer = await store.commitProjection!({ name, owner, from: position, position: to, documents });
       if (answer === "lease-lost") {
         lost.abort();
         return;

@@ -140,6 +140,11 @@ export interface ProjectionCommit {
   readonly name: string;
   /** Who holds the lease; a commit by anyone else is refused. */
   readonly owner: string;
+  /**
+   * The checkpoint the commit goes on from (the owner's last, or the one it claimed): refused
+   * when the consumer's is no longer it, as a rebuild's swap moves a live consumer to its head.
+   */
+  readonly from: number;
   /** The position the consumer has applied every event up to. */
   readonly position: number;
   readonly documents: readonly (DocumentWrite & { readonly tenant: string })[];
@@ -260,7 +265,8 @@ export interface EventStore {
   claimConsumer?(name: string, owner: string, ttlMs: number): Promise<ConsumerLease>;
   /**
    * Commits an async projection's documents and checkpoint in one transaction, while
-   * `owner` holds the lease; "lease-lost" (nothing written) when someone else took it.
+   * `owner` holds the lease and the checkpoint is still `from`; "lease-lost" (nothing
+   * written) when someone else took the lease or moved the checkpoint.
    */
   commitProjection?(commit: ProjectionCommit): Promise<"committed" | "lease-lost">;
   /**

@@ -36,7 +36,8 @@ function rowOf(row: Row): DocumentRow {
  * The read-model methods of the PostgreSQL store: document reads on the pool; consumer leases
  * guarded by the database's clock (replicas' clocks may drift); an async projection's
  * documents and checkpoint in one transaction that first locks its consumer row and checks
- * the owner, so a replica whose lease was taken commits nothing.
+ * the owner and checkpoint, so a replica whose lease was taken, or whose checkpoint a
+ * rebuild moved, commits nothing.
  */
 export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unknown) => unknown): Required<
   Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection" | "sharedSetting" | "replaceCollection">
@@ -74,8 +75,8 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       }
       try {
         await client.query("BEGIN");
-        const owner = (await client.query<{ owner: string }>("SELECT owner FROM consumers WHERE name = $1 FOR UPDATE", [commit.name])).rows[0]?.owner;
-        if (owner !== commit.owner) {
+        const consumer = (await client.query<{ owner: string; position: string }>("SELECT owner, position FROM consumers WHERE name = $1 FOR UPDATE", [commit.name])).rows[0];
+        if (consumer?.owner !== commit.owner || Number(consumer.position) !== commit.from) {
           await client.query("ROLLBACK");
           return "lease-lost";
         }

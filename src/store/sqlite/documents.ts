@@ -46,7 +46,7 @@ export function documentWriter(db: Database.Database) {
 /** Consumer leases and checkpoints, and async projections' commits, as the writer runs them. */
 export type ConsumerTask =
   | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
-  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
+  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[], from: number]
   | readonly [kind: "drop", collection: string]
   | readonly [kind: "setting", name: string, initial: string]
   | readonly [kind: "replace", swap: CollectionSwap];
@@ -117,8 +117,9 @@ export function consumerTasks(db: Database.Database) {
       sql.take.run(owner, now + task[3], name);
       return { held: true, owner, position: row.position };
     }
-    // A commit needs the lease still held: an owner whose lease expired and was taken is refused.
-    if (row.owner !== owner) return "lease-lost";
+    // A commit needs the lease still held: an owner whose lease expired and was taken is refused,
+    // and so is one whose checkpoint was moved under it (a rebuild's swap moves a live consumer).
+    if (row.owner !== owner || row.position !== task[5]) return "lease-lost";
     for (const [tenant, document] of task[4]) {
       if (documents.clash(tenant, [document])) throw new Error(`document ${document[0]}/${document[1]} of tenant "${tenant}" changed under its only writer`);
       documents.write(tenant, document);
