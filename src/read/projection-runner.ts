@@ -56,6 +56,7 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
   const related = new Map(options.projections.map((p) => [p.collection, p]));
   const types = new Set(projection.eventTypes);
   const stopping = new AbortController();
+  let stopped: Promise<void> | undefined;
   let position = 0;
 
   /** One run while holding the lease: follows events from the checkpoint until the lease is lost or the runner stops. */
@@ -102,7 +103,7 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
         const [tenant, id] = JSON.parse(key) as [string, string];
         documents.push({ tenant, collection, id, ...(w.version > 0 ? { expectedVersion: w.version } : {}), document: w.data, fields: w.data ? indexedFieldsOf(projection.collection, projection.fields, w.data) : {} });
       }
-      const answer = await store.commitProjection!({ name, owner, position: to, documents });
+      const answer = await store.commitProjection!({ name, owner, from: position, position: to, documents });
       if (answer === "lease-lost") {
         lost.abort();
         return;
@@ -201,12 +202,18 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     get position(): number {
       return position;
     },
-    /** Stops after the event it is on; what was committed stays, and the lease is given up. */
-    async stop(): Promise<void> {
-      stopping.abort();
-      await done;
-      // Gives the lease up (it expires now), so a process started next takes it on at once.
-      await store.claimConsumer!(name, owner, 0).catch(() => undefined);
+    /**
+     * Stops after the event it is on; what was committed stays, and the lease is given up.
+     * Once: stopping again does not touch the consumer (a rebuild's swap may have deleted it).
+     */
+    stop(): Promise<void> {
+      stopped ??= (async () => {
+        stopping.abort();
+        await done;
+        // Gives the lease up (it expires now), so a process started next takes it on at once.
+        await store.claimConsumer!(name, owner, 0).catch(() => undefined);
+      })();
+      return stopped;
     },
   };
 }

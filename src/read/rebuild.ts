@@ -35,9 +35,10 @@ export class RebuildError extends Error {
  * a runner with a consumer of its own folds all events into a side collection (its progress
  * committed with its checkpoint, so a crash resumes it, and the live collection is not
  * touched); once it has reached the head, one write transaction swaps the documents in, if
- * the head has not moved meanwhile (else it catches up and tries again). Documents swapped
- * in get versions above the ones they replace, so a command that read an old one conflicts
- * and decides again on the new one. Answers the position the rebuilt collection holds.
+ * the head has not moved meanwhile and no other rebuild of the collection has taken the
+ * consumer (else it catches up and tries again). Documents swapped in get versions above
+ * the ones they replace, so a command that read an old one conflicts and decides again on
+ * the new one. Answers the position the rebuilt collection holds.
  */
 export async function rebuildProjection(options: RebuildOptions): Promise<{ readonly position: number; readonly rebuilt: boolean }> {
   const { store, projection, signal } = options;
@@ -71,6 +72,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<{ read
         source,
         head,
         rebuildConsumer,
+        owner,
         ...(projection.mode === "async" ? { liveConsumer: consumerNameOf(projection) } : {}),
       });
       if (swapped === "replaced") return { position: head, rebuilt: true };

@@ -140,6 +140,11 @@ export interface ProjectionCommit {
   readonly name: string;
   /** Who holds the lease; a commit by anyone else is refused. */
   readonly owner: string;
+  /**
+   * The checkpoint the commit goes on from (the owner's last, or the one it claimed): refused
+   * when the consumer's is no longer it, as a rebuild's swap moves a live consumer to its head.
+   */
+  readonly from: number;
   /** The position the consumer has applied every event up to. */
   readonly position: number;
   readonly documents: readonly (DocumentWrite & { readonly tenant: string })[];
@@ -152,6 +157,13 @@ export interface CollectionSwap {
   readonly head: number;
   /** The rebuild's consumer, deleted: a later rebuild starts over. */
   readonly rebuildConsumer: string;
+  /**
+   * Who ran the rebuild's consumer up to `head`: the swap happens only while the consumer
+   * still names this owner and is at `head`. Another rebuild of the same collection (one
+   * started with the app, one asked for, one per replica) shares the consumer and the source,
+   * so it may take the lease this one gave up to swap, or have swapped the source away already.
+   */
+  readonly owner: string;
   /** The live async projection's consumer, set to `head`: it goes on from where the rebuild ends. */
   readonly liveConsumer?: string;
 }
@@ -253,7 +265,8 @@ export interface EventStore {
   claimConsumer?(name: string, owner: string, ttlMs: number): Promise<ConsumerLease>;
   /**
    * Commits an async projection's documents and checkpoint in one transaction, while
-   * `owner` holds the lease; "lease-lost" (nothing written) when someone else took it.
+   * `owner` holds the lease and the checkpoint is still `from`; "lease-lost" (nothing
+   * written) when someone else took the lease or moved the checkpoint.
    */
   commitProjection?(commit: ProjectionCommit): Promise<"committed" | "lease-lost">;
   /**
@@ -264,8 +277,8 @@ export interface EventStore {
   /** The position a named consumer has committed (0 when it has none). */
   consumerCheckpoint?(name: string): Promise<number>;
   /**
-   * A rebuild's swap, in one write transaction, only while the head is still `head` (else
-   * "moved", nothing done): the target collection's documents become the source's, each with
+   * A rebuild's swap, in one write transaction, only while the head is still `head` and the
+   * rebuild's consumer is `owner`'s at `head` (else "moved", nothing done): the target collection's documents become the source's, each with
    * a version above the one it replaces (so a command that read the old one conflicts and
    * decides again), the source is emptied, the rebuild's consumer forgotten, the live
    * consumer (an async projection's) moved to `head`, and the target marked built.

@@ -122,15 +122,16 @@ export function documentContract(store: () => EventStore): void {
       );
     });
 
-    it("commits an async projection's documents and checkpoint under a lease, and refuses another owner", async () => {
+    it("commits an async projection's documents and checkpoint under a lease, and refuses another owner or a checkpoint moved meanwhile", async () => {
       const s = store();
       const name = `projection-${randomUUID()}`;
       const c = freshCollection();
       assert.deepEqual(await s.claimConsumer!(name, "one", 60_000), { held: true, owner: "one", position: 0 });
       assert.deepEqual(await s.claimConsumer!(name, "two", 60_000), { held: false, owner: "one", position: 0 });
-      assert.equal(await s.commitProjection!({ name, owner: "one", position: 7, documents: [{ tenant: T, collection: c, id: "g", document: { n: 1 }, fields: { n: 1 } }] }), "committed");
+      assert.equal(await s.commitProjection!({ name, owner: "one", from: 0, position: 7, documents: [{ tenant: T, collection: c, id: "g", document: { n: 1 }, fields: { n: 1 } }] }), "committed");
       assert.equal(await s.consumerCheckpoint!(name), 7);
-      assert.equal(await s.commitProjection!({ name, owner: "two", position: 9, documents: [{ tenant: T, collection: c, id: "h", document: {}, fields: {} }] }), "lease-lost");
+      assert.equal(await s.commitProjection!({ name, owner: "one", from: 3, position: 9, documents: [{ tenant: T, collection: c, id: "h", document: {}, fields: {} }] }), "lease-lost", "the checkpoint is not the one it goes on from");
+      assert.equal(await s.commitProjection!({ name, owner: "two", from: 7, position: 9, documents: [{ tenant: T, collection: c, id: "h", document: {}, fields: {} }] }), "lease-lost");
       assert.equal(await s.fetchDocument!(T, c, "h"), undefined);
       assert.equal(await s.consumerCheckpoint!(name), 7);
       assert.deepEqual(await s.fetchDocument!(T, c, "g"), { id: "g", version: 1, data: { n: 1 } });
@@ -138,12 +139,39 @@ export function documentContract(store: () => EventStore): void {
       await s.claimConsumer!(name, "one", 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
       assert.deepEqual(await s.claimConsumer!(name, "two", 60_000), { held: true, owner: "two", position: 7 });
-      assert.equal(await s.commitProjection!({ name, owner: "one", position: 8, documents: [] }), "lease-lost");
+      assert.equal(await s.commitProjection!({ name, owner: "one", from: 7, position: 8, documents: [] }), "lease-lost");
       await s.dropCollection!(c);
       const setting = `setting-${randomUUID()}`;
       assert.equal(await s.sharedSetting!(setting, "first"), "first");
       assert.equal(await s.sharedSetting!(setting, "second"), "first", "the first value stays");
       assert.equal(await s.fetchDocument!(T, c, "g"), undefined);
+    });
+
+    it("swaps a rebuilt collection in only for the rebuild whose consumer is at the head, and a late second rebuild leaves it be", async () => {
+      const s = store();
+      const target = freshCollection();
+      const source = `${target}~rebuild`;
+      const rebuildConsumer = `rebuild:${target}`;
+      await write(T, []);
+      const head = await s.headPosition();
+      assert.equal((await s.claimConsumer!(rebuildConsumer, "one", 60_000)).held, true);
+      assert.equal(await s.commitProjection!({ name: rebuildConsumer, owner: "one", from: 0, position: head - 1, documents: [{ tenant: T, collection: source, id: "g", document: { n: 1 }, fields: { n: 1 } }] }), "committed");
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved", "its consumer is not at the head yet");
+      assert.equal(await s.commitProjection!({ name: rebuildConsumer, owner: "one", from: head - 1, position: head, documents: [] }), "committed");
+      // "one" gives its lease up to swap, and another rebuild of the same collection takes the consumer meanwhile.
+      await s.claimConsumer!(rebuildConsumer, "one", 0);
+      assert.deepEqual(await s.claimConsumer!(rebuildConsumer, "two", 60_000), { held: true, owner: "two", position: head });
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved");
+      assert.equal(await s.fetchDocument!(T, target, "g"), undefined);
+      assert.equal(await s.claimConsumer!(rebuildConsumer, "two", 0).then((lease) => lease.held), true);
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "two" }), "replaced");
+      assert.deepEqual(await s.fetchDocument!(T, target, "g"), { id: "g", version: 1, data: { n: 1 } });
+      assert.equal(await s.fetchDocument!(T, source, "g"), undefined);
+      assert.equal(await s.consumerCheckpoint!(rebuildConsumer), 0, "the rebuild's consumer is forgotten");
+      // "one" tries again: its consumer is gone, so it does not swap the emptied source in.
+      assert.equal(await s.replaceCollection!({ target, source, head, rebuildConsumer, owner: "one" }), "moved");
+      assert.deepEqual(await s.fetchDocument!(T, target, "g"), { id: "g", version: 1, data: { n: 1 } });
+      await s.dropCollection!(target);
     });
   });
 }

@@ -36,7 +36,8 @@ function rowOf(row: Row): DocumentRow {
  * The read-model methods of the PostgreSQL store: document reads on the pool; consumer leases
  * guarded by the database's clock (replicas' clocks may drift); an async projection's
  * documents and checkpoint in one transaction that first locks its consumer row and checks
- * the owner, so a replica whose lease was taken commits nothing.
+ * the owner and checkpoint, so a replica whose lease was taken, or whose checkpoint a
+ * rebuild moved, commits nothing.
  */
 export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unknown) => unknown): Required<
   Pick<EventStore, "fetchDocument" | "findDocuments" | "claimConsumer" | "commitProjection" | "consumerCheckpoint" | "dropCollection" | "sharedSetting" | "replaceCollection">
@@ -57,6 +58,8 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       const [taken] = await query<{ position: string }>(SQL.claim, [name, owner, ttlMs]);
       if (taken) return { held: true, owner, position: Number(taken.position) };
       const [row] = await query<{ owner: string; position: string }>(SQL.consumer, [name]);
+      // Deleted meanwhile (a rebuild's swap forgets its consumer): not held; the next claim makes it anew.
+      if (!row) return { held: false, owner: "", position: 0 };
       return { held: row.owner === owner, owner: row.owner, position: Number(row.position) };
     },
     async consumerCheckpoint(name) {
@@ -72,8 +75,8 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       }
       try {
         await client.query("BEGIN");
-        const owner = (await client.query<{ owner: string }>("SELECT owner FROM consumers WHERE name = $1 FOR UPDATE", [commit.name])).rows[0]?.owner;
-        if (owner !== commit.owner) {
+        const consumer = (await client.query<{ owner: string; position: string }>("SELECT owner, position FROM consumers WHERE name = $1 FOR UPDATE", [commit.name])).rows[0];
+        if (consumer?.owner !== commit.owner || Number(consumer.position) !== commit.from) {
           await client.query("ROLLBACK");
           return "lease-lost";
         }
@@ -114,10 +117,13 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
         // The append lock: no batch commits meanwhile, so the head checked stays the head.
         await client.query(`SELECT pg_advisory_xact_lock(${APPEND_LOCK})`);
         const head = Number((await client.query<{ head: string }>("SELECT coalesce(max(position), 0) AS head FROM events")).rows[0].head);
-        if (head !== swap.head) {
+        // The rebuild's consumer, then the live one, locked before any document: a projection's commit locks its consumer first too.
+        const rebuilt = (await client.query<{ owner: string; position: string }>("SELECT owner, position FROM consumers WHERE name = $1 FOR UPDATE", [swap.rebuildConsumer])).rows[0];
+        if (head !== swap.head || rebuilt?.owner !== swap.owner || Number(rebuilt.position) !== swap.head) {
           await client.query("ROLLBACK");
           return "moved";
         }
+        if (swap.liveConsumer) await client.query("SELECT 1 FROM consumers WHERE name = $1 FOR UPDATE", [swap.liveConsumer]);
         await client.query(
           `CREATE TEMP TABLE switchyard_swap ON COMMIT DROP AS
            SELECT s.tenant, s.id, s.version + coalesce(t.version, 0) AS version, s.data

@@ -62,7 +62,7 @@ export function documentWriter(db: Database.Database) {
 /** Consumer leases and checkpoints, and async projections' commits, as the writer runs them. */
 export type ConsumerTask =
   | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
-  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
+  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[], from: number]
   | readonly [kind: "drop", collection: string]
   | readonly [kind: "setting", name: string, initial: string]
   | readonly [kind: "replace", swap: CollectionSwap];
@@ -103,6 +103,8 @@ export function consumerTasks(db: Database.Database) {
     if (task[0] === "replace") {
       const swap = task[1];
       if (sql.head.get() !== swap.head) return "moved";
+      const rebuilt = sql.get.get(swap.rebuildConsumer) as { position: number; owner: string } | undefined;
+      if (rebuilt?.owner !== swap.owner || rebuilt.position !== swap.head) return "moved";
       // The new documents are written under a pending name first: their versions are summed with the ones they replace.
       const pending = `${swap.target}\u0000pending`;
       sql.replaceDocuments.run({ target: pending, source: swap.source });
@@ -131,8 +133,9 @@ export function consumerTasks(db: Database.Database) {
       sql.take.run(owner, now + task[3], name);
       return { held: true, owner, position: row.position };
     }
-    // A commit needs the lease still held: an owner whose lease expired and was taken is refused.
-    if (row.owner !== owner) return "lease-lost";
+    // A commit needs the lease still held: an owner whose lease expired and was taken is refused,
+    // and so is one whose checkpoint was moved under it (a rebuild's swap moves a live consumer).
+    if (row.owner !== owner || row.position !== task[5]) return "lease-lost";
     for (const [tenant, document] of task[4]) {
       if (documents.clash(tenant, [document])) throw new Error(`document ${document[0]}/${document[1]} of tenant "${tenant}" changed under its only writer`);
       documents.write(tenant, document);

@@ -250,9 +250,9 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     claimConsumer(name, owner, ttlMs) {
       return writer.task(["claim", name, owner, ttlMs]) as Promise<ConsumerLease>;
     },
-    async commitProjection({ name, owner, position, documents: written }) {
+    async commitProjection({ name, owner, from, position, documents: written }) {
       const wire = written.map((d) => [d.tenant, wireDocumentOf(d)] as const);
-      return (await writer.task(["commit", name, owner, position, wire])) as "committed" | "lease-lost";
+      return (await writer.task(["commit", name, owner, position, wire, from])) as "committed" | "lease-lost";
     },
     consumerCheckpoint(name) {
       return read(() => documents.checkpoint(name));
