@@ -97,6 +97,14 @@ async function twoWriters(env: Record<string, string>): Promise<void> {
     const nights = await events.readStream({ streamId: `room-${other}` });
     assert.deepEqual(nights.events.map((e) => Number(e.revision)), Array.from({ length: CALLS }, (_, i) => i + 1));
     assert.deepEqual(new Set(nights.events.map((e) => (e.data as { checkIn: string }).checkIn)).size, CALLS);
+    // Each of them whole: its booking's RoomBooked beside its room's NightsReserved.
+    for (const { request, result } of apart) {
+      const own = await events.readStream({ streamId: `booking-${request.bookingId}` });
+      assert.deepEqual(own.events.map((e) => e.type), ["RoomBooked"], `booking-${request.bookingId}`);
+      const reserved = nights.events.find((e) => (e.data as { bookingId: string }).bookingId === request.bookingId);
+      assert.equal(reserved?.globalPosition, own.events[0].globalPosition + 1n, `booking-${request.bookingId}'s nights`);
+      assert.deepEqual(result!.events.map((e) => e.globalPosition), [own.events[0].globalPosition, reserved!.globalPosition]);
+    }
   } finally {
     for (const client of [...bookings, events]) client.close();
     await Promise.all(servers.map((s) => s.dispose()));
