@@ -11,7 +11,7 @@ import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
-import { grpcJsClient, type GrpcFailure } from "../support/grpc-client.js";
+import { failing, grpcJsClient, type GrpcFailure } from "../support/grpc-client.js";
 import { itOnPostgres } from "../support/postgres.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
@@ -30,6 +30,55 @@ it("two servers on one SQLite file: one of 64 overlapping bookings of a room is 
 await itOnPostgres("two replicas on one PostgreSQL database: one of 64 overlapping bookings of a room is accepted, non-overlapping ones all are", "rooms", (url) =>
   twoWriters({ DATABASE_URL: url }),
 );
+
+it("a BookRoom's request id sent again answers its first result, even once the room has changed, and writes nothing", async () => {
+  const server = await startServerProcess({ DATABASE_URL: `file:${join(dir, "replay.db")}` });
+  const booking = grpcJsClient(BookingService, server.grpcAddress);
+  const events = grpcJsClient(EventStoreService, server.grpcAddress);
+  const streamTypes = (streamId: string) =>
+    events.readStream({ streamId }).then(
+      (stream) => stream.events.map((e) => e.type),
+      (error: GrpcFailure) => (error.code === grpc.status.NOT_FOUND ? [] : Promise.reject(error)),
+    );
+  try {
+    const room = newId("R");
+    const first = { ...bookRoomRequest(newId("B")), roomId: room, checkIn: day(0), checkOut: day(3) };
+    const second = { ...bookRoomRequest(newId("B")), roomId: room, checkIn: day(1), checkOut: day(2) };
+    const booked = await booking.bookRoom(first);
+    assert.deepEqual([booked.status, booked.replayed], [CommandStatus.ACCEPTED, false]);
+    assert.deepEqual(booked.events.map((e) => e.type), ["RoomBooked", "NightsReserved"]);
+    const refused = await failing(booking.bookRoom(second));
+    assert.equal(refused.errorInfo?.reason, "ROOM_UNAVAILABLE");
+    assert.equal(refused.commandResult?.replayed, false);
+
+    // The first booking is cancelled: its nights are free again, so deciding either booking
+    // afresh would now answer differently.
+    const cancelled = await booking.cancelBooking({ bookingId: first.bookingId, reason: "plans changed", requestId: newId("cancel") });
+    assert.deepEqual(cancelled.events.map((e) => e.type), ["BookingCancelled", "NightsReleased"]);
+
+    const bookedAgain = await booking.bookRoom(first);
+    assert.equal(bookedAgain.replayed, true);
+    assert.deepEqual({ ...bookedAgain, replayed: false }, booked, "the acceptance, as first answered");
+    const refusedAgain = await failing(booking.bookRoom(second));
+    assert.equal(refusedAgain.errorInfo?.reason, "ROOM_UNAVAILABLE");
+    assert.equal(refusedAgain.message, refused.message);
+    assert.equal(refusedAgain.commandResult?.replayed, true);
+    assert.equal(refusedAgain.commandResult?.commandId, refused.commandResult?.commandId);
+
+    // Neither replay wrote an event, on the bookings or on the room.
+    assert.deepEqual((await events.readAll({ fromPosition: cancelled.globalPosition + 1n })).events, []);
+    assert.deepEqual(await streamTypes(`booking-${first.bookingId}`), ["RoomBooked", "BookingCancelled"]);
+    assert.deepEqual(await streamTypes(`room-${room}`), ["NightsReserved", "NightsReleased"]);
+    assert.deepEqual(await streamTypes(`booking-${second.bookingId}`), []);
+
+    // The same stay under a new request id is decided afresh: the nights are free now.
+    const rebooked = await booking.bookRoom({ ...second, requestId: newId("book") });
+    assert.deepEqual([rebooked.status, rebooked.replayed], [CommandStatus.ACCEPTED, false]);
+  } finally {
+    for (const client of [booking, events]) client.close();
+    await server.dispose();
+  }
+});
 
 async function twoWriters(env: Record<string, string>): Promise<void> {
   const servers: ServerProcess[] = [await startServerProcess(env)];
@@ -84,6 +133,9 @@ async function twoWriters(env: Record<string, string>): Promise<void> {
     const again = await bookings[1].bookRoom(winner.request);
     assert.equal(again.replayed, true);
     assert.deepEqual(again.events, result.events);
+    assert.equal(again.commandId, result.commandId);
+    assert.equal((await events.readStream({ streamId: `room-${room}` })).events.length, 1, "the replay reserved nothing more");
+    assert.equal((await events.readStream({ streamId: `booking-${winner.request.bookingId}` })).events.length, 1, "the replay booked nothing more");
 
     // One night each: every booking is accepted, and the room holds every night once.
     const other = newId("R");
@@ -97,6 +149,14 @@ async function twoWriters(env: Record<string, string>): Promise<void> {
     const nights = await events.readStream({ streamId: `room-${other}` });
     assert.deepEqual(nights.events.map((e) => Number(e.revision)), Array.from({ length: CALLS }, (_, i) => i + 1));
     assert.deepEqual(new Set(nights.events.map((e) => (e.data as { checkIn: string }).checkIn)).size, CALLS);
+    // Each of them whole: its booking's RoomBooked beside its room's NightsReserved.
+    for (const { request, result } of apart) {
+      const own = await events.readStream({ streamId: `booking-${request.bookingId}` });
+      assert.deepEqual(own.events.map((e) => e.type), ["RoomBooked"], `booking-${request.bookingId}`);
+      const reserved = nights.events.find((e) => (e.data as { bookingId: string }).bookingId === request.bookingId);
+      assert.equal(reserved?.globalPosition, own.events[0].globalPosition + 1n, `booking-${request.bookingId}'s nights`);
+      assert.deepEqual(result!.events.map((e) => e.globalPosition), [own.events[0].globalPosition, reserved!.globalPosition]);
+    }
   } finally {
     for (const client of [...bookings, events]) client.close();
     await Promise.all(servers.map((s) => s.dispose()));

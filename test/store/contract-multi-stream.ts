@@ -69,16 +69,53 @@ export function multiStreamContract(store: () => EventStore): void {
     assert.equal(await store().headPosition(), head);
   });
 
-  it("lets exactly one of racing appends over a shared second stream win", async () => {
+  it("refuses the whole append when the guard fails on the stream right after its own, which already has events, and writes nothing", async () => {
+    const [own, room] = [fresh("booking"), fresh("room")];
+    await store().append({ tenant: T, streamId: own, expectedRevision: 0, events: events("Opened") });
+    await store().append({ tenant: T, streamId: room, expectedRevision: 0, events: events("Opened", "Reserved") });
+    const head = await store().headPosition();
+    const outcome = await store().append({
+      tenant: T,
+      streamId: own,
+      expectedRevision: 1,
+      events: events("Booked"),
+      snapshot: { revision: 2, version: 1, state: { booked: true } },
+      otherStreams: [{ streamId: room, expectedRevision: 1, events: events("Reserved") }],
+      request: { requestId: `multi-3-${own}`, commandType: "t", aggregateId: "x", fingerprint: "f", result: {} },
+    });
+    assert.deepEqual(outcome, { kind: "conflict", actualRevision: 2, streamId: room });
+    assert.deepEqual((await store().readStream(T, own)).map((e) => e.type), ["Opened"]);
+    assert.deepEqual((await store().readStream(T, room)).map((e) => e.type), ["Opened", "Reserved"]);
+    assert.equal(await store().loadSnapshot(T, own), undefined);
+    assert.equal(await store().findRequest(T, `multi-3-${own}`), undefined);
+    assert.equal(await store().headPosition(), head);
+  });
+
+  it("lets exactly one of racing appends over a shared second stream win; the others write nothing, on either stream", async () => {
     const room = fresh("room");
+    const head = await store().headPosition();
+    const owns = Array.from({ length: 12 }, () => fresh("booking"));
     const outcomes = await Promise.all(
-      Array.from({ length: 12 }, () =>
-        store().append({ tenant: T, streamId: fresh("booking"), expectedRevision: 0, events: events("Booked"), otherStreams: [{ streamId: room, expectedRevision: 0, events: events("Reserved") }] }),
+      owns.map((own) =>
+        store().append({
+          tenant: T,
+          streamId: own,
+          expectedRevision: 0,
+          events: events("Booked"),
+          otherStreams: [{ streamId: room, expectedRevision: 0, events: events("Reserved") }],
+          request: { requestId: `race-${own}`, commandType: "t", aggregateId: own, fingerprint: "f", result: {} },
+        }),
       ),
     );
     assert.equal(outcomes.filter((o) => o.kind === "appended").length, 1);
     for (const o of outcomes.filter((o) => o.kind === "conflict")) assert.deepEqual(o, { kind: "conflict", actualRevision: 1, streamId: room });
     assert.equal(await store().streamRevision(T, room), 1);
+    for (const [i, own] of owns.entries()) {
+      const won = outcomes[i].kind === "appended";
+      assert.equal(await store().streamRevision(T, own), won ? 1 : 0, own);
+      assert.equal((await store().findRequest(T, `race-${own}`)) !== undefined, won, `request of ${own}`);
+    }
+    assert.equal(await store().headPosition(), head + 2, "the winner's two events, and no other");
   });
 
   it("undoes every stream of an append that fails partway on its second stream", async () => {
