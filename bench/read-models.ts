@@ -50,9 +50,11 @@ function stayOf(i: number) {
 async function seed(app: BenchApp, bookings: number): Promise<void> {
   for (let i = 0; i < bookings; i += IN_FLIGHT) {
     await Promise.all(
-      Array.from({ length: Math.min(IN_FLIGHT, bookings - i) }, (_, k) =>
-        app.commands.bookRoom({ bookingId: `b${i + k}`, roomId: `R${(i + k) % 97}`, guestId: `g${(i + k) % 5000}`, ...stayOf(i + k), price: "1000000.00", currency: "EUR" }),
-      ),
+      Array.from({ length: Math.min(IN_FLIGHT, bookings - i) }, async (_, k) => {
+        // A room each: one room's nights are booked once, and every booking must be listed.
+        const result = await app.commands.bookRoom({ bookingId: `b${i + k}`, roomId: `R${i + k}`, guestId: `g${(i + k) % 5000}`, ...stayOf(i + k), price: "1000000.00", currency: "EUR" });
+        if (result.status !== "accepted") throw new Error(`seeding booking b${i + k}: ${result.status}`);
+      }),
     );
   }
 }

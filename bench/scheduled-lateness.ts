@@ -42,7 +42,9 @@ export async function scheduledLatenessBench(seconds: number): Promise<LatenessF
     const app = createApp({ store, commands: bookingCommands, collaborators: systemCollaborators });
     const bookings = Array.from({ length: BOOKINGS }, (_, i) => `L-${i}`);
     for (const bookingId of bookings) {
-      await app.execute({ type: "booking.BookRoom", payload: { bookingId, roomId: "R1", guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-02", price: "1000000.00", currency: "EUR" } });
+      // A room each: one room's nights are booked once.
+      const booked = await app.execute({ type: "booking.BookRoom", payload: { bookingId, roomId: bookingId, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-02", price: "1000000.00", currency: "EUR" } });
+      if (booked.status !== "accepted") throw new Error(`seeding booking ${bookingId}: ${booked.status}`);
     }
     const lateness: number[] = [];
     const scheduler = startScheduler({
@@ -59,7 +61,8 @@ export async function scheduledLatenessBench(seconds: number): Promise<LatenessF
     let commands = 0;
     const worker = async () => {
       while (Date.now() < end) {
-        await app.execute({ type: "booking.RecordPayment", payload: payment(bookings[Math.floor(Math.random() * bookings.length)]) });
+        const paid = await app.execute({ type: "booking.RecordPayment", payload: payment(bookings[Math.floor(Math.random() * bookings.length)]) });
+        if (paid.status !== "accepted") throw new Error(`a payment under load: ${paid.status}`);
         commands++;
       }
     };
