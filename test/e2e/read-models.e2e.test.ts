@@ -74,6 +74,7 @@ describe("read models on the wire, against a real server", () => {
     const flipped = nextPageToken.slice(0, 5) + (nextPageToken[5] === "A" ? "B" : "A") + nextPageToken.slice(6);
     const refusals: Array<[string, Promise<unknown>]> = [
       ["forged", bookings.listBookings({ ...request, pageToken: flipped }, auth.staffA)],
+      ["a character inserted", bookings.listBookings({ ...request, pageToken: `${nextPageToken.slice(0, 7)}*${nextPageToken.slice(7)}` }, auth.staffA)],
       ["changed filter", bookings.listBookings({ ...request, status: "booked", pageToken: nextPageToken }, auth.staffA)],
       ["changed order", bookings.listBookings({ ...request, orderBy: "check_in desc", pageToken: nextPageToken }, auth.staffA)],
       ["another tenant", bookings.listBookings({ ...request, pageToken: nextPageToken }, auth.staffB)],
@@ -86,6 +87,35 @@ describe("read models on the wire, against a real server", () => {
       assert.deepEqual(failure.badRequest?.fieldViolations.map((v) => v.field), ["page_token"], what);
     }
     assert.equal((await bookings.listBookings({ ...request, pageToken: nextPageToken }, auth.staffA)).bookings.length, 2, "the token itself still works");
+  });
+
+  it("QueryService Find refuses a forged, altered or other tenant's page token with INVALID_ARGUMENT on page_token", async () => {
+    const guestId = newId("finder");
+    for (let n = 0; n < 5; n++) await book(guestId, n);
+    const request = { collection: "bookings", filter: { guestId }, orderBy: "checkIn", pageSize: 2 };
+    const { nextPageToken, documents } = await queries.find(request, auth.staffA);
+    assert.equal(documents.length, 2);
+    assert.ok(nextPageToken);
+    const [payload, mac] = nextPageToken.split(".");
+    // The last character of the MAC carries 2 bits and 4 spare ones: its neighbour decodes to the same bytes.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const refusals: Array<[string, Promise<unknown>]> = [
+      ["forged keyset", queries.find({ ...request, pageToken: `${Buffer.from(JSON.stringify(["zzz", "2000-01-01"])).toString("base64url")}.${mac}` }, auth.staffA)],
+      ["altered MAC", queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, -1)}${alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1]}` }, auth.staffA)],
+      ["a character inserted", queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, 4)}!${mac.slice(4)}` }, auth.staffA)],
+      ["garbage", queries.find({ ...request, pageToken: "not-a-token" }, auth.staffA)],
+      ["changed filter", queries.find({ ...request, filter: { guestId, status: "booked" }, pageToken: nextPageToken }, auth.staffA)],
+      ["another tenant", queries.find({ ...request, pageToken: nextPageToken }, auth.staffB)],
+    ];
+    for (const [what, call] of refusals) {
+      const failure = await failing(call);
+      assert.equal(failure.code, grpc.status.INVALID_ARGUMENT, `${what}: ${failure.message}`);
+      assert.equal(failure.errorInfo?.reason, "INVALID_PAGE_TOKEN", what);
+      assert.deepEqual(failure.badRequest?.fieldViolations.map((v) => v.field), ["page_token"], what);
+    }
+    const next = await queries.find({ ...request, pageToken: nextPageToken }, auth.staffA);
+    assert.equal(next.documents.length, 2, "the token itself still works");
+    assert.equal(new Set([...documents, ...next.documents].map((d) => d.id)).size, 4);
   });
 
   it("min_position: a read waits for the position, then answers; past the deadline it is UNAVAILABLE naming the position reached", async () => {
