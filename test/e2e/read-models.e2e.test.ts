@@ -151,6 +151,31 @@ describe("read models on the wire, against a real server", () => {
     }
   });
 
+  it("ListBookings with min_position past the head waits for that write on the inline bookings; past the deadline, UNAVAILABLE naming the position reached", async () => {
+    const guestId = newId("lister");
+    const first = await book(guestId, 1);
+    // The next booking's RoomBooked, written with its bookings document, is at the next position.
+    const waiting = bookings.listBookings({ guestId, orderBy: "check_in", minPosition: first.globalPosition + 1n }, auth.staffA);
+    let answered = false;
+    void waiting.then(() => (answered = true), () => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(answered, false, "still waiting for a position not written");
+    const second = await book(guestId, 2);
+    assert.deepEqual((await waiting).bookings.map((b) => b.bookingId), [first.aggregateId, second.aggregateId]);
+
+    const short = grpcJsClient(BookingService, server.grpcAddress, { deadlineMs: 800 });
+    try {
+      const failure: GrpcFailure = await failing(short.listBookings({ guestId, minPosition: 1_000_000n }, auth.staffA));
+      assert.equal(failure.code, grpc.status.UNAVAILABLE, failure.message);
+      assert.equal(failure.errorInfo?.reason, "NOT_CAUGHT_UP");
+      assert.equal(failure.errorInfo?.metadata.minPosition, "1000000");
+      assert.ok(Number(failure.errorInfo?.metadata.position) >= Number(second.globalPosition), JSON.stringify(failure.errorInfo?.metadata));
+      assert.match(failure.message, new RegExp(`read model bookings has applied events up to position ${failure.errorInfo?.metadata.position}, not yet 1000000`));
+    } finally {
+      short.close();
+    }
+  });
+
   it("scopes and tenants: a guest lists only their own bookings, the generic service needs bookings:read, tenants see only theirs", async () => {
     const mine = await book("alice", 3);
     await book(newId("someone"), 4);
