@@ -26,6 +26,9 @@ export function pageTokens(secret?: string): PageTokens {
       const given = Buffer.from(mac, "base64url");
       const expected = sign(body);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      // Decoding base64url skips characters outside its alphabet and the spare bits of the last
+      // one: only the MAC's exact text as sealed is accepted, so an altered token is refused.
+      if (given.toString("base64url") !== mac) return undefined;
       try {
         const content: unknown = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
         return typeof content === "object" && content !== null ? (content as Record<string, string>) : undefined;

@@ -29,6 +29,10 @@ export function pageTokens(key: string) {
       if (extra !== undefined || !encoded || !signature) return undefined;
       const payload = Buffer.from(encoded, "base64url").toString();
       const given = Buffer.from(signature, "base64url");
+      // Decoding base64url skips characters outside its alphabet and ignores the spare bits of
+      // the last one, and invalid UTF-8 decodes to U+FFFD: only the exact text issue() writes is
+      // a token, so an altered one is refused even where it would decode to the same bytes.
+      if (Buffer.from(payload).toString("base64url") !== encoded || given.toString("base64url") !== signature) return undefined;
       const expected = mac(binding, payload);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       const [id, value] = JSON.parse(payload) as [string, IndexedValue?];

@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -249,8 +251,22 @@ describe("the README's read model examples", () => {
         failedWith("invalid_argument", /^filter\.nights: /)(a, []);
         assert.deepEqual((detail(a.json(), "google.rpc.ErrorInfo") as { reason: string }).reason, "INVALID_FILTER");
       }],
-      ["QueryService/Fetch", (a) => assert.equal(a.json().document.id, "G7", a.stdout + a.stderr)],
-      ["QueryService/Fetch", (a) => failedWith("unavailable", /./)(a, [])],
+      ["QueryService/Fetch", (a) => {
+        const { document } = a.json();
+        assert.equal(document?.id, "G7", a.stdout + a.stderr);
+        // Both of G7's bookings (RoomBooked at 1 and 3) are in: guest_stays got to position 4 first.
+        assert.equal(document.data.bookings, 2, a.stdout);
+      }],
+      ["QueryService/Fetch", (a) => {
+        failedWith("unavailable", /^read model guest_stays has applied events up to position \d+, not yet 1000$/)(a, []);
+        const reached = Number(/up to position (\d+)/.exec(a.json().message)![1]);
+        assert.ok(reached >= 4, a.stderr);
+        const info = a.json().details.find((d: { type: string }) => d.type === "google.rpc.ErrorInfo");
+        assert.ok(info, a.stderr);
+        // Over gRPC buf curl prints a detail's bytes only: decode them.
+        const { reason, metadata } = fromBinary(ErrorInfoSchema, Buffer.from(info.value, "base64"));
+        assert.deepEqual([reason, metadata], ["NOT_CAUGHT_UP", { minPosition: "1000", position: String(reached) }], a.stderr);
+      }],
     ];
     const assignments: string[] = [];
     const calls = exampleCommands("## Query the read models").filter((c) => {

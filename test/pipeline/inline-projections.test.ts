@@ -5,8 +5,12 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { defineProjection } from "../../src/kernel/projection.js";
 import { bookingsProjection } from "../../src/domain/booking/index.js";
+import { ProjectionError } from "../../src/pipeline/inline-projections.js";
+import type { EventStore } from "../../src/store/event-store.js";
+import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
+import { startTestPostgres } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-inline-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,10 +49,24 @@ describe("inline projections in the pipeline", () => {
       const result = await app.commands.bookRoom(bookRoomPayload("B1"));
       assert.equal(result.status, "failed");
       assert.match(String((failures[0] as Error).message), /projection "broken" failed on a RoomBooked event: no room for this/);
-      assert.equal(await app.store.streamRevision("default", "booking-B1"), 0, "no event written");
+      assert.equal(await app.store.headPosition(), 0, "no event written, on the booking's stream nor its room's");
       assert.equal(await app.store.fetchDocument!("default", "bookings@1", "B1"), undefined, "no document of another projection written");
     } finally {
       await app.close();
+    }
+  });
+
+  it("a projection throwing mid-history on SQLite leaves the events and every read model as they were", async () => {
+    await throwingMidHistory(openSqliteStore({ path: ":memory:" }));
+  });
+
+  it("a projection throwing mid-history on PostgreSQL leaves the events and every read model as they were", async (t) => {
+    const started = await startTestPostgres();
+    if ("skip" in started) return t.skip(started.skip);
+    try {
+      await throwingMidHistory(await openPostgresStore({ connectionString: await started.postgres.database("inline_projection_throws") }));
+    } finally {
+      await started.postgres.stop();
     }
   });
 
@@ -77,3 +95,51 @@ describe("inline projections in the pipeline", () => {
     }
   });
 });
+
+/** The bookings read model again, under another name, with a bug: it throws on the payment "p-refused". */
+const refusing = defineProjection({
+  ...bookingsProjection,
+  collection: "refusing",
+  evolve: (...args: Parameters<typeof bookingsProjection.evolve>) => {
+    const [, event] = args;
+    if (event.type === "PaymentRecorded" && (event.data as { paymentId: string }).paymentId === "p-refused") throw new Error("no room for this");
+    return bookingsProjection.evolve(...args);
+  },
+});
+
+/**
+ * A booking, then a payment in full (PaymentRecorded and BookingFullyPaid) that `refusing`
+ * throws on after `bookings` has folded it: the command fails with an error id that names the
+ * failure told, neither event is written, neither document changes, and the next payment
+ * folds onto the documents as they were (no half-applied update held anywhere).
+ */
+async function throwingMidHistory(store: EventStore): Promise<void> {
+  const failures: Array<[string, unknown]> = [];
+  const app = bookingApp({ store, projections: [bookingsProjection, refusing], onFailure: (id, error) => failures.push([id, error]) });
+  const documents = async () => [await store.fetchDocument!("default", "bookings@1", "B1"), await store.fetchDocument!("default", "refusing@1", "B1")];
+  try {
+    assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
+    const head = await store.headPosition();
+    const before = await documents();
+    assert.deepEqual(before.map((d) => d?.version), [1, 1]);
+
+    const result = await app.commands.recordPayment(paymentPayload("B1", "p-refused", "300.00"));
+    assert.equal(result.status, "failed");
+    assert.equal(failures.length, 1);
+    const [errorId, error] = failures[0];
+    assert.equal(result.status === "failed" && result.errorId, errorId, "the result carries the id the failure is told under");
+    assert.ok(error instanceof ProjectionError, String(error));
+    assert.equal(error.message, 'projection "refusing" failed on a PaymentRecorded event: no room for this');
+    assert.equal(await store.headPosition(), head, "no event written");
+    assert.equal(await store.streamRevision("default", "booking-B1"), 1);
+    assert.deepEqual(await documents(), before, "both documents as they were");
+
+    const next = await app.commands.recordPayment(paymentPayload("B1", "p2", "100.00"));
+    assert.equal(next.status, "accepted");
+    const after = await documents();
+    assert.deepEqual(after.map((d) => d?.version), [2, 2]);
+    for (const document of after) assert.deepEqual([(document?.data as { paidMinor: number }).paidMinor, (document?.data as { outstandingMinor: number }).outstandingMinor], [10000, 20000]);
+  } finally {
+    await app.close();
+  }
+}

@@ -171,6 +171,12 @@ describe("CancelScheduledCommand and ListScheduledCommands", () => {
         const tampered = await failure(w.service.listScheduledCommands(create(ListScheduledCommandsRequestSchema, { pageToken: forged }), callAs(acme)), Code.InvalidArgument);
         assert.deepEqual(tampered.findDetails(BadRequestSchema)[0].fieldViolations.map((v) => v.field), ["page_token"]);
         await failure(w.service.listScheduledCommands(create(ListScheduledCommandsRequestSchema, { pageToken: `${body}.${mac}` }), callAs(staff("other"))), Code.InvalidArgument);
+        // Altered where base64url decoding would not see it: the MAC's last character to its
+        // neighbour (the same bits but a spare one), or a character outside the alphabet inserted.
+        const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for (const altered of [`${body}.${mac.slice(0, -1)}${alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1]}`, `${body}.${mac.slice(0, 5)}!${mac.slice(5)}`]) {
+          await failure(w.service.listScheduledCommands(create(ListScheduledCommandsRequestSchema, { pageToken: altered }), callAs(acme)), Code.InvalidArgument);
+        }
       }
     } while (pageToken);
     assert.equal(pages, 3);
