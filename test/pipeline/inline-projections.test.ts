@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { defineProjection } from "../../src/kernel/projection.js";
-import { bookingsProjection } from "../../src/domain/booking/index.js";
+import { bookingPaymentsProjection, bookingsProjection } from "../../src/domain/booking/index.js";
+import { storedCollectionOf } from "../../src/read/field-values.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 
@@ -23,15 +24,17 @@ const guestCount = defineProjection<{ bookings: number }>({
 });
 
 describe("inline projections in the pipeline", () => {
-  it("changes the booking's document in the command's append", async () => {
-    const app = bookingApp({ projections: [bookingsProjection] });
+  it("changes the booking's document, and writes its payment's, in the command's append", async () => {
+    const app = bookingApp({ projections: [bookingsProjection, bookingPaymentsProjection] });
     try {
       assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
       const payment = await app.commands.recordPayment(paymentPayload("B1", "p1"));
       assert.equal(payment.status, "accepted");
-      const document = await app.store.fetchDocument!("default", "bookings@1", "B1");
+      const document = await app.store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1");
       assert.equal(document?.version, 2);
       assert.deepEqual([(document?.data as { paidMinor: number }).paidMinor, (document?.data as { outstandingMinor: number }).outstandingMinor], [10000, 20000]);
+      const paymentDocument = await app.store.fetchDocument!("default", storedCollectionOf(bookingPaymentsProjection), "B1/p1");
+      assert.deepEqual([paymentDocument?.version, (paymentDocument?.data as { revision: number }).revision], [1, 2]);
     } finally {
       await app.close();
     }
@@ -46,7 +49,7 @@ describe("inline projections in the pipeline", () => {
       assert.equal(result.status, "failed");
       assert.match(String((failures[0] as Error).message), /projection "broken" failed on a RoomBooked event: no room for this/);
       assert.equal(await app.store.streamRevision("default", "booking-B1"), 0, "no event written");
-      assert.equal(await app.store.fetchDocument!("default", "bookings@1", "B1"), undefined, "no document of another projection written");
+      assert.equal(await app.store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1"), undefined, "no document of another projection written");
     } finally {
       await app.close();
     }
