@@ -43,9 +43,10 @@ export const bookingPaymentsProjection = defineProjection<BookingPaymentDocument
     const { bookingId, paymentId, amount, paidAt } = projected.data as PaymentRecorded["data"];
     return { bookingId, paymentId, amount, paidAt, revision: projected.revision, recordedAt: metadata.timestamp };
   },
+  // Each declared field is an index row written with the payment: two, the fewest a booking's
+  // payments in order need (a third, the time recorded, cost ~15% more CPU per payment).
   fields: {
     bookingId: "string",
     revision: "number",
-    recordedAt: "timestamp",
   },
 });
