@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { defineProjection } from "../../src/kernel/projection.js";
-import { bookingsProjection } from "../../src/domain/booking/index.js";
+import { bookingPaymentsProjection, bookingsProjection } from "../../src/domain/booking/index.js";
 import { ProjectionError } from "../../src/pipeline/inline-projections.js";
+import { storedCollectionOf } from "../../src/read/field-values.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -27,15 +28,17 @@ const guestCount = defineProjection<{ bookings: number }>({
 });
 
 describe("inline projections in the pipeline", () => {
-  it("changes the booking's document in the command's append", async () => {
-    const app = bookingApp({ projections: [bookingsProjection] });
+  it("changes the booking's document, and writes its payment's, in the command's append", async () => {
+    const app = bookingApp({ projections: [bookingsProjection, bookingPaymentsProjection] });
     try {
       assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
       const payment = await app.commands.recordPayment(paymentPayload("B1", "p1"));
       assert.equal(payment.status, "accepted");
-      const document = await app.store.fetchDocument!("default", "bookings@1", "B1");
+      const document = await app.store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1");
       assert.equal(document?.version, 2);
       assert.deepEqual([(document?.data as { paidMinor: number }).paidMinor, (document?.data as { outstandingMinor: number }).outstandingMinor], [10000, 20000]);
+      const paymentDocument = await app.store.fetchDocument!("default", storedCollectionOf(bookingPaymentsProjection), "B1/p1");
+      assert.deepEqual([paymentDocument?.version, (paymentDocument?.data as { revision: number }).revision], [1, 2]);
     } finally {
       await app.close();
     }
@@ -50,7 +53,7 @@ describe("inline projections in the pipeline", () => {
       assert.equal(result.status, "failed");
       assert.match(String((failures[0] as Error).message), /projection "broken" failed on a RoomBooked event: no room for this/);
       assert.equal(await app.store.headPosition(), 0, "no event written, on the booking's stream nor its room's");
-      assert.equal(await app.store.fetchDocument!("default", "bookings@1", "B1"), undefined, "no document of another projection written");
+      assert.equal(await app.store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1"), undefined, "no document of another projection written");
     } finally {
       await app.close();
     }
@@ -116,7 +119,7 @@ const refusing = defineProjection({
 async function throwingMidHistory(store: EventStore): Promise<void> {
   const failures: Array<[string, unknown]> = [];
   const app = bookingApp({ store, projections: [bookingsProjection, refusing], onFailure: (id, error) => failures.push([id, error]) });
-  const documents = async () => [await store.fetchDocument!("default", "bookings@1", "B1"), await store.fetchDocument!("default", "refusing@1", "B1")];
+  const documents = async () => [await store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1"), await store.fetchDocument!("default", "refusing@1", "B1")];
   try {
     assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
     const head = await store.headPosition();

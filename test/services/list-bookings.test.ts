@@ -7,6 +7,7 @@ import { GetBookingRequestSchema, GetBookingResponseSchema, ListBookingsRequestS
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { EdgeCall } from "../../src/edge/edge-service.js";
 import { TRUSTED_LOCAL, type Identity } from "../../src/kernel/identity.js";
+import { paymentIdsOf } from "../../src/services/booking-v1/booking-document.js";
 import { bookingServiceV1 } from "../../src/services/booking-v1/handlers.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 
@@ -110,5 +111,32 @@ describe("booking.v1 ListBookings and GetBooking, from the bookings read model",
     );
     const missing = await refusal(get({ bookingId: "nope" }));
     assert.deepEqual([missing.code, missing.findDetails(ErrorInfoSchema)[0].reason], [Code.NotFound, "AGGREGATE_NOT_FOUND"]);
+  });
+
+  it("GetBooking answers every payment id in the order recorded, over several pages of booking_payments, while the booking's document stays the same size", async () => {
+    await app.commands.bookRoom(bookRoomPayload("M1", "100000.00"));
+    const documentSize = async () => JSON.stringify((await app.read.fetch("bookings", "M1", { tenant: "default" }))!.data).length;
+    // Ids that sort otherwise than they were recorded: the order is the revisions'.
+    const paymentIds = Array.from({ length: 1200 }, (_, i) => `P${(i * 7919) % 1200}`);
+    let afterOne = 0;
+    for (const [i, paymentId] of paymentIds.entries()) {
+      assert.equal((await app.commands.recordPayment(paymentPayload("M1", paymentId, "1.00"))).status, "accepted");
+      if (i === 0) afterOne = await documentSize();
+    }
+    const got = await get({ bookingId: "M1" });
+    assert.deepEqual([got.paymentIds, got.revision, got.paid], [paymentIds, 1201n, "1200.00"]);
+    // Only the digits of the count, amounts and revision grow; 1,200 ids would add ~7 KB.
+    const afterAll = await documentSize();
+    assert.ok(afterAll - afterOne <= 12, `the document was ${afterOne} characters after one payment and ${afterAll} after ${paymentIds.length}`);
+  });
+
+  it("lists a booking's payments up to the revision of the document read, not those recorded after it", async () => {
+    await app.commands.bookRoom(bookRoomPayload("M2"));
+    await app.commands.recordPayment(paymentPayload("M2", "Q1", "10.00"));
+    const read = await app.read.fetch("bookings", "M2", { tenant: "default" });
+    await app.commands.recordPayment(paymentPayload("M2", "Q2", "10.00"));
+    assert.deepEqual(await paymentIdsOf(app.read, read!, { tenant: "default" }), ["Q1"]);
+    assert.deepEqual(await paymentIdsOf(app.read, read!, { tenant: "other" }), [], "another tenant's payments");
+    assert.deepEqual((await get({ bookingId: "M2" })).paymentIds, ["Q1", "Q2"]);
   });
 });

@@ -37,8 +37,9 @@ describe("switchyard.query.v1 QueryService, in memory", () => {
 
   it("lists the registered collections with their declared fields", async () => {
     const { collections } = await queries.listCollections({});
-    assert.deepEqual(collections.map((c) => c.name), ["bookings", "guest_stays"]);
-    assert.equal(collections[0].fields.checkIn, "string");
+    assert.deepEqual(collections.map((c) => c.name), ["booking_payments", "bookings", "guest_stays"]);
+    assert.equal(collections.find((c) => c.name === "bookings")?.fields.checkIn, "string");
+    assert.equal(collections.find((c) => c.name === "booking_payments")?.fields.revision, "number");
   });
 
   it("fetches a document as a Struct, and pages through a filtered, ordered find", async () => {

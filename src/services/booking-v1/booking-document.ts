@@ -1,15 +1,21 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { BookingDocument, BookingState } from "../../domain/booking/index.js";
+import type { BookingDocument, BookingPaymentDocument, BookingState } from "../../domain/booking/index.js";
 import { PaymentIds } from "../../domain/booking/payment-ids.js";
 import { formatMinor } from "../../domain/values/money.js";
-import type { StoredDocument } from "../../read/read-models.js";
+import type { ReadModels, ReadOptions, StoredDocument } from "../../read/read-models.js";
 
 /** The read model GetBooking and ListBookings are served from. */
 export const BOOKINGS = "bookings";
+/** The read model GetBooking reads a booking's payments from. */
+export const BOOKING_PAYMENTS = "booking_payments";
+/** Payments read per page: the most a page holds. */
+const PAYMENTS_PAGE_SIZE = 1000;
 
 /**
  * The booking's state as the aggregate would fold it, from its document: the domain's read
- * policy (a guest reads only their own booking) is declared over that state.
+ * policy (a guest reads only their own booking) is declared over that state. Its payment ids
+ * are left empty: they are `booking_payments` documents, read only once the caller may read
+ * the booking, and the policy looks at the guest and status alone.
  */
 export function bookingStateOf(document: BookingDocument): BookingState {
   return {
@@ -21,7 +27,7 @@ export function bookingStateOf(document: BookingDocument): BookingState {
     price: document.price,
     paidMinor: document.paidMinor,
     outstandingMinor: document.outstandingMinor,
-    paymentIds: PaymentIds.of(document.paymentIds),
+    paymentIds: PaymentIds.none,
   };
 }
 
@@ -38,10 +44,29 @@ function commonFieldsOf(stored: StoredDocument, document: BookingDocument) {
   return { bookingId: stored.id, status, roomId, guestId, checkIn, checkOut, ...amountsOf(document) };
 }
 
-/** GetBookingResponse: the shape GetBooking had when it folded the aggregate. */
-export function getBookingResponseOf(stored: StoredDocument) {
+/**
+ * A booking's payment ids in the order they were recorded, read page by page from
+ * `booking_payments` with the options the booking's document was read with (its tenant, its
+ * min_position). Payments recorded after the document's revision are left out: the ids are
+ * those of the revision GetBooking answers, even when a payment commits between the reads.
+ */
+export async function paymentIdsOf(read: ReadModels, stored: StoredDocument, options: ReadOptions): Promise<string[]> {
   const document = stored.data as unknown as BookingDocument;
-  return { ...commonFieldsOf(stored, document), paymentIds: [...document.paymentIds], revision: BigInt(document.revision) };
+  const filter = { bookingId: stored.id, revision: { lte: document.revision } };
+  const ids: string[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await read.find(BOOKING_PAYMENTS, filter, { ...options, orderBy: { field: "revision" }, pageSize: PAYMENTS_PAGE_SIZE, pageToken });
+    for (const payment of page.documents) ids.push((payment.data as unknown as BookingPaymentDocument).paymentId);
+    pageToken = page.nextPageToken || undefined;
+  } while (pageToken);
+  return ids;
+}
+
+/** GetBookingResponse: the shape GetBooking had when it folded the aggregate. */
+export function getBookingResponseOf(stored: StoredDocument, paymentIds: readonly string[]) {
+  const document = stored.data as unknown as BookingDocument;
+  return { ...commonFieldsOf(stored, document), paymentIds: [...paymentIds], revision: BigInt(document.revision) };
 }
 
 /** A booking.v1.Booking in a ListBookings page. */

@@ -11,7 +11,7 @@ import type { ReadModels } from "../../read/read-models.js";
 import { authorize, ruleDenial, type Policy } from "../../kernel/policy.js";
 import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
-import { BOOKINGS, bookingOf, bookingStateOf, getBookingResponseOf } from "./booking-document.js";
+import { BOOKINGS, bookingOf, bookingStateOf, getBookingResponseOf, paymentIdsOf } from "./booking-document.js";
 import { LIST_BOOKINGS_FIELDS, listBookingsFilter, orderFieldOf } from "./list-bookings.js";
 import { bookRoomFieldsOf, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
 
@@ -27,8 +27,9 @@ const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
 
 /**
  * booking.v1.BookingService: the booking domain's public API. Commands go through the
- * pipeline; GetBooking and ListBookings read the `bookings` read model, which changes in the
- * transaction of the events, so a read after an acknowledged command sees it.
+ * pipeline; GetBooking and ListBookings read the `bookings` read model (GetBooking its
+ * payments from `booking_payments`), which changes in the transaction of the events, so a
+ * read after an acknowledged command sees it.
  */
 export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "registry">, read: ReadModels) {
   return edgeService(BookingService, {
@@ -40,9 +41,11 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       if (access.kind === "denied") throw edgeError(access.reason === "UNAUTHENTICATED" ? Code.Unauthenticated : Code.PermissionDenied, access.reason, access.message);
       const id = BOOKING_ID.safeParse(request.bookingId);
       if (!id.success) throw badRequest([{ field: "booking_id", description: id.error.issues[0].message }]);
-      const document = await read.fetch(BOOKINGS, request.bookingId, readOptionsOf(call, request.minPosition)).catch((error: unknown) => {
+      const options = readOptionsOf(call, request.minPosition);
+      const refused = (error: unknown) => {
         throw queryError(error, LIST_BOOKINGS_FIELDS, positionOf(request.minPosition));
-      });
+      };
+      const document = await read.fetch(BOOKINGS, request.bookingId, options).catch(refused);
       // An owner is refused a booking that is not theirs and one that does not exist alike, so
       // the answer tells a guest nothing about other guests' bookings.
       if (access.kind === "needs-state" && !(document && access.rules.some((r) => r.allows(bookingStateOf(document.data as unknown as BookingDocument), call.identity, request)))) {
@@ -51,7 +54,7 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       if (!document) {
         throw edgeError(Code.NotFound, "AGGREGATE_NOT_FOUND", `booking "${request.bookingId}" does not exist`, { aggregateId: request.bookingId });
       }
-      return getBookingResponseOf(document);
+      return getBookingResponseOf(document, await paymentIdsOf(read, document, options).catch(refused));
     },
     async listBookings(request, call) {
       const access = authorize(readOwnBooking, call.identity, LIST_BOOKINGS);

@@ -15,8 +15,8 @@ export interface BookingDocument {
   readonly paidMinor: number;
   /** Price minus payments; negative when overpaid. */
   readonly outstandingMinor: number;
-  /** The payments recorded, in order: GetBooking answers with them. */
-  readonly paymentIds: readonly string[];
+  /** How many payments were recorded; the payments themselves are `booking_payments` documents. */
+  readonly payments: number;
   /** The booking stream's revision the document reflects (GetBooking's `revision`). */
   readonly revision: number;
   /** When the booking was made and last changed: the times of its first and latest events. */
@@ -27,11 +27,13 @@ export interface BookingDocument {
 /**
  * The `bookings` read model, inline: a booking's document changes in the transaction of its
  * events, so a command is never acknowledged with its booking listed as it was before.
- * Filterable by status, room, guest, dates, amounts and times.
+ * Filterable by status, room, guest, dates, amounts and times. Its size does not grow with
+ * the booking's stream: version 1 listed every payment id, so each payment copied and
+ * rewrote the list; version 2 counts them, and `booking_payments` keeps each in a document of its own.
  */
 export const bookingsProjection = defineProjection<BookingDocument>({
   collection: "bookings",
-  version: 1,
+  version: 2,
   mode: "inline",
   eventTypes: ["RoomBooked", "PaymentRecorded", "BookingFullyPaid", "BookingOverpaid", "BookingConfirmed", "BookingCancelled"],
   documentId: (event) => (event.data as BookingEvent["data"]).bookingId,
@@ -41,13 +43,13 @@ export const bookingsProjection = defineProjection<BookingDocument>({
     const { revision } = projected;
     if (event.type === "RoomBooked") {
       const { bookingId, roomId, guestId, checkIn, checkOut, price } = event.data;
-      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, paymentIds: [], revision, createdAt: updatedAt, updatedAt };
+      return { bookingId, status: "booked", roomId, guestId, checkIn, checkOut, price, paidMinor: 0, outstandingMinor: price.amountMinor, payments: 0, revision, createdAt: updatedAt, updatedAt };
     }
     if (!document) return null;
     switch (event.type) {
       case "PaymentRecorded": {
         const paidMinor = document.paidMinor + event.data.amount.amountMinor;
-        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, paymentIds: [...document.paymentIds, event.data.paymentId], revision, updatedAt };
+        return { ...document, paidMinor, outstandingMinor: document.price.amountMinor - paidMinor, payments: document.payments + 1, revision, updatedAt };
       }
       case "BookingFullyPaid":
         return { ...document, status: "fully_paid", revision, updatedAt };
