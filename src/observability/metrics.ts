@@ -4,6 +4,7 @@ import type { CallEnded } from "../edge/call-lifecycle.js";
 import { codeName } from "../edge/rpc-outcome.js";
 import type { PipelineHooks } from "../pipeline/hooks.js";
 import type { BatchCommitted } from "../store/group-commit.js";
+import type { ScheduleCounts } from "../store/schedule-store.js";
 
 /** Every metric's name starts with this. */
 export const METRIC_PREFIX = "switchyard_";
@@ -47,6 +48,11 @@ export interface Metrics {
   registerConsumerLag(consumer: string, read: () => ConsumerLag | Promise<ConsumerLag>): () => void;
   /** The open Subscribe streams and their lag, read at each scrape. */
   watchSubscriptions(board: LagBoard): void;
+  /**
+   * The scheduled commands due, overdue and the dead letters, read once per scrape into
+   * switchyard_schedules_due, switchyard_schedules_overdue and switchyard_dead_letters.
+   */
+  watchSchedules(read: () => Promise<ScheduleCounts>): void;
   scrape(): Promise<Scrape>;
 }
 
@@ -82,19 +88,14 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
 
   const consumers = new Map<string, () => ConsumerLag | Promise<ConsumerLag>>();
   /** One read of every consumer per scrape, shared by the two gauges that show it. */
-  let consumerLags: Promise<Map<string, ConsumerLag>> | undefined;
-  const readConsumers = () =>
-    (consumerLags ??= Promise.all([...consumers].map(async ([name, read]) => [name, await read()] as const)).then((entries) => {
-      consumerLags = undefined;
-      return new Map(entries);
-    }));
+  const readConsumers = oncePerScrape(async () => new Map(await Promise.all([...consumers].map(async ([name, read]) => [name, await read()] as const))));
   for (const [unit, pick] of [
     ["events", (lag: ConsumerLag) => lag.events],
     ["seconds", (lag: ConsumerLag) => lag.seconds],
   ] as const) {
     new Gauge({
       name: `switchyard_consumer_lag_${unit}`,
-      help: `How far each checkpointed consumer (projection, reaction) is behind the head, in ${unit}.`,
+      help: `How far each checkpointed consumer (async projection, reaction) is behind the head, in ${unit}${unit === "seconds" ? " (the age of the first event it has not committed; 0 when caught up)" : ""}. A reaction's checkpoint passes the events it does not handle only at its next idle checkpoint (after 1 s).`,
       labelNames: ["consumer"],
       registers: [registry],
       async collect() {
@@ -157,8 +158,26 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
       gauge({ name: "switchyard_subscription_lag_events", help: "The most events any open Subscribe stream is behind the head.", read: () => board.worst().events });
       gauge({ name: "switchyard_subscription_lag_seconds", help: "The longest any open Subscribe stream has been behind the head, in seconds.", read: () => board.worst().seconds });
     },
+    watchSchedules(read) {
+      const counts = oncePerScrape(read);
+      gauge({ name: "switchyard_schedules_due", help: "Scheduled commands waiting to run whose time has come, over every tenant.", read: async () => (await counts()).due });
+      gauge({ name: "switchyard_schedules_overdue", help: "Scheduled commands waiting to run more than 1 s after their time, over every tenant.", read: async () => (await counts()).overdue });
+      gauge({ name: "switchyard_dead_letters", help: "Dead letters (commands given up on) not yet retried or discarded, over every tenant.", read: async () => (await counts()).deadLetters });
+    },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+/**
+ * Shares one read among the gauges a scrape collects together (prom-client collects them at
+ * once): a call while a read is under way gets its answer, a later call reads again.
+ */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= read().finally(() => {
+      pending = undefined;
+    }));
 }
