@@ -38,12 +38,13 @@ export interface Metrics {
   readonly onCallEnd: (ended: CallEnded) => void;
   readonly pipelineHooks: PipelineHooks;
   readonly onBatch: (batch: BatchCommitted) => void;
-  /** Registers a gauge read at each scrape, e.g. `switchyard_schedules_due`. */
+  /** Registers a gauge read at each scrape, e.g. `switchyard_schedules_due`; a read that fails shows NaN (a labelled gauge: no series), the rest of the scrape answers. */
   gauge(gauge: ScrapedGauge): void;
   /**
    * Registers a checkpointed consumer (an async projection, a reaction) by name: its lag is
    * read at each scrape into switchyard_consumer_lag_events{consumer} and
-   * switchyard_consumer_lag_seconds{consumer}. Returns a function that removes it.
+   * switchyard_consumer_lag_seconds{consumer} (NaN when the read fails). Returns a function
+   * that removes it.
    */
   registerConsumerLag(consumer: string, read: () => ConsumerLag | Promise<ConsumerLag>): () => void;
   /** The open Subscribe streams and their lag, read at each scrape. */
@@ -55,6 +56,9 @@ export interface Metrics {
   watchSchedules(read: () => Promise<ScheduleCounts>): void;
   scrape(): Promise<Scrape>;
 }
+
+/** A consumer's lag when its read failed (the database could not be reached): unknown, and the scrape still answers. */
+const UNREADABLE_LAG: ConsumerLag = { events: NaN, seconds: NaN };
 
 /** Seconds buckets for RPCs, commands and their stages: 0.1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -88,7 +92,7 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
 
   const consumers = new Map<string, () => ConsumerLag | Promise<ConsumerLag>>();
   /** One read of every consumer per scrape, shared by the two gauges that show it. */
-  const readConsumers = oncePerScrape(async () => new Map(await Promise.all([...consumers].map(async ([name, read]) => [name, await read()] as const))));
+  const readConsumers = oncePerScrape(async () => new Map(await Promise.all([...consumers].map(async ([name, read]) => [name, await Promise.resolve().then(read).catch(() => UNREADABLE_LAG)] as const))));
   for (const [unit, pick] of [
     ["events", (lag: ConsumerLag) => lag.events],
     ["seconds", (lag: ConsumerLag) => lag.seconds],
@@ -113,7 +117,15 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
       labelNames: [...labelNames],
       registers: [registry],
       async collect() {
-        const reading = await read();
+        let reading: GaugeReading;
+        try {
+          reading = await read();
+        } catch {
+          // The scrape still answers: this gauge alone is unknown (a labelled one is left out).
+          this.reset();
+          if (labelNames.length === 0) this.set(NaN);
+          return;
+        }
         if (typeof reading === "number") return void this.set(reading);
         this.reset();
         for (const { labels, value } of reading) this.set(labels, value);

@@ -245,6 +245,21 @@ describe("metrics registered by other parts", () => {
     assert.throws(() => metrics.gauge({ name: "dead_letters", help: "x", read: () => 0 }), /must start with switchyard_/);
   });
 
+  it("answer a scrape when a gauge's or a consumer's read fails, with NaN for what could not be read", async () => {
+    const metrics = createMetrics({ commandTypes: [] });
+    const unreachable = () => Promise.reject(new Error("the database cannot be reached"));
+    metrics.registerConsumerLag("booking.some-reaction", unreachable);
+    metrics.registerConsumerLag("projection:fine@1", () => ({ events: 2, seconds: 1 }));
+    metrics.watchSchedules(unreachable);
+    metrics.gauge({ name: "switchyard_per_tenant", help: "x", labelNames: ["tenant"], read: unreachable });
+    const text = parse((await metrics.scrape()).body);
+    assert.ok(Number.isNaN(text.get(key("switchyard_consumer_lag_events", { consumer: "booking.some-reaction" }))));
+    assert.ok(Number.isNaN(text.get(key("switchyard_consumer_lag_seconds", { consumer: "booking.some-reaction" }))));
+    assert.equal(text.get(key("switchyard_consumer_lag_events", { consumer: "projection:fine@1" })), 2);
+    for (const name of ["switchyard_schedules_due", "switchyard_schedules_overdue", "switchyard_dead_letters"]) assert.ok(Number.isNaN(text.get(key(name))), name);
+    assert.equal([...text.keys()].some((k) => k.startsWith("switchyard_per_tenant{")), false);
+  });
+
   it("measure a checkpointed consumer's lag as the head minus its checkpoint, and its age as that of the first event after it", async () => {
     const appendedAt = Date.parse("2030-01-01T00:00:00Z");
     const clock = () => new Date(appendedAt + 7500);
