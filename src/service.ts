@@ -25,7 +25,9 @@ import type { EventStore } from "./store/event-store.js";
 import { openStore } from "./store/open-store.js";
 import { createLagBoard } from "./consumer/lag-board.js";
 import { metricsEndpoint } from "./edge/metrics-endpoint.js";
+import { checkpointLag } from "./observability/checkpoint-lag.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { consumerNameOf } from "./read/read-service.js";
 import { startTraceExport } from "./observability/trace-export.js";
 import { createTracing } from "./observability/tracing.js";
 import { combineHooks } from "./pipeline/hooks.js";
@@ -39,7 +41,11 @@ export interface RunningService {
   readonly httpPort: number;
   /** This process's Prometheus metrics (GET /metrics); parts started later add their gauges here. */
   readonly metrics: Metrics;
-  /** Scheduled commands due, overdue and dead letters (all tenants), for metrics; zeros when the store keeps no schedules. */
+  /**
+   * Scheduled commands due, overdue and dead letters (all tenants), as GET /metrics shows them;
+   * read from the database whether or not this process runs the scheduler, zeros when the
+   * store keeps no schedules.
+   */
   scheduleCounts(): Promise<ScheduleCounts>;
   /** Drains (health NOT_SERVING, new calls UNAVAILABLE), finishes in-flight calls, closes the store. */
   stop(): Promise<void>;
@@ -92,6 +98,9 @@ export async function startService(config: Config, logger: Logger, extra: Servic
   metrics.watchSubscriptions(subscriptions);
   const reactions = config.REACTIONS === "off" ? undefined : startReactions(config, { app, reactions: bookingReactions, ports: { guestNotifier: guestNotifierOf(config, logger) }, logger, clock: collaborators.clock });
   const scheduler = schedulerOf(config, store, app.execute, logger);
+  const scheduleCounts = () => store.schedules?.counts(collaborators.clock().getTime()) ?? Promise.resolve({ due: 0, overdue: 0, deadLetters: 0 });
+  metrics.watchSchedules(scheduleCounts);
+  watchConsumerLag(metrics, store, collaborators.clock);
   const limits = limitsOf(config);
   const scheduling = store.schedules && { schedules: store.schedules, clock: collaborators.clock, pageTokens: pageTokens(config.PAGE_TOKEN_SECRET), wake: scheduler?.wake };
   const domainServices = [...edgeServices(app, limits, { subscriptions, scheduling }), ...(extra.services ?? [])];
@@ -152,7 +161,7 @@ export async function startService(config: Config, logger: Logger, extra: Servic
     grpcPort: grpcServer.port,
     httpPort: httpServer.port,
     metrics,
-    scheduleCounts: () => scheduler?.counts() ?? Promise.resolve({ due: 0, overdue: 0, deadLetters: 0 }),
+    scheduleCounts,
     stop: () =>
       (stopping ??= (async () => {
         unwatch?.();
@@ -168,6 +177,17 @@ export async function startService(config: Config, logger: Logger, extra: Servic
         await traceExport?.shutdown().catch((error: unknown) => logger.warn({ err: error }, "the last spans could not be exported"));
       })()),
   };
+}
+
+/**
+ * Registers the lag of every checkpointed consumer the booking domain declares (its async
+ * projections and its reactions), read from the consumers table: whichever process or
+ * replica runs one, each shows the same lag, and a consumer no process runs shows it growing.
+ */
+function watchConsumerLag(metrics: Metrics, store: EventStore, clock: () => Date): void {
+  if (!store.consumerCheckpoint) return;
+  const consumers = [...bookingProjections.filter((p) => p.mode === "async").map(consumerNameOf), ...bookingReactions.map((r) => r.name)];
+  for (const consumer of consumers) metrics.registerConsumerLag(consumer, checkpointLag(store, consumer, clock));
 }
 
 /** The scheduler of this process, when SCHEDULER=on and the store keeps schedules. */

@@ -4,6 +4,7 @@ import type { CallEnded } from "../edge/call-lifecycle.js";
 import { codeName } from "../edge/rpc-outcome.js";
 import type { PipelineHooks } from "../pipeline/hooks.js";
 import type { BatchCommitted } from "../store/group-commit.js";
+import type { ScheduleCounts } from "../store/schedule-store.js";
 
 /** Every metric's name starts with this. */
 export const METRIC_PREFIX = "switchyard_";
@@ -37,18 +38,27 @@ export interface Metrics {
   readonly onCallEnd: (ended: CallEnded) => void;
   readonly pipelineHooks: PipelineHooks;
   readonly onBatch: (batch: BatchCommitted) => void;
-  /** Registers a gauge read at each scrape, e.g. `switchyard_schedules_due`. */
+  /** Registers a gauge read at each scrape, e.g. `switchyard_schedules_due`; a read that fails shows NaN (a labelled gauge: no series), the rest of the scrape answers. */
   gauge(gauge: ScrapedGauge): void;
   /**
    * Registers a checkpointed consumer (an async projection, a reaction) by name: its lag is
    * read at each scrape into switchyard_consumer_lag_events{consumer} and
-   * switchyard_consumer_lag_seconds{consumer}. Returns a function that removes it.
+   * switchyard_consumer_lag_seconds{consumer} (NaN when the read fails). Returns a function
+   * that removes it.
    */
   registerConsumerLag(consumer: string, read: () => ConsumerLag | Promise<ConsumerLag>): () => void;
   /** The open Subscribe streams and their lag, read at each scrape. */
   watchSubscriptions(board: LagBoard): void;
+  /**
+   * The scheduled commands due, overdue and the dead letters, read once per scrape into
+   * switchyard_schedules_due, switchyard_schedules_overdue and switchyard_dead_letters.
+   */
+  watchSchedules(read: () => Promise<ScheduleCounts>): void;
   scrape(): Promise<Scrape>;
 }
+
+/** A consumer's lag when its read failed (the database could not be reached): unknown, and the scrape still answers. */
+const UNREADABLE_LAG: ConsumerLag = { events: NaN, seconds: NaN };
 
 /** Seconds buckets for RPCs, commands and their stages: 0.1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -82,19 +92,14 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
 
   const consumers = new Map<string, () => ConsumerLag | Promise<ConsumerLag>>();
   /** One read of every consumer per scrape, shared by the two gauges that show it. */
-  let consumerLags: Promise<Map<string, ConsumerLag>> | undefined;
-  const readConsumers = () =>
-    (consumerLags ??= Promise.all([...consumers].map(async ([name, read]) => [name, await read()] as const)).then((entries) => {
-      consumerLags = undefined;
-      return new Map(entries);
-    }));
+  const readConsumers = oncePerScrape(async () => new Map(await Promise.all([...consumers].map(async ([name, read]) => [name, await Promise.resolve().then(read).catch(() => UNREADABLE_LAG)] as const))));
   for (const [unit, pick] of [
     ["events", (lag: ConsumerLag) => lag.events],
     ["seconds", (lag: ConsumerLag) => lag.seconds],
   ] as const) {
     new Gauge({
       name: `switchyard_consumer_lag_${unit}`,
-      help: `How far each checkpointed consumer (projection, reaction) is behind the head, in ${unit}.`,
+      help: `How far each checkpointed consumer (async projection, reaction) is behind the head, in ${unit}${unit === "seconds" ? " (the age of the first event it has not committed; 0 when caught up)" : ""}. A reaction's checkpoint passes the events it does not handle only at its next idle checkpoint (after 1 s).`,
       labelNames: ["consumer"],
       registers: [registry],
       async collect() {
@@ -112,7 +117,15 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
       labelNames: [...labelNames],
       registers: [registry],
       async collect() {
-        const reading = await read();
+        let reading: GaugeReading;
+        try {
+          reading = await read();
+        } catch {
+          // The scrape still answers: this gauge alone is unknown (a labelled one is left out).
+          this.reset();
+          if (labelNames.length === 0) this.set(NaN);
+          return;
+        }
         if (typeof reading === "number") return void this.set(reading);
         this.reset();
         for (const { labels, value } of reading) this.set(labels, value);
@@ -157,8 +170,26 @@ export function createMetrics(options: { readonly commandTypes: Iterable<string>
       gauge({ name: "switchyard_subscription_lag_events", help: "The most events any open Subscribe stream is behind the head.", read: () => board.worst().events });
       gauge({ name: "switchyard_subscription_lag_seconds", help: "The longest any open Subscribe stream has been behind the head, in seconds.", read: () => board.worst().seconds });
     },
+    watchSchedules(read) {
+      const counts = oncePerScrape(read);
+      gauge({ name: "switchyard_schedules_due", help: "Scheduled commands waiting to run whose time has come, over every tenant.", read: async () => (await counts()).due });
+      gauge({ name: "switchyard_schedules_overdue", help: "Scheduled commands waiting to run more than 1 s after their time, over every tenant.", read: async () => (await counts()).overdue });
+      gauge({ name: "switchyard_dead_letters", help: "Dead letters (commands given up on) not yet retried or discarded, over every tenant.", read: async () => (await counts()).deadLetters });
+    },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+/**
+ * Shares one read among the gauges a scrape collects together (prom-client collects them at
+ * once): a call while a read is under way gets its answer, a later call reads again.
+ */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= read().finally(() => {
+      pending = undefined;
+    }));
 }

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import pino from "pino";
@@ -10,11 +12,16 @@ import { loadConfig } from "../../src/config.js";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
 import { CommandService, CommandStatus } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import { EventStoreService } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { confirmPaidBookings, guestStaysProjection } from "../../src/domain/booking/index.js";
+import { TRUSTED_LOCAL } from "../../src/kernel/identity.js";
+import { checkpointLag } from "../../src/observability/checkpoint-lag.js";
 import { createMetrics } from "../../src/observability/metrics.js";
+import { consumerNameOf } from "../../src/read/read-service.js";
 import { startService, type RunningService } from "../../src/service.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { hs256Token } from "../support/auth-helpers.js";
 import { bookingApp, paymentPayload } from "../support/booking-app.js";
+import { eventually } from "../support/eventually.js";
 import { grpcJsClient, failing } from "../support/grpc-client.js";
 
 const quiet = pino({ level: "silent" });
@@ -48,7 +55,8 @@ describe("GET /metrics", () => {
   const path = join(dir, "events.db");
   let service: RunningService;
   before(async () => {
-    service = await startService(loadConfig({ GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${path}` }), quiet);
+    // The scheduler is off so that a schedule whose time has come stays due for the scrape to count.
+    service = await startService(loadConfig({ GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: `file:${path}`, SCHEDULER: "off" }), quiet);
   });
   after(() => service.stop());
 
@@ -123,6 +131,59 @@ describe("GET /metrics", () => {
     }
   });
 
+  it("counts schedules due and overdue and dead letters, and shows each consumer's lag until it caught up", async () => {
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    const commands = createClient(CommandService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.httpPort}`, httpVersion: "1.1" }));
+    const other = openSqliteStore({ path });
+    try {
+      const schedules = ["switchyard_schedules_due", "switchyard_schedules_overdue", "switchyard_dead_letters"] as const;
+      const counted = async () => {
+        const now = parse((await scrape(service)).text);
+        return schedules.map((name) => now.get(key(name)) ?? NaN);
+      };
+      const start = await counted();
+      assert.ok(start.every((n) => n >= 0), "the three gauges are there");
+      const moved = async () => (await counted()).map((n, i) => n - start[i]);
+
+      // BookRoom schedules the unpaid booking's cancellation 48 h on: pending, but neither due nor overdue.
+      const dueIn49Hours = async () => (await other.schedules!.counts(Date.now() + 49 * 3600_000)).due;
+      const dueLater = await dueIn49Hours();
+      await booking.bookRoom({ bookingId: "S1", roomId: "RS1", guestId: "G7", checkIn: "2030-07-01", checkOut: "2030-07-03", price: "300.00", currency: "EUR" });
+      assert.deepEqual(await moved(), [0, 0, 0]);
+      assert.equal((await dueIn49Hours()) - dueLater, 1, "its cancellation is due in 48 h");
+
+      // A command scheduled an hour ago, with the scheduler off: due and overdue until something runs it.
+      const past = await commands.scheduleCommand({ commandType: "booking.CancelBooking", aggregateId: "S1", payload: { reason: "plans changed" }, requestId: "sched-s1", when: { case: "runAt", value: timestampFromMs(Date.now() - 3600_000) } });
+      assert.deepEqual(await moved(), [1, 1, 0]);
+      await commands.cancelScheduledCommand({ scheduleId: past.scheduleId });
+      assert.deepEqual(await moved(), [0, 0, 0]);
+
+      // A dead letter counts until it is discarded.
+      const dead = { id: randomUUID(), commandType: "booking.CancelBooking", aggregateId: "S1", payload: { reason: "plans changed" }, runAt: Date.now(), identity: TRUSTED_LOCAL, correlationId: "c", causationId: "c", createdAt: Date.now() };
+      assert.equal(await other.schedules!.addDeadLetter(TRUSTED_LOCAL.tenant, dead, "the reaction chain loops", Date.now()), true);
+      assert.deepEqual(await moved(), [0, 0, 1]);
+      await commands.discardDeadLetter({ scheduleId: dead.id });
+      assert.deepEqual(await moved(), [0, 0, 0]);
+
+      // The async projection and the reaction, each under its consumer name, reach the head once their runners caught up.
+      const consumers = [consumerNameOf(guestStaysProjection), confirmPaidBookings.name];
+      const first = parse((await scrape(service)).text);
+      for (const consumer of consumers) {
+        assert.ok(first.has(key("switchyard_consumer_lag_events", { consumer })), `lag events of ${consumer}`);
+        assert.ok(first.has(key("switchyard_consumer_lag_seconds", { consumer })), `lag seconds of ${consumer}`);
+      }
+      for (const consumer of consumers) {
+        await eventually(`${consumer} caught up`, async () => parse((await scrape(service)).text).get(key("switchyard_consumer_lag_events", { consumer })) === 0);
+      }
+      const caughtUp = parse((await scrape(service)).text);
+      assert.equal(caughtUp.get(key("switchyard_consumer_lag_events", { consumer: consumerNameOf(guestStaysProjection) })), 0);
+      assert.equal(caughtUp.get(key("switchyard_consumer_lag_seconds", { consumer: consumerNameOf(guestStaysProjection) })), 0);
+    } finally {
+      booking.close();
+      await other.close();
+    }
+  });
+
   it("shows open subscriptions while they are open", async () => {
     const events = createClient(EventStoreService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.httpPort}`, httpVersion: "2" }));
     const controller = new AbortController();
@@ -182,5 +243,41 @@ describe("metrics registered by other parts", () => {
     text = parse((await metrics.scrape()).body);
     assert.equal(text.has(key("switchyard_consumer_lag_events", { consumer: "projection:bookings" })), false);
     assert.throws(() => metrics.gauge({ name: "dead_letters", help: "x", read: () => 0 }), /must start with switchyard_/);
+  });
+
+  it("answer a scrape when a gauge's or a consumer's read fails, with NaN for what could not be read", async () => {
+    const metrics = createMetrics({ commandTypes: [] });
+    const unreachable = () => Promise.reject(new Error("the database cannot be reached"));
+    metrics.registerConsumerLag("booking.some-reaction", unreachable);
+    metrics.registerConsumerLag("projection:fine@1", () => ({ events: 2, seconds: 1 }));
+    metrics.watchSchedules(unreachable);
+    metrics.gauge({ name: "switchyard_per_tenant", help: "x", labelNames: ["tenant"], read: unreachable });
+    const text = parse((await metrics.scrape()).body);
+    assert.ok(Number.isNaN(text.get(key("switchyard_consumer_lag_events", { consumer: "booking.some-reaction" }))));
+    assert.ok(Number.isNaN(text.get(key("switchyard_consumer_lag_seconds", { consumer: "booking.some-reaction" }))));
+    assert.equal(text.get(key("switchyard_consumer_lag_events", { consumer: "projection:fine@1" })), 2);
+    for (const name of ["switchyard_schedules_due", "switchyard_schedules_overdue", "switchyard_dead_letters"]) assert.ok(Number.isNaN(text.get(key(name))), name);
+    assert.equal([...text.keys()].some((k) => k.startsWith("switchyard_per_tenant{")), false);
+  });
+
+  it("measure a checkpointed consumer's lag as the head minus its checkpoint, and its age as that of the first event after it", async () => {
+    const appendedAt = Date.parse("2030-01-01T00:00:00Z");
+    const clock = () => new Date(appendedAt + 7500);
+    let checkpoint = 4;
+    const asked: number[] = [];
+    const store = {
+      headPosition: async () => 10,
+      consumerCheckpoint: async (name: string) => (assert.equal(name, "projection:x@1"), checkpoint),
+      readAllTenants: async ({ fromPosition }: { fromPosition: number }) => {
+        asked.push(fromPosition);
+        return [{ tenant: "t", size: 1, event: { id: "e", streamId: "s", revision: 1, position: fromPosition, type: "E", data: {}, metadata: { commandId: "c", commandType: "x.C", requestId: "r", correlationId: "r", causationId: "c", tenant: "t", timestamp: new Date(appendedAt).toISOString() } } }];
+      },
+    };
+    const lag = checkpointLag(store, "projection:x@1", clock);
+    assert.deepEqual(await lag(), { events: 6, seconds: 7.5 });
+    assert.deepEqual(asked, [5]);
+    checkpoint = 10;
+    assert.deepEqual(await lag(), { events: 0, seconds: 0 });
+    assert.deepEqual(asked, [5], "no event read when caught up");
   });
 });
