@@ -119,7 +119,7 @@ const refusing = defineProjection({
 async function throwingMidHistory(store: EventStore): Promise<void> {
   const failures: Array<[string, unknown]> = [];
   const app = bookingApp({ store, projections: [bookingsProjection, refusing], onFailure: (id, error) => failures.push([id, error]) });
-  const documents = async () => [await store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1"), await store.fetchDocument!("default", "refusing@1", "B1")];
+  const documents = async () => [await store.fetchDocument!("default", storedCollectionOf(bookingsProjection), "B1"), await store.fetchDocument!("default", storedCollectionOf(refusing), "B1")];
   try {
     assert.equal((await app.commands.bookRoom(bookRoomPayload("B1"))).status, "accepted");
     const head = await store.headPosition();
