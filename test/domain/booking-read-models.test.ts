@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { givenEvents, type GivenEvent } from "../../src/kernel/projection-specification.js";
-import { bookingPaymentsProjection, bookingsProjection, guestStaysProjection } from "../../src/domain/booking/index.js";
+import { bookingsProjection, guestStaysProjection } from "../../src/domain/booking/index.js";
 
 const at = (timestamp: string) => ({ timestamp });
 const booked = (bookingId: string, guestId: string, checkIn = "2026-06-01", checkOut = "2026-06-04", time = "2026-05-01T10:00:00.000Z"): GivenEvent => ({
@@ -66,22 +66,6 @@ describe("bookings read model", () => {
     };
     // Only the digits of the counts, amounts and revision grow; 300 payment ids would add ~2 KB.
     assert.ok(sizeAfter(300) - sizeAfter(1) <= 10, `${sizeAfter(1)} characters after one payment, ${sizeAfter(300)} after 300`);
-  });
-});
-
-describe("booking_payments read model", () => {
-  it("keeps each payment of a booking in a document of its own, with its revision and time", () => {
-    givenEvents(bookingPaymentsProjection, [booked("B1", "G1"), paid("B1", 10000), booked("B2", "G2"), paid("B1", 5000, "2026-05-04T10:00:00.000Z")]).thenDocuments({
-      "B1/p-10000": { bookingId: "B1", paymentId: "p-10000", amount: { amountMinor: 10000, currency: "EUR" }, paidAt: "2026-05-02T10:00:00.000Z", revision: 2, recordedAt: "2026-05-02T10:00:00.000Z" },
-      "B1/p-5000": { bookingId: "B1", paymentId: "p-5000", amount: { amountMinor: 5000, currency: "EUR" }, paidAt: "2026-05-04T10:00:00.000Z", revision: 3, recordedAt: "2026-05-04T10:00:00.000Z" },
-    });
-  });
-
-  it("keeps a payment recorded again in its first place", () => {
-    givenEvents(bookingPaymentsProjection, [booked("B1", "G1"), paid("B1", 100), paid("B1", 100, "2026-05-05T10:00:00.000Z")]).thenDocument("B1/p-100", (d) => {
-      assert.equal(d.revision, 2);
-      assert.equal(d.recordedAt, "2026-05-02T10:00:00.000Z");
-    });
   });
 });
 

@@ -3,7 +3,7 @@ import { systemCollaborators } from "../../src/kernel/collaborators.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { createApp, type AppOptions } from "../../src/pipeline/app.js";
-import { bookingCommands, bookingPaymentsProjection, bookingsProjection } from "../../src/domain/booking/index.js";
+import { bookingCommands, bookingsProjection } from "../../src/domain/booking/index.js";
 import type { PipelineOptions } from "../../src/pipeline/execute.js";
 
 /** The instant test clocks read: bookings from 2026-06-01 on are in the future. */
@@ -11,12 +11,12 @@ export const NOW = "2026-05-01T12:00:00Z";
 
 /**
  * A booking app on an in-memory store (or the given one), with a fixed clock and the inline
- * `bookings` and `booking_payments` read models (GetBooking reads them); pass `projections` for others.
+ * `bookings` read model (GetBooking reads it); pass `projections` for others.
  */
 export function bookingApp(options: Partial<PipelineOptions> & AppOptions & { store?: EventStore } = {}) {
   const store = options.store ?? openSqliteStore({ path: ":memory:" });
   const collaborators: Collaborators = { ...systemCollaborators, clock: fixedClock(NOW), ...options.collaborators };
-  return createApp({ projections: [bookingsProjection, bookingPaymentsProjection], ...options, store, collaborators, commands: bookingCommands });
+  return createApp({ projections: [bookingsProjection], ...options, store, collaborators, commands: bookingCommands });
 }
 
 /** A valid BookRoom payload for a booking id, in a room of its own (named like it), so no two collide. */

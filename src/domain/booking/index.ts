@@ -12,7 +12,6 @@ export { BOOKING_SETTINGS_PORT, bookingSettingsOf, DEFAULT_BOOKING_SETTINGS, typ
 export { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
 export type { BookingConfirmedNotice, BookingPorts, GuestNotifier } from "./guest-notifier.js";
 export { bookingsProjection, type BookingDocument } from "./read-models/bookings.js";
-export { bookingPaymentIdOf, bookingPaymentsProjection, type BookingPaymentDocument } from "./read-models/booking-payments.js";
 export { guestStaysProjection, type GuestStaysDocument } from "./read-models/guest-stays.js";
 
 import { bookRoom } from "./commands/book-room.js";
@@ -21,7 +20,6 @@ import { cancelUnpaidBooking } from "./commands/cancel-unpaid-booking.js";
 import { confirmBooking } from "./commands/confirm-booking.js";
 import { confirmPaidBookings } from "./reactions/confirm-paid-bookings.js";
 import { recordPayment } from "./commands/record-payment.js";
-import { bookingPaymentsProjection } from "./read-models/booking-payments.js";
 import { bookingsProjection } from "./read-models/bookings.js";
 import { guestStaysProjection } from "./read-models/guest-stays.js";
 
@@ -31,5 +29,5 @@ export const bookingCommands = [bookRoom, recordPayment, cancelBooking, cancelUn
 /** Every booking reaction, for the runners (reactions/start-reactions.ts). */
 export const bookingReactions = [confirmPaidBookings] as const;
 
-/** The booking domain's read models: `bookings` and `booking_payments` inline, `guest_stays` async. */
-export const bookingProjections = [bookingsProjection, bookingPaymentsProjection, guestStaysProjection] as const;
+/** The booking domain's read models: `bookings` inline, `guest_stays` async. */
+export const bookingProjections = [bookingsProjection, guestStaysProjection] as const;

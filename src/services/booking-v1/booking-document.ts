@@ -1,21 +1,19 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { BookingDocument, BookingPaymentDocument, BookingState } from "../../domain/booking/index.js";
+import { booking, type BookingDocument, type BookingState } from "../../domain/booking/index.js";
 import { PaymentIds } from "../../domain/booking/payment-ids.js";
 import { formatMinor } from "../../domain/values/money.js";
-import type { ReadModels, ReadOptions, StoredDocument } from "../../read/read-models.js";
+import { streamIdOf } from "../../kernel/aggregate.js";
+import type { StoredDocument } from "../../read/read-models.js";
+import { MAX_PAGE, type EventStore } from "../../store/event-store.js";
 
 /** The read model GetBooking and ListBookings are served from. */
 export const BOOKINGS = "bookings";
-/** The read model GetBooking reads a booking's payments from. */
-export const BOOKING_PAYMENTS = "booking_payments";
-/** Payments read per page: the most a page holds. */
-const PAYMENTS_PAGE_SIZE = 1000;
 
 /**
  * The booking's state as the aggregate would fold it, from its document: the domain's read
  * policy (a guest reads only their own booking) is declared over that state. Its payment ids
- * are left empty: they are `booking_payments` documents, read only once the caller may read
- * the booking, and the policy looks at the guest and status alone.
+ * are left empty: they are read from the booking's events only once the caller may read the
+ * booking, and the policy looks at the guest and status alone.
  */
 export function bookingStateOf(document: BookingDocument): BookingState {
   return {
@@ -45,21 +43,21 @@ function commonFieldsOf(stored: StoredDocument, document: BookingDocument) {
 }
 
 /**
- * A booking's payment ids in the order they were recorded, read page by page from
- * `booking_payments` with the options the booking's document was read with (its tenant, its
- * min_position). Payments recorded after the document's revision are left out: the ids are
- * those of the revision GetBooking answers, even when a payment commits between the reads.
+ * A booking's payment ids in the order they were recorded: its stream's PaymentRecorded
+ * events up to the document's revision, so the ids are those of the revision GetBooking
+ * answers even when a payment commits between the reads. The stream is the record of its
+ * payments; a read model listing them would cost every payment a document and its index
+ * entries (measured: ~40% of RecordPayment's throughput) for a list only GetBooking reads.
  */
-export async function paymentIdsOf(read: ReadModels, stored: StoredDocument, options: ReadOptions): Promise<string[]> {
-  const document = stored.data as unknown as BookingDocument;
-  const filter = { bookingId: stored.id, revision: { lte: document.revision } };
+export async function paymentIdsOf(store: Pick<EventStore, "readStream">, stored: StoredDocument, tenant: string): Promise<string[]> {
+  const { revision } = stored.data as unknown as BookingDocument;
   const ids: string[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await read.find(BOOKING_PAYMENTS, filter, { ...options, orderBy: { field: "revision" }, pageSize: PAYMENTS_PAGE_SIZE, pageToken });
-    for (const payment of page.documents) ids.push((payment.data as unknown as BookingPaymentDocument).paymentId);
-    pageToken = page.nextPageToken || undefined;
-  } while (pageToken);
+  for (let from = 1; from <= revision; ) {
+    const events = await store.readStream(tenant, streamIdOf(booking, stored.id), { fromRevision: from, maxCount: Math.min(MAX_PAGE, revision - from + 1) });
+    for (const event of events) if (event.type === "PaymentRecorded") ids.push((event.data as { paymentId: string }).paymentId);
+    if (events.length === 0) break;
+    from = events[events.length - 1].revision + 1;
+  }
   return ids;
 }
 

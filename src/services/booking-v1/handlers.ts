@@ -27,11 +27,11 @@ const EDGE_SCOPES = [SCOPES.write, SCOPES.own];
 
 /**
  * booking.v1.BookingService: the booking domain's public API. Commands go through the
- * pipeline; GetBooking and ListBookings read the `bookings` read model (GetBooking its
- * payments from `booking_payments`), which changes in the transaction of the events, so a
- * read after an acknowledged command sees it.
+ * pipeline; GetBooking and ListBookings read the `bookings` read model (GetBooking the
+ * payments from the booking's events, up to the document's revision), which changes in the
+ * transaction of the events, so a read after an acknowledged command sees it.
  */
-export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "registry">, read: ReadModels) {
+export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute" | "registry" | "store">, read: ReadModels) {
   return edgeService(BookingService, {
     bookRoom: (request, call) => runCommand(app, mapBookRoom(request), bookRoomFieldsOf(request), call, EDGE_SCOPES),
     recordPayment: (request, call) => runCommand(app, mapRecordPayment(request), recordPaymentFields, call, EDGE_SCOPES),
@@ -54,7 +54,7 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       if (!document) {
         throw edgeError(Code.NotFound, "AGGREGATE_NOT_FOUND", `booking "${request.bookingId}" does not exist`, { aggregateId: request.bookingId });
       }
-      return getBookingResponseOf(document, await paymentIdsOf(read, document, options).catch(refused));
+      return getBookingResponseOf(document, await paymentIdsOf(app.store, document, options.tenant).catch(refused));
     },
     async listBookings(request, call) {
       const access = authorize(readOwnBooking, call.identity, LIST_BOOKINGS);

@@ -15,7 +15,7 @@ export interface BookingDocument {
   readonly paidMinor: number;
   /** Price minus payments; negative when overpaid. */
   readonly outstandingMinor: number;
-  /** How many payments were recorded; the payments themselves are `booking_payments` documents. */
+  /** How many payments were recorded; the payments themselves are the booking's PaymentRecorded events (GetBooking reads them). */
   readonly payments: number;
   /** The booking stream's revision the document reflects (GetBooking's `revision`). */
   readonly revision: number;
@@ -29,7 +29,7 @@ export interface BookingDocument {
  * events, so a command is never acknowledged with its booking listed as it was before.
  * Filterable by status, room, guest, dates, amounts and times. Its size does not grow with
  * the booking's stream: version 1 listed every payment id, so each payment copied and
- * rewrote the list; version 2 counts them, and `booking_payments` keeps each in a document of its own.
+ * rewrote the list; version 2 counts them, and GetBooking reads the ids from the booking's events.
  */
 export const bookingsProjection = defineProjection<BookingDocument>({
   collection: "bookings",
