@@ -78,7 +78,7 @@ async function payments(app: BenchApp, bookings: number, ms: number, tag: string
 }
 
 /** Runs every read-model scenario; sizes are small by default so that a run stays short. */
-export async function readModelBench(seconds: number, bookings = Number(process.env.BENCH_READ_BOOKINGS ?? 100_000)): Promise<ReadModelFigures> {
+export async function readModelBench(seconds: number, bookings = Number(process.env.BENCH_READ_BOOKINGS ?? 50_000)): Promise<ReadModelFigures> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-read-"));
   const out = (line: string) => process.stdout.write(`${line}\n`);
   try {

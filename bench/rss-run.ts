@@ -1,7 +1,10 @@
-// Runs N BookRoom commands in process (64 at a time, each on a new booking) and reports RSS
-// at checkpoints, to show memory stays flat: nothing grows with the number of commands. Run
-// with --expose-gc: after reading RSS, each checkpoint collects the heap in full and reads
-// what is still alive, which garbage waiting for a collection cannot blur.
+// Runs N commands in process (64 at a time) and reports RSS at checkpoints, to show memory
+// stays flat: nothing grows with the number of commands. One command in ten books a new
+// room (two new streams), the others pay into a booking made a thousand commands earlier:
+// a million commands make 200,000 streams, at about the cost of RecordPayments, so the run
+// fits beside the rest of `npm run bench`. Run with --expose-gc: after reading RSS, each
+// checkpoint collects the heap in full and reads what is still alive, which garbage waiting
+// for a collection cannot blur.
 import { bookingCommands } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -25,11 +28,22 @@ await Promise.all(
   Array.from({ length: 64 }, async () => {
     while (next < total) {
       const i = next++;
-      const result = await app.execute({
-        type: "booking.BookRoom",
-        payload: { bookingId: `M-${i}`, roomId: `M-${i}`, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
-        metadata: { requestId: requestIdOf("m", i) },
-      });
+      const group = Math.floor(i / 10);
+      const book = i % 10 === 0 || group < 100;
+      const bookingId = i % 10 === 0 ? `M-${group}` : `M-${group - 100}`;
+      const result = await app.execute(
+        book
+          ? {
+              type: "booking.BookRoom",
+              payload: { bookingId: i % 10 === 0 ? bookingId : `E-${i}`, roomId: i % 10 === 0 ? bookingId : `E-${i}`, guestId: "G1", checkIn: "2030-01-01", checkOut: "2030-01-03", price: "100.00", currency: "EUR" },
+              metadata: { requestId: requestIdOf("m", i) },
+            }
+          : {
+              type: "booking.RecordPayment",
+              payload: { bookingId, paymentId: `p-${i}`, amount: "0.01", currency: "EUR", paidAt: "2026-01-01T00:00:00Z" },
+              metadata: { requestId: requestIdOf("m", i) },
+            },
+      );
       if (result.status !== "accepted") throw new Error(`command ${i}: ${result.status}`);
       done++;
       if (marks.has(done)) {

@@ -21,7 +21,7 @@ import { subscriptionBench } from "./subscriptions.js";
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 /** Windows each scenario of a compared group is split into, taking turns with the others. */
 const ROUNDS = 3;
 /** Bookings the RecordPayment scenarios (and the raw ceiling's appends) are spread over. */
@@ -357,7 +357,7 @@ async function main() {
   const rss = await rssRun;
   const at100k = rss.checkpoints.find((c) => c.commands === 100_000) ?? rss.checkpoints[0];
   const atEnd = rss.checkpoints.at(-1)!;
-  process.stdout.write(`\nRSS over ${rssTotal} in-process BookRoom commands (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB (live heap ${c.liveHeapMb} MB)`).join(", ")}\n`);
+  process.stdout.write(`\nRSS over ${rssTotal} in-process commands (BookRoom and RecordPayment) (${rss.seconds} s): ${rss.checkpoints.map((c) => `${c.commands}: ${c.rssMb} MB (live heap ${c.liveHeapMb} MB)`).join(", ")}\n`);
 
   process.stdout.write("\nsubscriptions\n");
   const subscriptions = await part("subscriptions", () => subscriptionBench(SECONDS));
