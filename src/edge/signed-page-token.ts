@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { canonicalBase64urlBytes } from "../kernel/base64url.js";
 
 /**
  * AIP-158 page tokens that a caller cannot read meaning into or forge: the position and what
@@ -23,12 +24,10 @@ export function pageTokens(secret?: string): PageTokens {
     open(token) {
       const [body, mac, ...rest] = token.split(".");
       if (!body || !mac || rest.length > 0) return undefined;
-      const given = Buffer.from(mac, "base64url");
+      // Only the MAC's exact text as sealed is accepted, so an altered token is refused.
+      const given = canonicalBase64urlBytes(mac);
       const expected = sign(body);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      // Decoding base64url skips characters outside its alphabet and the spare bits of the last
-      // one: only the MAC's exact text as sealed is accepted, so an altered token is refused.
-      if (given.toString("base64url") !== mac) return undefined;
+      if (given === undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       try {
         const content: unknown = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
         return typeof content === "object" && content !== null ? (content as Record<string, string>) : undefined;

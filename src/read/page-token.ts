@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { canonicalBase64urlBytes, canonicalBase64urlText } from "../kernel/base64url.js";
 import type { IndexedValue } from "../store/event-store.js";
 
 /** Where the next page starts: the last row's order value (when ordered by a field) and id. */
@@ -27,12 +28,10 @@ export function pageTokens(key: string) {
     open(binding: string, token: string): Keyset | undefined {
       const [encoded, signature, extra] = token.split(".");
       if (extra !== undefined || !encoded || !signature) return undefined;
-      const payload = Buffer.from(encoded, "base64url").toString();
-      const given = Buffer.from(signature, "base64url");
-      // Decoding base64url skips characters outside its alphabet and ignores the spare bits of
-      // the last one, and invalid UTF-8 decodes to U+FFFD: only the exact text issue() writes is
-      // a token, so an altered one is refused even where it would decode to the same bytes.
-      if (Buffer.from(payload).toString("base64url") !== encoded || given.toString("base64url") !== signature) return undefined;
+      // Only the exact text issue() writes is a token: an altered one is refused even where it decodes to the same bytes.
+      const payload = canonicalBase64urlText(encoded);
+      const given = canonicalBase64urlBytes(signature);
+      if (payload === undefined || given === undefined) return undefined;
       const expected = mac(binding, payload);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       const [id, value] = JSON.parse(payload) as [string, IndexedValue?];
