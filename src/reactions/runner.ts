@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { lingering, takingTurns } from "../consumer/commit-turns.js";
 import { streamIdOf } from "../kernel/aggregate.js";
 import type { Identity } from "../kernel/identity.js";
 import { reactionContext, reactionEventOf, type AnyReaction, type CollaboratorCall, type CommandToIssue, type ReactionEvent, type ReadModelLookup } from "../kernel/reaction.js";
@@ -104,28 +105,21 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
     }, options.leaseMs / 3);
     let committed = from;
     // Commits take turns: one a timer started never overtakes one the loop awaits.
-    let turn: Promise<unknown> = Promise.resolve();
-    const commit = (position: number, settledEventId?: string): Promise<void> => {
-      const done = turn.then(async () => {
+    const turns = takingTurns();
+    const commit = (position: number, settledEventId?: string): Promise<void> =>
+      turns.run(async () => {
         if (position <= committed && settledEventId === undefined) return;
         // A runner whose lease was taken stops here: the new owner's checkpoint is not moved.
         if ((await ledger.commit(name, owner, Math.max(position, committed), settledEventId)) === "lease-lost") held.abort();
         else committed = Math.max(position, committed);
       });
-      turn = done.catch(() => undefined);
-      return done;
-    };
     // An event that asks for no effect (most of them) needs no commit of its own: its position
-    // is committed with the next commit, at most lingerMs later. Each would otherwise cost a
+    // is committed with the next commit, at most LINGER_MS later. Each would otherwise cost a
     // transaction, and re-reading a few effect-free events after a crash changes nothing.
     let quiet = from;
-    let lingering: NodeJS.Timeout | undefined;
-    const commitSoon = () => {
-      lingering ??= setTimeout(() => {
-        lingering = undefined;
-        commit(quiet).catch(() => held.abort()); // the ledger failed: claim again, from the checkpoint
-      }, LINGER_MS);
-    };
+    const later = lingering(LINGER_MS, () => {
+      commit(quiet).catch(() => held.abort()); // the ledger failed: claim again, from the checkpoint
+    });
     try {
       for await (const message of app.subscribe({ after: from, filter: { eventTypes: reaction.eventTypes }, signal })) {
         if (message.kind === "event") {
@@ -135,7 +129,7 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
           if (acted) await commit(event.position, event.id);
           else {
             quiet = event.position;
-            commitSoon();
+            later.soon();
           }
         } else if (message.kind === "checkpoint" && message.position > committed) {
           await commit(message.position);
@@ -144,8 +138,8 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
       }
     } finally {
       clearInterval(renewal);
-      clearTimeout(lingering);
-      await turn;
+      later.cancel();
+      await turns.settled();
       if (!held.signal.aborted && quiet > committed) await commit(quiet).catch(() => undefined);
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { lingering, takingTurns } from "../consumer/commit-turns.js";
 import type { EventFeed } from "../consumer/event-feed.js";
 import { consume } from "../consumer/subscription.js";
 import type { AnyProjection, ProjectedEvent } from "../kernel/projection.js";
@@ -75,26 +76,16 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
     let applied = from;
     let live = false;
     // Applying and committing take turns: a lingering commit never sees an event half applied.
-    let turn: Promise<unknown> = Promise.resolve();
-    const exclusive = (work: () => Promise<void>): Promise<void> => {
-      const done = turn.then(work);
-      turn = done.catch(() => undefined);
-      return done;
-    };
-    let lingering: NodeJS.Timeout | undefined;
+    const turns = takingTurns();
     let failure: unknown;
     // Live events one at a time would each cost a transaction (an fsync on SQLite): those that
     // arrive within lingerMs share one, and the read model trails the events by that much.
-    const commitSoon = () => {
-      if (lingering) return;
-      lingering = setTimeout(() => {
-        lingering = undefined;
-        exclusive(() => (pending > 0 ? commit(applied) : Promise.resolve())).catch((error) => {
-          failure = error;
-          lost.abort();
-        });
-      }, lingerMs);
-    };
+    const later = lingering(lingerMs, () => {
+      turns.run(() => (pending > 0 ? commit(applied) : Promise.resolve())).catch((error) => {
+        failure = error;
+        lost.abort();
+      });
+    });
 
     const commit = async (to: number) => {
       const documents: (DocumentWrite & { tenant: string })[] = [];
@@ -146,26 +137,26 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
       for await (const message of consume(store, feed, { after: from, signal, filter: { eventTypes: [...types] }, idleCheckpointMs: 100 }, { told: from })) {
         if (message.kind === "event") {
           const { tenant, event } = message;
-          await exclusive(async () => {
+          await turns.run(async () => {
             await apply(tenant, event);
             applied = event.position;
             pending++;
             if (pending >= batchSize || (live && lingerMs <= 0)) await commit(applied);
-            else if (live) commitSoon();
+            else if (live) later.soon();
           });
         } else if (message.kind === "checkpoint" || message.kind === "caught-up") {
           if (message.kind === "caught-up") live = true;
           const to = message.position;
-          await exclusive(async () => {
+          await turns.run(async () => {
             if (pending > 0 || to > position) await commit(Math.max(applied, to));
           });
         }
       }
-      await turn;
+      await turns.settled();
       if (failure) throw failure;
     } finally {
       clearInterval(renew);
-      clearTimeout(lingering);
+      later.cancel();
     }
   }
 
