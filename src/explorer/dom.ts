@@ -22,3 +22,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Att
 export function fill(parent: Element, ...children: Child[]): void {
   parent.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
 }
+
+/** A form of class `className` whose submit runs `onSubmit` in place of the browser's page load. */
+export function form(className: string, onSubmit: () => void, ...children: Child[]): HTMLFormElement {
+  const submit = (event: Event) => {
+    event.preventDefault();
+    onSubmit();
+  };
+  return h("form", { class: className, onsubmit: submit }, ...children);
+}

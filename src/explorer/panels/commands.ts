@@ -1,20 +1,13 @@
-import { describeError } from "../api.js";
 import { fill, h } from "../dom.js";
 import type { CommandDescription } from "../../gen/switchyard/command/v1/command_pb.js";
-import type { Panel } from "./panel.js";
+import { whenAnswered, type Panel } from "./panel.js";
 
 /** Every registered command with its policy, rejections, edges and payload schema, from DescribeCommands. */
 export const commandsPanel: Panel = {
   id: "commands",
   title: "Commands",
   mount(body, api, signal) {
-    fill(body, h("p", { class: "muted" }, "Asking DescribeCommands…"));
-    api.commands.describeCommands({}, { signal }).then(
-      (response) => fill(body, ...response.commands.map(commandView)),
-      (error: unknown) => {
-        if (!signal.aborted) fill(body, h("p", { class: "error" }, describeError(error)));
-      },
-    );
+    whenAnswered(body, "DescribeCommands", api.commands.describeCommands({}, { signal }), (response) => fill(body, ...response.commands.map(commandView)), signal);
   },
 };
 

@@ -1,4 +1,5 @@
-import type { ExplorerApi } from "../api.js";
+import { describeError, type ExplorerApi } from "../api.js";
+import { fill, h } from "../dom.js";
 
 /**
  * One panel of the page: a titled section whose body it fills. The page mounts every panel
@@ -10,4 +11,12 @@ export interface Panel {
   readonly id: string;
   readonly title: string;
   mount(body: HTMLElement, api: ExplorerApi, signal: AbortSignal): void;
+}
+
+/** Says the panel is asking `rpc`, then shows the answer as `show` makes it, or the error (unless the panel was mounted again meanwhile). */
+export function whenAnswered<T>(body: HTMLElement, rpc: string, answer: Promise<T>, show: (answer: T) => void, signal: AbortSignal): void {
+  fill(body, h("p", { class: "muted" }, `Asking ${rpc}…`));
+  answer.then(show, (error: unknown) => {
+    if (!signal.aborted) fill(body, h("p", { class: "error" }, describeError(error)));
+  });
 }

@@ -1,8 +1,8 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { describeError, type ExplorerApi } from "../api.js";
-import { fill, h } from "../dom.js";
+import { fill, form, h } from "../dom.js";
 import type { Collection, Document } from "../../gen/switchyard/query/v1/query_pb.js";
-import type { Panel } from "./panel.js";
+import { whenAnswered, type Panel } from "./panel.js";
 
 /** Documents asked for per Find page unless the page size field says otherwise. */
 const DEFAULT_PAGE_SIZE = 20;
@@ -16,16 +16,10 @@ export const readModelsPanel: Panel = {
   id: "read-models",
   title: "Read models",
   mount(body, api, signal) {
-    fill(body, h("p", { class: "muted" }, "Asking ListCollections…"));
-    api.query.listCollections({}, { signal }).then(
-      (response) => {
-        if (response.collections.length === 0) fill(body, h("p", { class: "muted" }, "No read models are registered."));
-        else browse(body, api, response.collections, signal);
-      },
-      (error: unknown) => {
-        if (!signal.aborted) fill(body, h("p", { class: "error" }, describeError(error)));
-      },
-    );
+    whenAnswered(body, "ListCollections", api.query.listCollections({}, { signal }), (response) => {
+      if (response.collections.length === 0) fill(body, h("p", { class: "muted" }, "No read models are registered."));
+      else browse(body, api, response.collections, signal);
+    }, signal);
   },
 };
 
@@ -36,15 +30,9 @@ function browse(body: HTMLElement, api: ExplorerApi, collections: readonly Colle
   const filter = h("input", { name: "filter", placeholder: '{"status": "booked"}', spellcheck: "false" });
   const orderBy = h("select", { name: "order-by" });
   const pageSize = h("input", { name: "page-size", type: "number", min: "1", max: "1000", value: String(DEFAULT_PAGE_SIZE), class: "narrow" });
-  const findForm = h(
-    "form",
-    {
-      class: "controls find",
-      onsubmit: (event) => {
-        event.preventDefault();
-        find();
-      },
-    },
+  const findForm = form(
+    "controls find",
+    () => find(),
     h("label", {}, "Collection ", choice),
     h("label", {}, "Filter ", filter),
     h("label", {}, "Order ", orderBy),
@@ -52,15 +40,9 @@ function browse(body: HTMLElement, api: ExplorerApi, collections: readonly Colle
     h("button", { type: "submit" }, "Find"),
   );
   const documentId = h("input", { name: "document-id", placeholder: "B1", spellcheck: "false", required: "" });
-  const fetchForm = h(
-    "form",
-    {
-      class: "controls fetch",
-      onsubmit: (event) => {
-        event.preventDefault();
-        fetchOne();
-      },
-    },
+  const fetchForm = form(
+    "controls fetch",
+    () => fetchOne(),
     h("label", {}, "Document id ", documentId),
     h("button", { type: "submit" }, "Fetch"),
   );

@@ -1,5 +1,5 @@
 import { describeError, type ExplorerApi } from "../api.js";
-import { fill, h } from "../dom.js";
+import { fill, form, h } from "../dom.js";
 import { causedBy, dataText, metadataEntries, noteEvent, timeOf, type StreamSummary } from "../event-view.js";
 import type { Event } from "../../gen/switchyard/eventstore/v1/eventstore_pb.js";
 import type { Panel } from "./panel.js";
@@ -36,15 +36,9 @@ export const streamsPanel: Panel = {
     const readState = h("span", { class: "muted" });
     const more = h("button", { type: "button" }, "Read more");
     const streamId = h("input", { name: "stream-id", placeholder: "booking-B1", spellcheck: "false", required: "" });
-    const openForm = h(
-      "form",
-      {
-        class: "controls",
-        onsubmit: (event) => {
-          event.preventDefault();
-          location.hash = `stream=${encodeURIComponent(streamId.value.trim())}`;
-        },
-      },
+    const openForm = form(
+      "controls",
+      () => (location.hash = `stream=${encodeURIComponent(streamId.value.trim())}`),
       h("label", {}, "Stream id ", streamId),
       h("button", { type: "submit" }, "Open"),
     );
