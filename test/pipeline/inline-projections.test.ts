@@ -11,7 +11,7 @@ import type { EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
-import { startTestPostgres } from "../support/postgres.js";
+import { itOnPostgres } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-inline-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ const guestCount = defineProjection<{ bookings: number }>({
   fields: { bookings: "number" },
 });
 
-describe("inline projections in the pipeline", () => {
+describe("inline projections in the pipeline", async () => {
   it("changes the booking's document in the command's append", async () => {
     const app = bookingApp({ projections: [bookingsProjection] });
     try {
@@ -61,15 +61,9 @@ describe("inline projections in the pipeline", () => {
     await throwingMidHistory(openSqliteStore({ path: ":memory:" }));
   });
 
-  it("a projection throwing mid-history on PostgreSQL leaves the events and every read model as they were", async (t) => {
-    const started = await startTestPostgres();
-    if ("skip" in started) return t.skip(started.skip);
-    try {
-      await throwingMidHistory(await openPostgresStore({ connectionString: await started.postgres.database("inline_projection_throws") }));
-    } finally {
-      await started.postgres.stop();
-    }
-  });
+  await itOnPostgres("a projection throwing mid-history on PostgreSQL leaves the events and every read model as they were", "inline_projection_throws", async (url) =>
+    throwingMidHistory(await openPostgresStore({ connectionString: url })),
+  );
 
   it("fails a command whose document holds a value of another type than a declared field", async () => {
     const mistyped = defineProjection({ ...guestCount, collection: "mistyped", evolve: () => ({ bookings: "many" as unknown as number }) });

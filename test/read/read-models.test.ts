@@ -6,7 +6,7 @@ import type { EventStore } from "../../src/store/event-store.js";
 import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
-import { startTestPostgres } from "../support/postgres.js";
+import { itOnPostgres } from "../support/postgres.js";
 
 const T = { tenant: "default" };
 const refused = (reason: string, field?: string) => (error: unknown) => {
@@ -193,18 +193,12 @@ async function pagesWhileInserting(store: EventStore): Promise<void> {
   }
 }
 
-describe("paging while bookings are inserted", () => {
+describe("paging while bookings are inserted", async () => {
   it("returns every booking there was exactly once, in order, on SQLite", async () => {
     await pagesWhileInserting(openSqliteStore({ path: ":memory:" }));
   });
 
-  it("returns every booking there was exactly once, in order, on PostgreSQL", async (t) => {
-    const started = await startTestPostgres();
-    if ("skip" in started) return t.skip(started.skip);
-    try {
-      await pagesWhileInserting(await openPostgresStore({ connectionString: await started.postgres.database("paging_while_inserting") }));
-    } finally {
-      await started.postgres.stop();
-    }
-  });
+  await itOnPostgres("returns every booking there was exactly once, in order, on PostgreSQL", "paging_while_inserting", async (url) =>
+    pagesWhileInserting(await openPostgresStore({ connectionString: url })),
+  );
 });
