@@ -3,37 +3,14 @@
 // acknowledged payments, revisions are gapless, and a conflict is either retried inside the
 // server or answered ABORTED having written nothing: no lost update.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, it, type TestContext } from "node:test";
+import { it, type TestContext } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import {
-  auditCommands,
-  auditStore,
-  bookCommand,
-  clientsFor,
-  launch,
-  payCommand,
-  pool,
-  readDatabase,
-  readPostgres,
-  readStream,
-  send,
-  sendTracked,
-  type Launched,
-  type Stored,
-  type Tracked,
-} from "../fixtures/reliability-harness.js";
+import { auditCommands, auditStore, bookCommand, clientsFor, launch, payCommand, pool, readDatabase, readPostgres, readStream, send, sendTracked, type Stored, type Tracked, scratch } from "../fixtures/reliability-harness.js";
 import { itOnPostgres } from "../support/postgres.js";
 import { reliabilityRow } from "../support/reliability.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-writers-"));
-const servers: Launched[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.kill("SIGKILL")));
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, running: servers } = scratch("switchyard-writers-");
 
 const BOOKINGS = 3;
 const CLIENTS = 24;

@@ -3,37 +3,15 @@
 // of its events, nothing is half-written, and retrying every command with its request id
 // has exactly-once effects. Three kills at different points of the load, SQLITE_SYNCHRONOUS=FULL.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
-import {
-  auditCommands,
-  auditStore,
-  bookCommand,
-  clientsFor,
-  launch,
-  payCommand,
-  pool,
-  readDatabase,
-  readPostgres,
-  retryAndCheck,
-  sendTracked,
-  type Launched,
-  type Stored,
-  type Tracked,
-} from "../fixtures/reliability-harness.js";
+import { auditCommands, auditStore, bookCommand, clientsFor, launch, payCommand, pool, readDatabase, readPostgres, retryAndCheck, sendTracked, type Stored, type Tracked, scratch } from "../fixtures/reliability-harness.js";
 import { itOnPostgres } from "../support/postgres.js";
 import { reliabilityRow } from "../support/reliability.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-crash-"));
-const running: Launched[] = [];
-after(async () => {
-  await Promise.all(running.map((s) => s.kill("SIGKILL")));
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, running } = scratch("switchyard-crash-");
 
 const IN_FLIGHT = 32;
 const PRICE = 10_000; // 100.00 EUR: one payment of 100.00 pays in full (two events)

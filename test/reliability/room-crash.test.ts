@@ -4,24 +4,17 @@
 // NightsReserved or neither, no room holds two stays sharing a night, and retrying every
 // booking with its request id settles each one exactly once.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import type { CommandResult } from "../../src/gen/switchyard/command/v1/command_pb.js";
-import { auditStore, clientsFor, launch, pool, readDatabase, readPostgres, type Clients, type Launched, type Stored } from "../fixtures/reliability-harness.js";
+import { auditStore, clientsFor, launch, pool, readDatabase, readPostgres, type Clients, type Stored, scratch } from "../fixtures/reliability-harness.js";
 import type { GrpcFailure } from "../support/grpc-client.js";
 import { itOnPostgres } from "../support/postgres.js";
 import { reliabilityRow } from "../support/reliability.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-room-crash-"));
-const running: Launched[] = [];
-after(async () => {
-  await Promise.all(running.map((s) => s.kill("SIGKILL")));
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, running } = scratch("switchyard-room-crash-");
 
 const IN_FLIGHT = 32;
 const ROOMS = 4;

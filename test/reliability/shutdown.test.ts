@@ -2,32 +2,15 @@
 // process within SHUTDOWN_TIMEOUT_MS (default 10 s), also when the calls in flight cannot
 // finish because another process holds the database's write lock.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
-import {
-  auditCommands,
-  auditStore,
-  bookCommand,
-  clientsFor,
-  launch,
-  readDatabase,
-  sendTracked,
-  type Launched,
-  type Tracked,
-} from "../fixtures/reliability-harness.js";
+import { auditCommands, auditStore, bookCommand, clientsFor, launch, readDatabase, sendTracked, type Tracked, scratch } from "../fixtures/reliability-harness.js";
 import { reliabilityRow } from "../support/reliability.js";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-shutdown-"));
-const running: Launched[] = [];
-after(async () => {
-  await Promise.all(running.map((s) => s.kill("SIGKILL")));
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, running } = scratch("switchyard-shutdown-");
 
 const SHUTDOWN_TIMEOUT_MS = 10_000; // the default, left unset in the environment
 
