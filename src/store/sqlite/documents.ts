@@ -62,7 +62,7 @@ export function documentWriter(db: Database.Database) {
 /** Consumer leases and checkpoints, and async projections' commits, as the writer runs them. */
 export type ConsumerTask =
   | readonly [kind: "claim", name: string, owner: string, ttlMs: number]
-  | readonly [kind: "commit", name: string, owner: string, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[], from: number]
+  | readonly [kind: "commit", name: string, owner: string, from: number, position: number, documents: readonly (readonly [tenant: string, document: WireDocument])[]]
   | readonly [kind: "drop", collection: string]
   | readonly [kind: "setting", name: string, initial: string]
   | readonly [kind: "replace", swap: CollectionSwap];
@@ -135,12 +135,13 @@ export function consumerTasks(db: Database.Database) {
     }
     // A commit needs the lease still held: an owner whose lease expired and was taken is refused,
     // and so is one whose checkpoint was moved under it (a rebuild's swap moves a live consumer).
-    if (row.owner !== owner || row.position !== task[5]) return "lease-lost";
-    for (const [tenant, document] of task[4]) {
+    const [, , , from, position, written] = task;
+    if (row.owner !== owner || row.position !== from) return "lease-lost";
+    for (const [tenant, document] of written) {
       if (documents.clash(tenant, [document])) throw new Error(`document ${document[0]}/${document[1]} of tenant "${tenant}" changed under its only writer`);
       documents.write(tenant, document);
     }
-    sql.checkpoint.run(task[3], name);
+    sql.checkpoint.run(position, name);
     return "committed";
   });
   // IMMEDIATE: the write lock is taken at BEGIN, so a second process waits there (busy_timeout) instead of failing on upgrade.

@@ -252,7 +252,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
     },
     async commitProjection({ name, owner, from, position, documents: written }) {
       const wire = written.map((d) => [d.tenant, wireDocumentOf(d)] as const);
-      return (await writer.task(["commit", name, owner, position, wire, from])) as "committed" | "lease-lost";
+      return (await writer.task(["commit", name, owner, from, position, wire])) as "committed" | "lease-lost";
     },
     consumerCheckpoint(name) {
       return read(() => documents.checkpoint(name));
