@@ -213,13 +213,18 @@ function pageSizeOf(requested: number | undefined): number {
   return Math.min(requested, MAX_PAGE_SIZE);
 }
 
+/** Most characters of an undeclared field's name a refusal repeats. */
+const MAX_FIELD_NAME_SHOWN = 64;
+
 /** A filter's conditions as the store takes them, each field and value checked against the declaration. */
 function conditionsOf(projection: AnyProjection, filter: Filter): DocumentCondition[] {
   if (typeof filter !== "object" || filter === null || Array.isArray(filter)) throw new QueryError("INVALID_FILTER", "a filter is an object of declared fields", { field: "filter" });
   const conditions: DocumentCondition[] = [];
   for (const [field, condition] of Object.entries(filter)) {
     const type = Object.hasOwn(projection.fields, field) ? projection.fields[field] : undefined;
-    if (!type) throw new QueryError("INVALID_FILTER", `${projection.collection} cannot be filtered by "${field.slice(0, 64)}"; it can be filtered by ${declared(projection)}`, { field });
+    // The name is clipped: a caller's megabyte-long key would not fit in an error's trailer.
+    const named = field.slice(0, MAX_FIELD_NAME_SHOWN);
+    if (!type) throw new QueryError("INVALID_FILTER", `${projection.collection} cannot be filtered by "${named}"; it can be filtered by ${declared(projection)}`, { field: named });
     conditions.push(...fieldConditions(field, type, condition));
   }
   return conditions;

@@ -67,6 +67,9 @@ describe("switchyard.query.v1 QueryService, in memory", () => {
   it("maps refusals to gRPC codes with ErrorInfo and the request field", async () => {
     const undeclared = await refusal(queries.find({ collection: "bookings", filter: { nights: 3 } }));
     assert.deepEqual([undeclared.code, reasonOf(undeclared), fieldsOf(undeclared)], [Code.InvalidArgument, "INVALID_FILTER", ["filter.nights"]]);
+    const long = await refusal(queries.find({ collection: "bookings", filter: { ["a".repeat(100_000)]: 1 } }));
+    assert.deepEqual([long.code, reasonOf(long), fieldsOf(long)], [Code.InvalidArgument, "INVALID_FILTER", [`filter.${"a".repeat(64)}`]], "a long name is clipped, so the error fits a trailer");
+    assert.ok(long.rawMessage.length < 500, `the message is ${long.rawMessage.length} characters`);
     const shape = await refusal(queries.find({ collection: "bookings", filter: { status: null } }));
     assert.deepEqual([shape.code, reasonOf(shape), fieldsOf(shape)], [Code.InvalidArgument, "VALIDATION_FAILED", ["filter.status"]]);
     const order = await refusal(queries.find({ collection: "bookings", orderBy: "nights" }));
