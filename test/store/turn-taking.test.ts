@@ -1,4 +1,5 @@
-// The writer's turn-taking: gaps at the write lock only while another connection writes too.
+// The writer's turn-taking: gaps at the write lock only while another connection writes too,
+// and a wait for the lock that polls finely enough to take another writer's gaps.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +7,7 @@ import { join } from "node:path";
 import { after, it } from "node:test";
 import Database from "better-sqlite3";
 import { migrate, useStoreSettings } from "../../src/store/sqlite/schema.js";
-import { turnTaking } from "../../src/store/sqlite/turn-taking.js";
+import { turnTaking, whileBusy } from "../../src/store/sqlite/turn-taking.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-turns-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +40,41 @@ it("leaves gaps at the write lock, a few a second, only while another connection
     now += 1000;
     for (let i = 0; i < 20; i++, now += 5) beforeBatch();
     assert.equal(pauses.length, 5, "a second with no commit but its own: no more gaps");
+  } finally {
+    mine.close();
+    other.close();
+  }
+});
+
+it("waits for a busy write lock by trying BEGIN again every millisecond, up to its timeout", () => {
+  const path = join(dir, "poll.db");
+  const [mine, other] = [new Database(path), new Database(path)];
+  try {
+    for (const db of [mine, other]) useStoreSettings(db, "NORMAL");
+    migrate(mine);
+    mine.pragma("busy_timeout = 0");
+    let now = 0;
+    const pauses: number[] = [];
+    const lock = whileBusy(10, () => now, (ms) => {
+      pauses.push(ms);
+      now += ms;
+      if (now === 4) other.exec("COMMIT"); // the other writer lets go after 4 ms
+    });
+    const write = () => mine.transaction(() => mine.exec("INSERT INTO schema_version (version) VALUES (0)")).immediate();
+
+    other.exec("BEGIN IMMEDIATE");
+    lock(write);
+    assert.deepEqual(pauses, [1, 1, 1, 1], "tried again every 1 ms until the lock was free");
+
+    other.exec("BEGIN IMMEDIATE");
+    pauses.length = 0;
+    assert.throws(() => lock(write), { code: "SQLITE_BUSY" }, "still busy after the timeout: SQLite's own error");
+    assert.equal(pauses.length, 10);
+    other.exec("ROLLBACK");
+
+    pauses.length = 0;
+    assert.throws(() => lock(() => mine.exec("INSERT INTO no_such_table VALUES (1)")), /no such table/);
+    assert.deepEqual(pauses, [], "any other failure is not waited on");
   } finally {
     mine.close();
     other.close();

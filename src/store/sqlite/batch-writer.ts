@@ -40,9 +40,10 @@ export function failureOf(error: unknown): WriteFailure {
 /**
  * The write side of the SQLite store: commits a batch of appends in one transaction (one
  * fsync). Used on the writer thread, or inline for ":memory:". `beforeCommit` runs just
- * before COMMIT (tests inject crashes there).
+ * before COMMIT (tests inject crashes there); `lock` runs each BEGIN, waiting for the write
+ * lock as it chooses (whileBusy), or as the connection's busy_timeout does.
  */
-export function createBatchWriter(db: Database.Database, beforeCommit?: (appends: number) => void) {
+export function createBatchWriter(db: Database.Database, beforeCommit?: (appends: number) => void, lock = (begin: () => void) => begin()) {
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
     requestTaken: db.prepare("SELECT 1 FROM requests WHERE tenant = ? AND request_id = ?").pluck(),
@@ -135,7 +136,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
       return batch.map((w) => ({ outcome: writeOne(w, createdAt) }));
     } catch {
       rollbackQuietly();
-      sql.begin.run();
+      begin();
       return batch.map((w) => writeIsolated(w, createdAt));
     }
   }
@@ -154,8 +155,10 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
    * fails (the write lock not had in busy_timeout, disk full, I/O error): then nothing of the
    * batch is kept, and no append in it may be acknowledged.
    */
+  const begin = () => lock(() => sql.begin.run());
+
   return function commitBatch(batch: readonly WriteRequest[]): Written[] {
-    sql.begin.run();
+    begin();
     try {
       const written = writeBatch(batch, new Date().toISOString());
       beforeCommit?.(batch.length);

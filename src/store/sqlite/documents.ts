@@ -70,8 +70,8 @@ export type ConsumerTask =
 /** What a task answers: the lease (claim), "committed" or "lease-lost" (commit), "dropped". */
 export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string } | "replaced" | "moved";
 
-/** Runs consumer tasks, each in its own write transaction, on the connection that writes. */
-export function consumerTasks(db: Database.Database) {
+/** Runs consumer tasks, each in its own write transaction, on the connection that writes (`lock` as for batches). */
+export function consumerTasks(db: Database.Database, lock = <T>(write: () => T): T => write()) {
   const documents = documentWriter(db);
   const sql = {
     ensure: db.prepare("INSERT INTO consumers (name) VALUES (?) ON CONFLICT (name) DO NOTHING"),
@@ -145,7 +145,7 @@ export function consumerTasks(db: Database.Database) {
     return "committed";
   });
   // IMMEDIATE: the write lock is taken at BEGIN, so a second process waits there (busy_timeout) instead of failing on upgrade.
-  return (task: ConsumerTask): ConsumerAnswer => run.immediate(task);
+  return (task: ConsumerTask): ConsumerAnswer => lock(() => run.immediate(task));
 }
 
 /** The document reads of the SQLite store, on its reading connection. */

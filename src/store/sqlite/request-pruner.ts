@@ -29,7 +29,12 @@ export function requestPruner(db: Database.Database): (cutoff: string, limit?: n
  * older than `retentionMs` by this process's clock. Runs on the connection that writes the
  * batches, between them. Returns a stop function.
  */
-export function startRequestPruner(db: Database.Database, retentionMs: number, onFailure?: (message: string | undefined) => void): () => Promise<void> {
+export function startRequestPruner(
+  db: Database.Database,
+  retentionMs: number,
+  lock: <T>(write: () => T) => T,
+  onFailure?: (message: string | undefined) => void,
+): () => Promise<void> {
   const prune = requestPruner(db);
-  return startPruning(() => prune(new Date(Date.now() - retentionMs).toISOString()), onFailure);
+  return startPruning(() => lock(() => prune(new Date(Date.now() - retentionMs).toISOString())), onFailure);
 }

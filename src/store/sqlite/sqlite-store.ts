@@ -343,7 +343,7 @@ function toRecorded(row: EventRow): RecordedEvent {
 function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, hooks: WriterHooks): Writer {
   const commitBatch = createBatchWriter(db, hooks.beforeCommit);
   const runTask = consumerTasks(db);
-  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, hooks.onPruningFailure) : undefined;
+  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, (write) => write(), hooks.onPruningFailure) : undefined;
   return {
     write: async (batch) => {
       try {

@@ -8,10 +8,10 @@ const GAP_EVERY_MS = 20;
 const GAP_MS = 2;
 
 /**
- * SQLite's write lock is not fair: a connection that waits for it polls, sleeping 1 ms, then
- * longer (up to 100 ms), and a writer that takes the lock again as soon as it commits almost
- * always wins. Under steady load this writer would leave another process on the same file
- * only the turns its own pauses happen to give. So, once another connection is seen to have
+ * SQLite's write lock is not fair: a writer that takes the lock again as soon as it commits
+ * almost always wins, and under steady load this writer would leave another process on the
+ * same file only the turns its own pauses happen to give. A waiting writer polls finely
+ * (whileBusy, below) to take such a pause; and once another connection is seen to have
  * committed (`PRAGMA data_version` moves), this writer leaves the lock free for GAP_MS before
  * a batch, at most every GAP_EVERY_MS, until SHARED_FOR_MS pass with no commit but its own.
  * A writer alone on its file reads the pragma once a batch and never waits.
@@ -36,6 +36,35 @@ export function turnTaking(db: Database.Database, clock = () => performance.now(
       lastGapAt = clock();
     }
   };
+}
+
+/** How often a writer waiting for the write lock tries again. */
+const POLL_MS = 1;
+
+/**
+ * Runs `attempt` (a write that begins with BEGIN IMMEDIATE) on a connection whose busy_timeout
+ * is 0, trying again every POLL_MS while the lock is busy, for up to `timeoutMs`. SQLite's own
+ * busy handler sleeps 1, 2, 5, ... up to 100 ms between tries, so a waiter is mostly asleep
+ * through the short gaps a loaded writer leaves it (turnTaking); polling finely, it takes them.
+ * A busy BEGIN has run nothing, so trying again is safe. Blocks the calling (writer) thread.
+ */
+export function whileBusy(timeoutMs: number, clock = () => performance.now(), pause = blockFor) {
+  return <T>(attempt: () => T): T => {
+    const started = clock();
+    for (;;) {
+      try {
+        return attempt();
+      } catch (error) {
+        if (!isBusy(error) || clock() - started >= timeoutMs) throw error;
+        pause(POLL_MS);
+      }
+    }
+  };
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

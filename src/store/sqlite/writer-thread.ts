@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { createBatchWriter, failureOf } from "./batch-writer.js";
 import { consumerTasks, type ConsumerTask } from "./documents.js";
 import { startRequestPruner } from "./request-pruner.js";
-import { turnTaking } from "./turn-taking.js";
+import { turnTaking, whileBusy } from "./turn-taking.js";
 import { fromWire, writtenToWire, type WireAppend } from "./writer-wire.js";
 import { useStoreSettings } from "./schema.js";
 
@@ -29,9 +29,12 @@ export type ToWriter =
 const port = parentPort!;
 const data = workerData as WriterData;
 const db = new Database(data.path);
-// Waiting for another process's write lock blocks only this thread.
 db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
 useStoreSettings(db, data.synchronous);
+// From here a busy write lock answers at once, and whileBusy waits for it, polling finely;
+// waiting for another process's write lock blocks only this thread.
+db.pragma("busy_timeout = 0");
+const lock = whileBusy(data.busyTimeoutMs);
 
 const flag = data.handshake && new Int32Array(data.handshake);
 const commitBatch = createBatchWriter(
@@ -43,13 +46,14 @@ const commitBatch = createBatchWriter(
       const verdict = Atomics.exchange(flag, 0, 0);
       if (verdict !== 1) throw new Error("the beforeCommit hook failed; the batch is rolled back");
     }),
+  lock,
 );
 
-if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs, (failure) => port.postMessage({ kind: "pruning", failure }));
+if (data.requestRetentionMs) startRequestPruner(db, data.requestRetentionMs, lock, (failure) => port.postMessage({ kind: "pruning", failure }));
 
 // Another process on the same file gets its turns at the write lock (turn-taking.ts).
 const makeWay = turnTaking(db);
-const runTask = consumerTasks(db);
+const runTask = consumerTasks(db, lock);
 
 port.postMessage({ kind: "ready" });
 port.on("message", (message: ToWriter) => {
