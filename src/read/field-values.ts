@@ -1,4 +1,4 @@
-import type { FieldType } from "../kernel/projection.js";
+import type { AnyProjection, FieldType } from "../kernel/projection.js";
 import type { IndexedValue } from "../store/event-store.js";
 
 /**
@@ -42,4 +42,21 @@ export function indexedFieldsOf(collection: string, fields: Readonly<Record<stri
 /** The collection a projection's version is stored under: a rebuild writes the next version beside the live one. */
 export function storedCollectionOf(projection: { readonly collection: string; readonly version: number }): string {
   return `${projection.collection}@${projection.version}`;
+}
+
+/**
+ * The field values stored with a document as a writer knows it: those it wrote, else worked
+ * out from its content; undefined when there is none or they cannot be (the store reads them).
+ */
+export function storedFieldsOf(
+  projection: AnyProjection,
+  known: { readonly data: object | null; readonly fields?: Readonly<Record<string, IndexedValue>> },
+): Readonly<Record<string, IndexedValue>> | undefined {
+  if (known.fields) return known.fields;
+  if (known.data === null) return undefined;
+  try {
+    return indexedFieldsOf(projection.collection, projection.fields, known.data);
+  } catch {
+    return undefined;
+  }
 }

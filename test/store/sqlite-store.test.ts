@@ -200,3 +200,32 @@ describe("SQLite store: document pages", () => {
     }
   });
 });
+
+describe("SQLite store: a document update's field rows", () => {
+  it("change only where values differ, from the stored values the writer sent or, without them, read back", async () => {
+    const { migrate } = await import("../../src/store/sqlite/schema.js");
+    const { documentWriter, wireDocumentOf } = await import("../../src/store/sqlite/documents.js");
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const documents = documentWriter(db);
+      const rows = (id: string) => Object.fromEntries(db.prepare("SELECT field, value FROM document_fields WHERE id = ? ORDER BY field").raw().all(id) as [string, unknown][]);
+      const first = { status: "booked", paidMinor: 0, guestId: "g1" };
+      const second = { status: "booked", paidMinor: 500, checkIn: "2030-01-01" };
+      for (const [id, previousFields] of [["sent", first], ["read", undefined], ["sent wrongly", { status: "booked" }]] as const) {
+        documents.write("t", wireDocumentOf({ collection: "c", id, document: first, fields: first }));
+        assert.deepEqual(rows(id), first);
+        documents.write("t", wireDocumentOf({ collection: "c", id, expectedVersion: 1, document: second, fields: second, ...(previousFields ? { previousFields } : {}) }));
+        if (id === "sent wrongly") {
+          // Stored values the writer left out are upserted where they changed; one it left out that is gone stays behind.
+          assert.deepEqual(rows(id), { ...second, guestId: "g1" });
+        } else {
+          assert.deepEqual(rows(id), second, `${id}: guestId gone, paidMinor changed, checkIn added`);
+        }
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
+

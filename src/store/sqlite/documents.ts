@@ -4,15 +4,17 @@ import { findDocumentsSql } from "../document-sql.js";
 
 /**
  * A document write as the writer gets it: collection, id, the version it must be at (-1: it
- * must not exist), its JSON ("null" deletes it) and the JSON of its field values.
+ * must not exist), its JSON ("null" deletes it), the JSON of its field values, and the JSON
+ * of those stored with the expected version ("": not known, the writer reads them).
  */
-export type WireDocument = readonly [collection: string, id: string, expectedVersion: number, data: string, fields: string];
+export type WireDocument = readonly [collection: string, id: string, expectedVersion: number, data: string, fields: string, previousFields: string];
 
 /** A document write in its wire form; throws for a document JSON cannot hold. */
 export function wireDocumentOf(d: DocumentWrite): WireDocument {
   const data = JSON.stringify(d.document ?? null);
   if (data === undefined) throw new TypeError(`document ${d.collection}/${d.id} is not a JSON value`);
-  return [d.collection, d.id, d.expectedVersion ?? -1, data, JSON.stringify(d.fields)];
+  const previous = d.previousFields && d.expectedVersion !== undefined ? JSON.stringify(d.previousFields) : "";
+  return [d.collection, d.id, d.expectedVersion ?? -1, data, JSON.stringify(d.fields), previous];
 }
 
 /** The document writes of the SQLite store, inside a transaction its caller opened. */
@@ -24,8 +26,11 @@ export function documentWriter(db: Database.Database) {
     delete: db.prepare("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?"),
     deleteFields: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
     insertField: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?)"),
-    fields: db.prepare("SELECT field, value FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
-    setField: db.prepare("UPDATE document_fields SET value = ? WHERE tenant = ? AND collection = ? AND id = ? AND field = ?"),
+    fields: db.prepare("SELECT field, value FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?").raw(),
+    // An upsert: previous fields a writer sent that the row lacks still leave the index right.
+    setField: db.prepare(
+      "INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, collection, id, field) DO UPDATE SET value = excluded.value",
+    ),
     deleteField: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ? AND field = ?"),
   };
   return {
@@ -33,7 +38,7 @@ export function documentWriter(db: Database.Database) {
     clash(tenant: string, documents: readonly WireDocument[]): WireDocument | undefined {
       return documents.find(([collection, id, expected]) => ((sql.version.get(tenant, collection, id) as number | undefined) ?? -1) !== expected);
     },
-    write(tenant: string, [collection, id, expected, data, fields]: WireDocument): void {
+    write(tenant: string, [collection, id, expected, data, fields, previous]: WireDocument): void {
       if (data === "null") {
         sql.deleteFields.run(tenant, collection, id);
         sql.delete.run(tenant, collection, id);
@@ -46,12 +51,16 @@ export function documentWriter(db: Database.Database) {
         return;
       }
       sql.update.run(data, tenant, collection, id);
-      // Only the fields whose value changed touch the index: a payment changes two of nine.
-      const before = new Map((sql.fields.all(tenant, collection, id) as { field: string; value: IndexedValue }[]).map((row) => [row.field, row.value]));
+      // Only the fields whose value changed touch the index: a payment changes three of nine.
+      // Their stored values come with the write when its writer knew them (the version guard
+      // has just checked they are the ones stored), else they are read here.
+      const stored = previous
+        ? Object.entries(JSON.parse(previous) as Record<string, IndexedValue>)
+        : (sql.fields.all(tenant, collection, id) as [string, IndexedValue][]);
+      const before = new Map(stored);
       for (const field in values) {
         const value = values[field];
-        if (!before.has(field)) sql.insertField.run(tenant, collection, id, field, value);
-        else if (before.get(field) !== value) sql.setField.run(value, tenant, collection, id, field);
+        if (before.get(field) !== value) sql.setField.run(tenant, collection, id, field, value);
         before.delete(field);
       }
       for (const field of before.keys()) sql.deleteField.run(tenant, collection, id, field);
