@@ -21,7 +21,7 @@ function cpuUsOfStat(stat: string): number {
 
 /** utime+stime of a process in µs (every thread), and its RSS and peak RSS in MB, from /proc. */
 export function processStats(pid: number): { cpuUs: number; rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpuUs: cpuUsOfStat(readFileSync(`/proc/${pid}/stat`, "utf8")), rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
@@ -39,15 +39,19 @@ export function threadCpu(pid: number): Map<string, number> {
   return threads;
 }
 
-/** utime+stime in µs of a process's main thread and of all its other threads together. */
-export function mainThreadCpu(pid: number): { mainUs: number; otherUs: number } {
+/**
+ * utime+stime in µs of a process's main thread and of all its other threads together, and
+ * how often its main thread has gone to sleep (voluntary context switches).
+ */
+export function mainThreadCpu(pid: number): { mainUs: number; otherUs: number; mainSleeps: number } {
   let mainUs = 0;
   let otherUs = 0;
   for (const [tid, us] of threadCpu(pid)) {
     if (tid === String(pid)) mainUs = us;
     else otherUs += us;
   }
-  return { mainUs, otherUs };
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+  return { mainUs, otherUs, mainSleeps: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) };
 }
 
 /** A running bench server. */

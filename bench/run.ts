@@ -41,6 +41,8 @@ interface Scenario {
   /** Of serverCpuUsPerCall, the main thread's and the other threads' (writer, GC, libuv), for the service process. */
   mainThreadUsPerCall?: number;
   otherThreadsUsPerCall?: number;
+  /** How often the service's main thread went to sleep per call (voluntary context switches). */
+  mainThreadSleepsPerCall?: number;
   rssMb: number;
   calls: number;
   errors: number;
@@ -65,6 +67,7 @@ interface Window {
   readonly generatorCpuUs?: number;
   readonly mainUs?: number;
   readonly otherUs?: number;
+  readonly mainSleeps?: number;
   readonly rssMb?: number;
 }
 
@@ -82,7 +85,7 @@ interface Side {
  */
 async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
   for (const side of sides) await side.warm();
-  const pooled = sides.map(() => ({ calls: 0, errors: 0, firstError: "", elapsedMs: 0, cpuUs: 0, generatorCpuUs: 0, mainUs: 0, otherUs: 0, latenciesMs: [] as number[], rssMb: 0 }));
+  const pooled = sides.map(() => ({ calls: 0, errors: 0, firstError: "", elapsedMs: 0, cpuUs: 0, generatorCpuUs: 0, mainUs: 0, otherUs: 0, mainSleeps: 0, latenciesMs: [] as number[], rssMb: 0 }));
   let generated = false;
   let threads = false;
   for (let r = 0; r < ROUNDS; r++) {
@@ -96,14 +99,14 @@ async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
       p.cpuUs += w.cpuUs;
       p.rssMb = Math.max(p.rssMb, w.rssMb ?? 0);
       if (w.generatorCpuUs !== undefined) [generated, p.generatorCpuUs] = [true, p.generatorCpuUs + w.generatorCpuUs];
-      if (w.mainUs !== undefined) [threads, p.mainUs, p.otherUs] = [true, p.mainUs + w.mainUs, p.otherUs + (w.otherUs ?? 0)];
+      if (w.mainUs !== undefined) [threads, p.mainUs, p.otherUs, p.mainSleeps] = [true, p.mainUs + w.mainUs, p.otherUs + (w.otherUs ?? 0), p.mainSleeps + (w.mainSleeps ?? 0)];
       for (const ms of w.latenciesMs ?? []) p.latenciesMs.push(ms);
     }
   }
   return sides.map(({ name }, i) => {
     const p = pooled[i];
     if (p.errors > 0) process.stderr.write(`${name}: ${p.errors} errors, first: ${p.firstError}\n`);
-    return record(name, { ...p, generatorCpuUs: generated ? p.generatorCpuUs : undefined, mainUs: threads ? p.mainUs : undefined, otherUs: threads ? p.otherUs : undefined });
+    return record(name, { ...p, generatorCpuUs: generated ? p.generatorCpuUs : undefined, mainUs: threads ? p.mainUs : undefined, otherUs: threads ? p.otherUs : undefined, mainSleeps: threads ? p.mainSleeps : undefined });
   });
 }
 
@@ -123,6 +126,7 @@ function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "addre
         cpuUs: after.cpuUs - before.cpuUs,
         mainUs: threadsAfter.mainUs - threadsBefore.mainUs,
         otherUs: threadsAfter.otherUs - threadsBefore.otherUs,
+        mainSleeps: threadsAfter.mainSleeps - threadsBefore.mainSleeps,
         rssMb: after.peakMb,
       };
     },
@@ -200,13 +204,14 @@ function record(name: string, m: Window): Scenario {
     serverCpuUsPerCall: perCall(m.cpuUs)!,
     mainThreadUsPerCall: perCall(m.mainUs),
     otherThreadsUsPerCall: perCall(m.otherUs),
+    mainThreadSleepsPerCall: m.mainSleeps === undefined ? undefined : round(m.mainSleeps / Math.max(1, m.calls), 2),
     rssMb: round(m.rssMb ?? 0, 1),
     calls: m.calls,
     errors: m.errors ?? 0,
     generatorCpuPct: m.generatorCpuUs === undefined ? undefined : round((m.generatorCpuUs / (m.elapsedMs * 1000)) * 100, 0),
   };
   scenarios.push(row);
-  const threads = row.mainThreadUsPerCall === undefined ? "" : ` (main ${row.mainThreadUsPerCall}, other threads ${row.otherThreadsUsPerCall})`;
+  const threads = row.mainThreadUsPerCall === undefined ? "" : ` (main ${row.mainThreadUsPerCall}, other threads ${row.otherThreadsUsPerCall}; main asleep ${row.mainThreadSleepsPerCall}× a call)`;
   process.stdout.write(
     `${row.name.padEnd(50)} ${String(row.callsPerSec).padStart(7)}/s  p50 ${String(row.p50Ms).padStart(7)} ms  p99 ${String(row.p99Ms).padStart(7)} ms  cpu ${String(row.serverCpuUsPerCall).padStart(6)} µs/call${threads}${row.errors ? `  ERRORS ${row.errors}` : ""}\n`,
   );
