@@ -123,4 +123,3 @@ export function createInlineProjections(store: EventStore, projections: readonly
 }
 
 export type InlineProjections = ReturnType<typeof createInlineProjections>;
-
