@@ -49,12 +49,19 @@ export interface Projection<D extends object = Record<string, unknown>> {
    * copied into this one.
    */
   evolve(document: D | null, event: ProjectedEvent, metadata: EventMetadata, related?: any): D | null;
-  /** The fields a query may filter and order by, with their types: only these are indexed and queryable. */
+  /** The fields a query may filter and order by, with their types: only these are indexed and queryable (at most MAX_FIELDS). */
   readonly fields: Readonly<Record<string, FieldType>>;
 }
 
-/** Declares a projection; the identity function that lets TypeScript infer the document type. */
+/** Most fields a projection declares: SQLite keeps each in a column of the document's row. */
+export const MAX_FIELDS = 16;
+
+/** Declares a projection; lets TypeScript infer the document type, and refuses more than MAX_FIELDS fields. */
 export function defineProjection<D extends object>(projection: Projection<D>): Projection<D> {
+  const declared = Object.keys(projection.fields);
+  if (declared.length > MAX_FIELDS) {
+    throw new RangeError(`projection ${projection.collection} declares ${declared.length} fields; a projection declares at most ${MAX_FIELDS}`);
+  }
   return projection;
 }
 

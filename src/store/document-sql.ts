@@ -1,30 +1,27 @@
 import type { DocumentCondition, DocumentQuery, IndexedValue } from "./event-store.js";
 
-/** The SQL dialects of the two stores: SQLite keeps a field's value in one untyped column, PostgreSQL in a text and a number column. */
-export type Dialect = "sqlite" | "postgres";
-
 const OPERATORS = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
 /**
- * The statement of a keyset page of documents, and its parameters. Ordered by a field, it
- * walks the field index (tenant, collection, field, value, id) from the previous page's last
- * (value, id): a deep page seeks where the first one starts, it never skips rows. Conditions on
- * the order field narrow that walk; others are point look-ups of the document's field rows.
+ * The PostgreSQL statement of a keyset page of documents, and its parameters (SQLite keeps
+ * the fields as columns of the document's row: sqlite/document-columns.ts). A field's value is
+ * in a text and a number column of document_fields. Ordered by a field, it walks the field
+ * index (tenant, collection, field, value, id) from the previous page's last (value, id): a
+ * deep page seeks where the first one starts, it never skips rows. Conditions on the order
+ * field narrow that walk; others are point look-ups of the document's field rows.
  */
-export function findDocumentsSql(dialect: Dialect, tenant: string, collection: string, query: DocumentQuery): [text: string, values: unknown[]] {
+export function findDocumentsSql(tenant: string, collection: string, query: DocumentQuery): [text: string, values: unknown[]] {
   const values: unknown[] = [];
   const param = (value: unknown, cast = "") => {
     values.push(value);
-    return dialect === "sqlite" ? "?" : `$${values.length}${cast}`;
+    return `$${values.length}${cast}`;
   };
-  const column = (alias: string, value: IndexedValue) =>
-    dialect === "sqlite" ? `${alias}.value` : typeof value === "number" ? `${alias}.value_num` : `${alias}.value_text`;
-  const typed = (value: IndexedValue) => param(value, dialect === "sqlite" ? "" : typeof value === "number" ? "::float8" : "::text");
+  const column = (alias: string, value: IndexedValue) => (typeof value === "number" ? `${alias}.value_num` : `${alias}.value_text`);
+  const typed = (value: IndexedValue) => param(value, typeof value === "number" ? "::float8" : "::text");
   const compare = (alias: string, condition: DocumentCondition): string => {
     if (condition.op !== "in") return `${column(alias, condition.value)} ${OPERATORS[condition.op]} ${typed(condition.value)}`;
     if (condition.values.length === 0) return "FALSE";
     const numeric = typeof condition.values[0] === "number";
-    if (dialect === "sqlite") return `${alias}.value IN (SELECT value FROM json_each(${param(JSON.stringify(condition.values))}))`;
     return numeric ? `${alias}.value_num = ANY(${param(condition.values, "::float8[]")})` : `${alias}.value_text = ANY(${param(condition.values, "::text[]")})`;
   };
   // A condition on a field other than the order's: the document's row for that field (a primary-key look-up) must match.
@@ -35,10 +32,10 @@ export function findDocumentsSql(dialect: Dialect, tenant: string, collection: s
   let text: string;
   if (order) {
     const direction = order.direction === "desc" ? "DESC" : "ASC";
-    const value = dialect === "sqlite" ? "o.value" : order.numeric ? "o.value_num" : "o.value_text";
+    const value = order.numeric ? "o.value_num" : "o.value_text";
     text = `SELECT d.id, d.version, d.data, ${value} AS order_value FROM document_fields o JOIN documents d ON d.tenant = o.tenant AND d.collection = o.collection AND d.id = o.id`;
     where.push(`o.tenant = ${param(tenant)}`, `o.collection = ${param(collection)}`, `o.field = ${param(order.field)}`);
-    if (dialect === "postgres") where.push(`${value} IS NOT NULL`);
+    where.push(`${value} IS NOT NULL`);
     if (query.after && query.after.value !== undefined) {
       where.push(`(${value}, o.id) ${direction === "ASC" ? ">" : "<"} (${typed(query.after.value)}, ${param(query.after.id)})`);
     }

@@ -181,27 +181,30 @@ describe("SQLite store: a writer thread that stops", () => {
 });
 
 describe("SQLite store: document pages", () => {
-  it("seeks a keyset page in the field index instead of skipping rows", async () => {
+  it("seeks a keyset page in the order field's column index instead of skipping rows", async () => {
     const { migrate } = await import("../../src/store/sqlite/schema.js");
-    const { findDocumentsSql } = await import("../../src/store/document-sql.js");
+    const { findDocumentsSqlite } = await import("../../src/store/sqlite/document-columns.js");
     const db = new Database(":memory:");
     try {
       migrate(db);
-      const [text, values] = findDocumentsSql("sqlite", "t", "bookings@1", {
+      const slots = new Map([["status", 0], ["checkIn", 3]]);
+      const [text, values] = findDocumentsSqlite("t", "bookings@1", {
         where: [{ field: "status", op: "eq", value: "booked" }],
         orderBy: { field: "checkIn", numeric: false, direction: "asc" },
         after: { value: "2026-06-01", id: "b7" },
         limit: 51,
-      });
+      }, (field) => slots.get(field))!;
       const plan = (db.prepare(`EXPLAIN QUERY PLAN ${text}`).all(...values) as { detail: string }[]).map((row) => row.detail);
-      assert.match(plan[0], /USING COVERING INDEX document_fields_by_value \(tenant=\? AND collection=\? AND field=\? AND \(value,id\)>\(\?,\?\)\)/);
+      assert.match(plan.join("; "), /USING INDEX documents_by_f3 \(tenant=\? AND collection=\? AND \(f3,id\)>\(\?,\?\)\)/);
+      assert.ok(!plan.some((step) => /TEMP B-TREE/.test(step)), `no sort: ${plan.join("; ")}`);
+      assert.equal(findDocumentsSqlite("t", "bookings@1", { where: [{ field: "nights", op: "eq", value: 1 }], limit: 5 }, (field) => slots.get(field)), undefined, "a field without a column matches nothing");
     } finally {
       db.close();
     }
   });
 });
 
-describe("SQLite store: a document update's field rows", () => {
+describe("SQLite store: a document update's field columns", () => {
   it("change only where values differ, from the stored values the writer sent or, without them, read back", async () => {
     const { migrate } = await import("../../src/store/sqlite/schema.js");
     const { documentWriter, wireDocumentOf } = await import("../../src/store/sqlite/documents.js");
@@ -209,23 +212,62 @@ describe("SQLite store: a document update's field rows", () => {
     try {
       migrate(db);
       const documents = documentWriter(db);
-      const rows = (id: string) => Object.fromEntries(db.prepare("SELECT field, value FROM document_fields WHERE id = ? ORDER BY field").raw().all(id) as [string, unknown][]);
+      const rows = (id: string) => {
+        const slots = db.prepare("SELECT field, slot FROM document_slots WHERE collection = 'c'").raw().all() as [string, number][];
+        const row = db.prepare("SELECT * FROM documents WHERE id = ?").get(id) as Record<string, unknown>;
+        return Object.fromEntries(slots.filter(([, slot]) => row[`f${slot}`] !== null).map(([field, slot]) => [field, row[`f${slot}`]]).sort());
+      };
       const first = { status: "booked", paidMinor: 0, guestId: "g1" };
       const second = { status: "booked", paidMinor: 500, checkIn: "2030-01-01" };
       for (const [id, previousFields] of [["sent", first], ["read", undefined], ["sent wrongly", { status: "booked" }]] as const) {
         documents.write("t", wireDocumentOf({ collection: "c", id, document: first, fields: first }));
-        assert.deepEqual(rows(id), first);
+        assert.deepEqual(rows(id), Object.fromEntries(Object.entries(first).sort()));
         documents.write("t", wireDocumentOf({ collection: "c", id, expectedVersion: 1, document: second, fields: second, ...(previousFields ? { previousFields } : {}) }));
-        if (id === "sent wrongly") {
-          // Stored values the writer left out are upserted where they changed; one it left out that is gone stays behind.
-          assert.deepEqual(rows(id), { ...second, guestId: "g1" });
-        } else {
-          assert.deepEqual(rows(id), second, `${id}: guestId gone, paidMinor changed, checkIn added`);
-        }
+        // A stored value the writer left out of what it sent stays behind when the new document has none.
+        const expected = id === "sent wrongly" ? { ...second, guestId: "g1" } : second;
+        assert.deepEqual(rows(id), Object.fromEntries(Object.entries(expected).sort()), id);
       }
+      assert.deepEqual(db.prepare("SELECT field FROM document_slots WHERE collection = 'c' ORDER BY slot").raw().all().flat(), ["status", "paidMinor", "guestId", "checkIn"], "a field keeps the slot it was first given");
+    } finally {
+      db.close();
+    }
+  });
+
+  it("are at most 16 a collection: a 17th field fails the write, naming it", async () => {
+    const { migrate } = await import("../../src/store/sqlite/schema.js");
+    const { documentWriter, wireDocumentOf } = await import("../../src/store/sqlite/documents.js");
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const fields = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`field${i}`, i]));
+      assert.throws(() => documentWriter(db).write("t", wireDocumentOf({ collection: "c", id: "a", document: fields, fields })), /would index a 17th field \("field16"\); SQLite keeps at most 16/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("moves an older file's side-table fields into the columns", async () => {
+    const { migrate, SCHEMA_VERSION } = await import("../../src/store/sqlite/schema.js");
+    const path = join(dir, "before-columns.db");
+    const db = new Database(path);
+    try {
+      // The schema as it was before the columns: every step but the last.
+      const { MIGRATIONS_FOR_TESTS } = await import("../../src/store/sqlite/schema.js");
+      db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+      for (const step of MIGRATIONS_FOR_TESTS.slice(0, SCHEMA_VERSION - 1)) db.exec(step);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION - 1);
+      db.prepare("INSERT INTO documents (tenant, collection, id, version, data) VALUES ('t', 'bookings@2', 'b1', 3, '{}')").run();
+      const field = db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES ('t', 'bookings@2', 'b1', ?, ?)");
+      field.run("status", "paid");
+      field.run("paidMinor", 500);
+      migrate(db);
+      const row = db.prepare("SELECT * FROM documents WHERE id = 'b1'").get() as Record<string, unknown>;
+      const slots = Object.fromEntries(db.prepare("SELECT field, slot FROM document_slots WHERE collection = 'bookings@2'").raw().all() as [string, number][]);
+      assert.deepEqual(slots, { paidMinor: 0, status: 1 }, "slots in field-name order");
+      assert.deepEqual([row.f0, row.f1, row.f2, row.version], [500, "paid", null, 3]);
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'document_fields'").pluck().get(), 0);
     } finally {
       db.close();
     }
   });
 });
-

@@ -48,7 +48,7 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
       return row && rowOf(row);
     },
     async findDocuments(tenant, collection, documentQuery) {
-      const [text, values] = findDocumentsSql("postgres", tenant, collection, documentQuery);
+      const [text, values] = findDocumentsSql(tenant, collection, documentQuery);
       // Named by its text: pg prepares each shape once per connection.
       const rows = await query<Row>({ name: `switchyard_find_${createHash("sha1").update(text).digest("hex")}`, text }, values);
       return rows.map(rowOf);

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError, type AppendOutcome } from "../event-store.js";
 import type { WriteFailure, Written } from "../group-commit.js";
+import { documentSlots } from "./document-columns.js";
 import { documentWriter, type WireDocument } from "./documents.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
 import { insertSchedulesOf } from "./schedule-rows.js";
@@ -119,6 +120,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
       if (!db.inTransaction) throw error;
       sql.rollbackTo.run();
       sql.release.run();
+      documentSlots(db).forget(); // slots it gave were rolled back with it
       return { failure: failureOf(error) };
     }
   }
@@ -143,6 +145,7 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
 
   /** Ends a failed transaction; SQLite may already have rolled it back itself. */
   function rollbackQuietly(): void {
+    documentSlots(db).forget(); // slots the transaction gave are rolled back with it
     try {
       if (db.inTransaction) sql.rollback.run();
     } catch {

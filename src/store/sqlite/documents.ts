@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { builtSettingOf, type CollectionSwap, type ConsumerLease, type DocumentQuery, DocumentRow, DocumentWrite, IndexedValue } from "../event-store.js";
-import { findDocumentsSql } from "../document-sql.js";
+import { documentSlots, FIELD_SLOTS, findDocumentsSqlite, SLOT_COLUMNS, slotValuesOf } from "./document-columns.js";
 
 /**
  * A document write as the writer gets it: collection, id, the version it must be at (-1: it
@@ -19,19 +19,24 @@ export function wireDocumentOf(d: DocumentWrite): WireDocument {
 
 /** The document writes of the SQLite store, inside a transaction its caller opened. */
 export function documentWriter(db: Database.Database) {
+  const slots = documentSlots(db);
   const sql = {
     version: db.prepare("SELECT version FROM documents WHERE tenant = ? AND collection = ? AND id = ?").pluck(),
-    insert: db.prepare("INSERT INTO documents (tenant, collection, id, version, data) VALUES (?, ?, ?, 1, ?)"),
-    update: db.prepare("UPDATE documents SET version = version + 1, data = ? WHERE tenant = ? AND collection = ? AND id = ?"),
+    insert: db.prepare(`INSERT INTO documents (tenant, collection, id, version, data, ${SLOT_COLUMNS}) VALUES (?, ?, ?, 1, ?${", ?".repeat(FIELD_SLOTS)})`),
     delete: db.prepare("DELETE FROM documents WHERE tenant = ? AND collection = ? AND id = ?"),
-    deleteFields: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?"),
-    insertField: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?)"),
-    fields: db.prepare("SELECT field, value FROM document_fields WHERE tenant = ? AND collection = ? AND id = ?").raw(),
-    // An upsert: previous fields a writer sent that the row lacks still leave the index right.
-    setField: db.prepare(
-      "INSERT INTO document_fields (tenant, collection, id, field, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, collection, id, field) DO UPDATE SET value = excluded.value",
-    ),
-    deleteField: db.prepare("DELETE FROM document_fields WHERE tenant = ? AND collection = ? AND id = ? AND field = ?"),
+    stored: db.prepare(`SELECT ${SLOT_COLUMNS} FROM documents WHERE tenant = ? AND collection = ? AND id = ?`).raw(),
+  };
+  /** UPDATE statements by the slots they set: only the changed fields' indexes are touched. */
+  const updates = new Map<string, Database.Statement>();
+  const update = (changed: readonly number[]) => {
+    const key = changed.join(",");
+    let statement = updates.get(key);
+    if (!statement) {
+      const set = changed.map((slot) => `, f${slot} = ?`).join("");
+      statement = db.prepare(`UPDATE documents SET version = version + 1, data = ?${set} WHERE tenant = ? AND collection = ? AND id = ?`);
+      updates.set(key, statement);
+    }
+    return statement;
   };
   return {
     /** The first document whose version is not the one expected, or undefined when all are. */
@@ -40,30 +45,30 @@ export function documentWriter(db: Database.Database) {
     },
     write(tenant: string, [collection, id, expected, data, fields, previous]: WireDocument): void {
       if (data === "null") {
-        sql.deleteFields.run(tenant, collection, id);
         sql.delete.run(tenant, collection, id);
         return;
       }
-      const values = JSON.parse(fields) as Record<string, IndexedValue>;
+      const row = slotValuesOf(slots, collection, JSON.parse(fields) as Record<string, IndexedValue>);
       if (expected === -1) {
-        sql.insert.run(tenant, collection, id, data);
-        for (const field in values) sql.insertField.run(tenant, collection, id, field, values[field]);
+        sql.insert.run(tenant, collection, id, data, ...row);
         return;
       }
-      sql.update.run(data, tenant, collection, id);
-      // Only the fields whose value changed touch the index: a payment changes three of nine.
-      // Their stored values come with the write when its writer knew them (the version guard
-      // has just checked they are the ones stored), else they are read here.
-      const stored = previous
-        ? Object.entries(JSON.parse(previous) as Record<string, IndexedValue>)
-        : (sql.fields.all(tenant, collection, id) as [string, IndexedValue][]);
-      const before = new Map(stored);
-      for (const field in values) {
-        const value = values[field];
-        if (before.get(field) !== value) sql.setField.run(tenant, collection, id, field, value);
-        before.delete(field);
+      // The values stored with the expected version come with the write when its writer knew
+      // them (the version guard has just checked they are the stored ones), else are read here.
+      let before: (IndexedValue | null)[];
+      if (previous) {
+        const stored = JSON.parse(previous) as Record<string, IndexedValue>;
+        before = row.map(() => null);
+        for (const field in stored) {
+          const slot = slots.of(collection, field);
+          if (slot !== undefined) before[slot] = stored[field];
+        }
+      } else {
+        before = (sql.stored.get(tenant, collection, id) as (IndexedValue | null)[] | undefined) ?? row.map(() => null);
       }
-      for (const field of before.keys()) sql.deleteField.run(tenant, collection, id, field);
+      const changed: number[] = [];
+      for (let slot = 0; slot < FIELD_SLOTS; slot++) if (row[slot] !== before[slot]) changed.push(slot);
+      update(changed).run(data, ...changed.map((slot) => row[slot]), tenant, collection, id);
     },
   };
 }
@@ -82,6 +87,7 @@ export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropp
 /** Runs consumer tasks, each in its own write transaction, on the connection that writes (`lock` as for batches). */
 export function consumerTasks(db: Database.Database, lock = <T>(write: () => T): T => write()) {
   const documents = documentWriter(db);
+  const slots = documentSlots(db);
   const sql = {
     ensure: db.prepare("INSERT INTO consumers (name) VALUES (?) ON CONFLICT (name) DO NOTHING"),
     get: db.prepare("SELECT position, owner, lease_expires FROM consumers WHERE name = ?"),
@@ -91,21 +97,27 @@ export function consumerTasks(db: Database.Database, lock = <T>(write: () => T):
     keepSetting: db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
     setting: db.prepare("SELECT value FROM settings WHERE name = ?").pluck(),
     head: db.prepare("SELECT coalesce(max(position), 0) FROM events").pluck(),
-    replaceDocuments: db.prepare(
-      `INSERT INTO documents (tenant, collection, id, version, data)
-       SELECT s.tenant, :target, s.id, s.version + coalesce((SELECT t.version FROM documents t WHERE t.tenant = s.tenant AND t.collection = :target AND t.id = s.id), 0), s.data
-       FROM documents s WHERE s.collection = :source`,
-    ),
-    replaceFields: db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) SELECT tenant, :target, id, field, value FROM document_fields WHERE collection = :source"),
+    sourceSlots: db.prepare("SELECT field, slot FROM document_slots WHERE collection = ?").raw(),
     renamePending: db.prepare("UPDATE documents SET collection = :target WHERE collection = :pending"),
     forgetConsumer: db.prepare("DELETE FROM consumers WHERE name = ?"),
     moveConsumer: db.prepare("INSERT INTO consumers (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"),
     built: db.prepare("INSERT INTO settings (name, value) VALUES (?, 'yes') ON CONFLICT (name) DO UPDATE SET value = 'yes'"),
-    dropFields: db.prepare("DELETE FROM document_fields WHERE collection = ?"),
+  };
+  /**
+   * Copies the source collection's documents under `pending`, each field moved from its slot
+   * in the source to its slot in the target (the two may differ), its version summed with the
+   * one it replaces.
+   */
+  const copyForSwap = (swap: CollectionSwap, pending: string) => {
+    const moves = (sql.sourceSlots.all(swap.source) as [string, number][]).map(([field, slot]) => [slots.assign(swap.target, field), slot] as const);
+    db.prepare(
+      `INSERT INTO documents (tenant, collection, id, version, data${moves.map(([to]) => `, f${to}`).join("")})
+       SELECT s.tenant, :pending, s.id, s.version + coalesce((SELECT t.version FROM documents t WHERE t.tenant = s.tenant AND t.collection = :target AND t.id = s.id), 0), s.data${moves.map(([, from]) => `, s.f${from}`).join("")}
+       FROM documents s WHERE s.collection = :source`,
+    ).run({ pending, target: swap.target, source: swap.source });
   };
   const run = db.transaction((task: ConsumerTask): ConsumerAnswer => {
     if (task[0] === "drop") {
-      sql.dropFields.run(task[1]);
       sql.dropDocuments.run(task[1]);
       return "dropped";
     }
@@ -116,12 +128,9 @@ export function consumerTasks(db: Database.Database, lock = <T>(write: () => T):
       if (rebuilt?.owner !== swap.owner || rebuilt.position !== swap.head) return "moved";
       // The new documents are written under a pending name first: their versions are summed with the ones they replace.
       const pending = `${swap.target}\u0000pending`;
-      sql.replaceDocuments.run({ target: pending, source: swap.source });
-      sql.dropFields.run(swap.target);
+      copyForSwap(swap, pending);
       sql.dropDocuments.run(swap.target);
       sql.renamePending.run({ target: swap.target, pending });
-      sql.replaceFields.run({ target: swap.target, source: swap.source });
-      sql.dropFields.run(swap.source);
       sql.dropDocuments.run(swap.source);
       sql.forgetConsumer.run(swap.rebuildConsumer);
       if (swap.liveConsumer) sql.moveConsumer.run(swap.liveConsumer, swap.head);
@@ -154,11 +163,20 @@ export function consumerTasks(db: Database.Database, lock = <T>(write: () => T):
     return "committed";
   });
   // IMMEDIATE: the write lock is taken at BEGIN, so a second process waits there (busy_timeout) instead of failing on upgrade.
-  return (task: ConsumerTask): ConsumerAnswer => lock(() => run.immediate(task));
+  return (task: ConsumerTask): ConsumerAnswer =>
+    lock(() => {
+      try {
+        return run.immediate(task);
+      } catch (error) {
+        slots.forget(); // slots it gave were rolled back with it
+        throw error;
+      }
+    });
 }
 
 /** The document reads of the SQLite store, on its reading connection. */
 export function documentReader(db: Database.Database) {
+  const slots = documentSlots(db);
   const fetch = db.prepare("SELECT id, version, data FROM documents WHERE tenant = ? AND collection = ? AND id = ?");
   const checkpoint = db.prepare("SELECT position FROM consumers WHERE name = ?").pluck();
   /** Find statements by their SQL: a handful of shapes per collection. */
@@ -172,7 +190,9 @@ export function documentReader(db: Database.Database) {
       return (checkpoint.get(name) as number | undefined) ?? 0;
     },
     find(tenant: string, collection: string, query: DocumentQuery): DocumentRow[] {
-      const [text, values] = findDocumentsSql("sqlite", tenant, collection, query);
+      const sql = findDocumentsSqlite(tenant, collection, query, (field) => slots.of(collection, field));
+      if (!sql) return []; // a field no document of the collection has had matches nothing
+      const [text, values] = sql;
       let statement = statements.get(text);
       if (!statement) {
         if (statements.size >= 256) statements.clear();

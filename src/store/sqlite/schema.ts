@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { DOCUMENT_COLUMNS_SQL } from "./document-columns.js";
 import { REACTION_TABLES_SQL } from "./reaction-tables.js";
 
 /**
@@ -71,8 +72,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX schedules_by_tenant ON schedules (tenant, status, id);
   `,
   // Read models: documents per tenant and collection, each declared field's value in a side
-  // table whose index serves filters and keyset pages ordered by (value, id); consumers'
-  // checkpoints with the lease that lets one process run each.
+  // table whose index serves filters and keyset pages ordered by (value, id) (moved into
+  // columns by DOCUMENT_COLUMNS_SQL below); consumers' checkpoints with the lease that lets
+  // one process run each.
   `
   CREATE TABLE documents (
     tenant     TEXT    NOT NULL,
@@ -102,6 +104,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
   // Reactions: the event each reaction is working on (their checkpoints and leases are the consumers table above).
   REACTION_TABLES_SQL,
+  // Read models' declared fields move from the side table into columns of the document's row.
+  DOCUMENT_COLUMNS_SQL,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
@@ -109,6 +113,9 @@ export const STREAM_REVISION_SQL = "SELECT revision FROM events WHERE tenant = ?
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The steps, for a test that builds a file of an older version. */
+export const MIGRATIONS_FOR_TESTS = MIGRATIONS;
 
 /**
  * Brings the schema up to SCHEMA_VERSION inside one write transaction, so two processes
