@@ -18,6 +18,9 @@ const column = (slot: number) => `f${slot}`;
 /** f0, f1, ... f15 */
 export const SLOT_COLUMNS = slots.map(column).join(", ");
 
+/** The columns the schema step below made: a shipped step never changes, so not MAX_FIELDS. */
+const migrated = Array.from({ length: 16 }, (_, i) => i);
+
 /**
  * The schema step from the side table (document_fields) to columns: the slots are given in
  * field-name order per collection, the values moved into the rows, the side table dropped.
@@ -30,14 +33,14 @@ export const DOCUMENT_COLUMNS_SQL = `
     PRIMARY KEY (collection, field),
     UNIQUE (collection, slot)
   ) WITHOUT ROWID;
-  ${slots.map((i) => `ALTER TABLE documents ADD COLUMN ${column(i)};`).join("\n  ")}
-  ${slots.map((i) => `CREATE INDEX documents_by_${column(i)} ON documents (tenant, collection, ${column(i)}, id) WHERE ${column(i)} IS NOT NULL;`).join("\n  ")}
+  ${migrated.map((i) => `ALTER TABLE documents ADD COLUMN ${column(i)};`).join("\n  ")}
+  ${migrated.map((i) => `CREATE INDEX documents_by_${column(i)} ON documents (tenant, collection, ${column(i)}, id) WHERE ${column(i)} IS NOT NULL;`).join("\n  ")}
   INSERT INTO document_slots (collection, field, slot)
     SELECT collection, field, slot FROM (
       SELECT collection, field, row_number() OVER (PARTITION BY collection ORDER BY field) - 1 AS slot
       FROM (SELECT DISTINCT collection, field FROM document_fields)
-    ) WHERE slot < ${FIELD_SLOTS};
-  ${slots
+    ) WHERE slot < ${migrated.length};
+  ${migrated
     .map(
       (i) => `UPDATE documents SET ${column(i)} = (
     SELECT f.value FROM document_fields f JOIN document_slots s ON s.collection = f.collection AND s.field = f.field
@@ -46,9 +49,6 @@ export const DOCUMENT_COLUMNS_SQL = `
     .join("\n  ")}
   DROP TABLE document_fields;
 `;
-
-/** A collection's slots as one connection knows them: field → slot. */
-export type Slots = ReadonlyMap<string, number>;
 
 /**
  * The slots of each collection, read through `db` and kept: a field not known yet is looked up
