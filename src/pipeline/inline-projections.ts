@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { AnyProjection, ProjectedEvent } from "../kernel/projection.js";
-import { indexedFieldsOf, storedCollectionOf, storedFieldsOf } from "../read/field-values.js";
+import { indexedFieldsOf, storedCollectionOf } from "../read/field-values.js";
 import type { AppendOutcome, DocumentWrite, EventStore, NewEvent } from "../store/event-store.js";
 
 /** A projection that threw or produced a document the store cannot index: the command fails, nothing is written. */
@@ -15,11 +15,10 @@ export class ProjectionError extends Error {
   }
 }
 
-/** A document as last read or written: its version (0: none exists), content, and declared fields' values when written here. */
+/** A document as last read or written: its version (0: none exists) and content. */
 interface Known {
   readonly version: number;
   readonly data: object | null;
-  readonly fields?: DocumentWrite["fields"];
 }
 
 /**
@@ -105,8 +104,7 @@ export function createInlineProjections(store: EventStore, projections: readonly
             throw new ProjectionError(projection.collection, events[events.length - 1].type, { cause });
           }
         }
-        const previousFields = known.version > 0 ? storedFieldsOf(projection, known) : undefined;
-        writes.push({ collection, id, ...(known.version > 0 ? { expectedVersion: known.version } : {}), document: data, fields, ...(previousFields ? { previousFields } : {}) });
+        writes.push({ collection, id, ...(known.version > 0 ? { expectedVersion: known.version } : {}), document: data, fields });
       }
       return writes.length > 0 ? writes : undefined;
     },
@@ -115,7 +113,7 @@ export function createInlineProjections(store: EventStore, projections: readonly
       if (!cache || !writes) return;
       for (const w of writes) {
         const key = keyOf(tenant, w.collection, w.id);
-        if (outcome?.kind === "appended") cache.set(key, { version: w.document === null ? 0 : (w.expectedVersion ?? 0) + 1, data: w.document as object | null, fields: w.fields });
+        if (outcome?.kind === "appended") cache.set(key, { version: w.document === null ? 0 : (w.expectedVersion ?? 0) + 1, data: w.document as object | null });
         else cache.delete(key);
       }
     },

@@ -1,4 +1,4 @@
-import type { AnyProjection, FieldType } from "../kernel/projection.js";
+import type { FieldType } from "../kernel/projection.js";
 import type { IndexedValue } from "../store/event-store.js";
 
 /**
@@ -44,19 +44,3 @@ export function storedCollectionOf(projection: { readonly collection: string; re
   return `${projection.collection}@${projection.version}`;
 }
 
-/**
- * The field values stored with a document as a writer knows it: those it wrote, else worked
- * out from its content; undefined when there is none or they cannot be (the store reads them).
- */
-export function storedFieldsOf(
-  projection: AnyProjection,
-  known: { readonly data: object | null; readonly fields?: Readonly<Record<string, IndexedValue>> },
-): Readonly<Record<string, IndexedValue>> | undefined {
-  if (known.fields) return known.fields;
-  if (known.data === null) return undefined;
-  try {
-    return indexedFieldsOf(projection.collection, projection.fields, known.data);
-  } catch {
-    return undefined;
-  }
-}

@@ -5,7 +5,7 @@ import { consume } from "../consumer/subscription.js";
 import type { AnyProjection, ProjectedEvent } from "../kernel/projection.js";
 import type { RecordedEvent } from "../kernel/events.js";
 import type { DocumentWrite, EventStore } from "../store/event-store.js";
-import { indexedFieldsOf, storedCollectionOf, storedFieldsOf } from "./field-values.js";
+import { indexedFieldsOf, storedCollectionOf } from "./field-values.js";
 import { consumerNameOf } from "./read-service.js";
 
 /** How a runner runs. */
@@ -36,8 +36,6 @@ interface Working {
   version: number;
   data: object | null;
   dirty: boolean;
-  /** The declared fields' values stored with `version`, once known. */
-  fields?: DocumentWrite["fields"];
 }
 
 /**
@@ -91,23 +89,19 @@ export function startProjectionRunner(options: ProjectionRunnerOptions) {
 
     const commit = async (to: number) => {
       const documents: (DocumentWrite & { tenant: string })[] = [];
-      const written = new Map<Working, DocumentWrite["fields"]>();
       for (const [key, w] of working) {
         if (!w.dirty) continue;
         const [tenant, id] = JSON.parse(key) as [string, string];
-        const fields = w.data ? indexedFieldsOf(projection.collection, projection.fields, w.data) : {};
-        const previousFields = w.version > 0 ? storedFieldsOf(projection, w) : undefined;
-        documents.push({ tenant, collection, id, ...(w.version > 0 ? { expectedVersion: w.version } : {}), document: w.data, fields, ...(previousFields ? { previousFields } : {}) });
-        written.set(w, fields);
+        documents.push({ tenant, collection, id, ...(w.version > 0 ? { expectedVersion: w.version } : {}), document: w.data, fields: w.data ? indexedFieldsOf(projection.collection, projection.fields, w.data) : {} });
       }
       const answer = await store.commitProjection!({ name, owner, from: position, position: to, documents });
       if (answer === "lease-lost") {
         lost.abort();
         return;
       }
-      for (const [w, fields] of written) {
+      for (const w of working.values()) {
+        if (!w.dirty) continue;
         w.version = w.data === null ? 0 : w.version + 1;
-        w.fields = w.data === null ? undefined : fields;
         w.dirty = false;
       }
       if (working.size > 10_000) working.clear();

@@ -103,11 +103,6 @@ export interface DocumentWrite {
   readonly document: unknown;
   /** Its values of the collection's declared fields; a field left out is absent (not matched, not ordered by). */
   readonly fields: Readonly<Record<string, IndexedValue>>;
-  /**
-   * The declared fields' values stored with `expectedVersion`, when the writer knows them: the
-   * store may then change only the fields that differ without reading them back first.
-   */
-  readonly previousFields?: Readonly<Record<string, IndexedValue>>;
 }
 
 /** A document as a store gives it back. */

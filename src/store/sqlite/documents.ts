@@ -4,17 +4,15 @@ import { documentSlots, FIELD_SLOTS, findDocumentsSqlite, SLOT_COLUMNS, slotValu
 
 /**
  * A document write as the writer gets it: collection, id, the version it must be at (-1: it
- * must not exist), its JSON ("null" deletes it), the JSON of its field values, and the JSON
- * of those stored with the expected version ("": not known, the writer reads them).
+ * must not exist), its JSON ("null" deletes it) and the JSON of its field values.
  */
-export type WireDocument = readonly [collection: string, id: string, expectedVersion: number, data: string, fields: string, previousFields: string];
+export type WireDocument = readonly [collection: string, id: string, expectedVersion: number, data: string, fields: string];
 
 /** A document write in its wire form; throws for a document JSON cannot hold. */
 export function wireDocumentOf(d: DocumentWrite): WireDocument {
   const data = JSON.stringify(d.document ?? null);
   if (data === undefined) throw new TypeError(`document ${d.collection}/${d.id} is not a JSON value`);
-  const previous = d.previousFields && d.expectedVersion !== undefined ? JSON.stringify(d.previousFields) : "";
-  return [d.collection, d.id, d.expectedVersion ?? -1, data, JSON.stringify(d.fields), previous];
+  return [d.collection, d.id, d.expectedVersion ?? -1, data, JSON.stringify(d.fields)];
 }
 
 /** The document writes of the SQLite store, inside a transaction its caller opened. */
@@ -43,7 +41,7 @@ export function documentWriter(db: Database.Database) {
     clash(tenant: string, documents: readonly WireDocument[]): WireDocument | undefined {
       return documents.find(([collection, id, expected]) => ((sql.version.get(tenant, collection, id) as number | undefined) ?? -1) !== expected);
     },
-    write(tenant: string, [collection, id, expected, data, fields, previous]: WireDocument): void {
+    write(tenant: string, [collection, id, expected, data, fields]: WireDocument): void {
       if (data === "null") {
         sql.delete.run(tenant, collection, id);
         return;
@@ -53,19 +51,8 @@ export function documentWriter(db: Database.Database) {
         sql.insert.run(tenant, collection, id, data, ...row);
         return;
       }
-      // The values stored with the expected version come with the write when its writer knew
-      // them (the version guard has just checked they are the stored ones), else are read here.
-      let before: (IndexedValue | null)[];
-      if (previous) {
-        const stored = JSON.parse(previous) as Record<string, IndexedValue>;
-        before = row.map(() => null);
-        for (const field in stored) {
-          const slot = slots.of(collection, field);
-          if (slot !== undefined) before[slot] = stored[field];
-        }
-      } else {
-        before = (sql.stored.get(tenant, collection, id) as (IndexedValue | null)[] | undefined) ?? row.map(() => null);
-      }
+      // The row the version guard has just read: its page is at hand.
+      const before = sql.stored.get(tenant, collection, id) as (IndexedValue | null)[];
       const changed: number[] = [];
       for (let slot = 0; slot < FIELD_SLOTS; slot++) if (row[slot] !== before[slot]) changed.push(slot);
       update(changed).run(data, ...changed.map((slot) => row[slot]), tenant, collection, id);

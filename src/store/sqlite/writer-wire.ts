@@ -98,7 +98,7 @@ export function fromWire(wire: WireAppend): WriteRequest {
   }
   const schedules = wire[i++] || undefined;
   const documents: WireDocument[] = [];
-  for (let d = 0, count = n(i++); d < count; d++, i += 6) documents.push([s(i), s(i + 1), n(i + 2), s(i + 3), s(i + 4), s(i + 5)]);
+  for (let d = 0, count = n(i++); d < count; d++, i += 5) documents.push([s(i), s(i + 1), n(i + 2), s(i + 3), s(i + 4)]);
   const snapshot = readSnapshot();
   const write: WriteRequest = { tenant: s(0), streamId: s(1), expectedRevision: n(2), events, request, snapshot };
   return {
