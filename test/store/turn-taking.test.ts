@@ -12,12 +12,22 @@ import { turnTaking, whileBusy } from "../../src/store/sqlite/turn-taking.js";
 const dir = mkdtempSync(join(tmpdir(), "switchyard-turns-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-it("leaves gaps at the write lock, a few a second, only while another connection commits too", () => {
-  const path = join(dir, "turns.db");
+/** Two connections to one new, migrated file for `use`, closed after it. */
+function withTwoConnections(name: string, use: (mine: Database.Database, other: Database.Database) => void): void {
+  const path = join(dir, name);
   const [mine, other] = [new Database(path), new Database(path)];
   try {
     for (const db of [mine, other]) useStoreSettings(db, "NORMAL");
     migrate(mine);
+    use(mine, other);
+  } finally {
+    mine.close();
+    other.close();
+  }
+}
+
+it("leaves gaps at the write lock, a few a second, only while another connection commits too", () => {
+  withTwoConnections("turns.db", (mine, other) => {
     let now = 0;
     const pauses: number[] = [];
     const beforeBatch = turnTaking(mine, () => now, (ms) => pauses.push(ms));
@@ -40,18 +50,11 @@ it("leaves gaps at the write lock, a few a second, only while another connection
     now += 1000;
     for (let i = 0; i < 20; i++, now += 5) beforeBatch();
     assert.equal(pauses.length, 5, "a second with no commit but its own: no more gaps");
-  } finally {
-    mine.close();
-    other.close();
-  }
+  });
 });
 
 it("waits for a busy write lock by trying BEGIN again every millisecond, up to its timeout", () => {
-  const path = join(dir, "poll.db");
-  const [mine, other] = [new Database(path), new Database(path)];
-  try {
-    for (const db of [mine, other]) useStoreSettings(db, "NORMAL");
-    migrate(mine);
+  withTwoConnections("poll.db", (mine, other) => {
     mine.pragma("busy_timeout = 0");
     let now = 0;
     const pauses: number[] = [];
@@ -75,8 +78,5 @@ it("waits for a busy write lock by trying BEGIN again every millisecond, up to i
     pauses.length = 0;
     assert.throws(() => lock(() => mine.exec("INSERT INTO no_such_table VALUES (1)")), /no such table/);
     assert.deepEqual(pauses, [], "any other failure is not waited on");
-  } finally {
-    mine.close();
-    other.close();
-  }
+  });
 });

@@ -4,6 +4,7 @@ import type { WriteFailure, Written } from "../group-commit.js";
 import { documentSlots } from "./document-columns.js";
 import { documentWriter, type WireDocument } from "./documents.js";
 import { STREAM_REVISION_SQL } from "./schema.js";
+import { atOnce, type LockWait } from "./turn-taking.js";
 import { insertSchedulesOf } from "./schedule-rows.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 
@@ -44,7 +45,7 @@ export function failureOf(error: unknown): WriteFailure {
  * before COMMIT (tests inject crashes there); `lock` runs each BEGIN, waiting for the write
  * lock as it chooses (whileBusy), or as the connection's busy_timeout does.
  */
-export function createBatchWriter(db: Database.Database, beforeCommit?: (appends: number) => void, lock = (begin: () => void) => begin()) {
+export function createBatchWriter(db: Database.Database, beforeCommit?: (appends: number) => void, lock: LockWait = atOnce) {
   const sql = {
     revision: db.prepare(STREAM_REVISION_SQL).pluck(),
     requestTaken: db.prepare("SELECT 1 FROM requests WHERE tenant = ? AND request_id = ?").pluck(),
@@ -153,13 +154,16 @@ export function createBatchWriter(db: Database.Database, beforeCommit?: (appends
     }
   }
 
+  /** BEGIN IMMEDIATE, waiting for the write lock as `lock` does. */
+  function begin(): void {
+    lock(() => sql.begin.run());
+  }
+
   /**
    * Commits the batch and says how each append ended. Throws when the transaction itself
-   * fails (the write lock not had in busy_timeout, disk full, I/O error): then nothing of the
+   * fails (the write lock not had in time, disk full, I/O error): then nothing of the
    * batch is kept, and no append in it may be acknowledged.
    */
-  const begin = () => lock(() => sql.begin.run());
-
   return function commitBatch(batch: readonly WriteRequest[]): Written[] {
     begin();
     try {

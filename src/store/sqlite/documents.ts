@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { builtSettingOf, type CollectionSwap, type ConsumerLease, type DocumentQuery, DocumentRow, DocumentWrite, IndexedValue } from "../event-store.js";
+import { atOnce, type LockWait } from "./turn-taking.js";
 import { documentSlots, FIELD_SLOTS, findDocumentsSqlite, SLOT_COLUMNS, slotValuesOf } from "./document-columns.js";
 
 /**
@@ -72,7 +73,7 @@ export type ConsumerTask =
 export type ConsumerAnswer = ConsumerLease | "committed" | "lease-lost" | "dropped" | { readonly setting: string } | "replaced" | "moved";
 
 /** Runs consumer tasks, each in its own write transaction, on the connection that writes (`lock` as for batches). */
-export function consumerTasks(db: Database.Database, lock = <T>(write: () => T): T => write()) {
+export function consumerTasks(db: Database.Database, lock: LockWait = atOnce) {
   const documents = documentWriter(db);
   const slots = documentSlots(db);
   const sql = {

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { PRUNE_CHUNK, startPruning } from "../pruning.js";
+import type { LockWait } from "./turn-taking.js";
 
 /**
  * A prune for one connection: deletes the oldest request records written before `cutoff`
@@ -32,7 +33,7 @@ export function requestPruner(db: Database.Database): (cutoff: string, limit?: n
 export function startRequestPruner(
   db: Database.Database,
   retentionMs: number,
-  lock: <T>(write: () => T) => T,
+  lock: LockWait,
   onFailure?: (message: string | undefined) => void,
 ): () => Promise<void> {
   const prune = requestPruner(db);

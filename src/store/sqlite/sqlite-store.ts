@@ -21,6 +21,7 @@ import { createBatchWriter } from "./batch-writer.js";
 import { sqliteScheduleStore } from "./schedule-store.js";
 import { consumerTasks, documentReader, wireDocumentOf, type ConsumerAnswer, type ConsumerTask } from "./documents.js";
 import { startRequestPruner } from "./request-pruner.js";
+import { atOnce } from "./turn-taking.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
@@ -343,7 +344,7 @@ function toRecorded(row: EventRow): RecordedEvent {
 function inlineWriter(db: Database.Database, requestRetentionMs: number | undefined, hooks: WriterHooks): Writer {
   const commitBatch = createBatchWriter(db, hooks.beforeCommit);
   const runTask = consumerTasks(db);
-  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, (write) => write(), hooks.onPruningFailure) : undefined;
+  const stopPruning = requestRetentionMs ? startRequestPruner(db, requestRetentionMs, atOnce, hooks.onPruningFailure) : undefined;
   return {
     write: async (batch) => {
       try {

@@ -38,6 +38,12 @@ export function turnTaking(db: Database.Database, clock = () => performance.now(
   };
 }
 
+/** How a write that begins with BEGIN IMMEDIATE waits for the write lock. */
+export type LockWait = <T>(write: () => T) => T;
+
+/** No wait of its own: the connection's busy_timeout decides (":memory:", which nothing else can lock). */
+export const atOnce: LockWait = (write) => write();
+
 /** How often a writer waiting for the write lock tries again. */
 const POLL_MS = 1;
 
@@ -48,8 +54,8 @@ const POLL_MS = 1;
  * through the short gaps a loaded writer leaves it (turnTaking); polling finely, it takes them.
  * A busy BEGIN has run nothing, so trying again is safe. Blocks the calling (writer) thread.
  */
-export function whileBusy(timeoutMs: number, clock = () => performance.now(), pause = blockFor) {
-  return <T>(attempt: () => T): T => {
+export function whileBusy(timeoutMs: number, clock = () => performance.now(), pause = blockFor): LockWait {
+  return (attempt) => {
     const started = clock();
     for (;;) {
       try {
