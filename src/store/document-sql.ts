@@ -1,6 +1,7 @@
 import type { DocumentCondition, DocumentQuery, IndexedValue } from "./event-store.js";
 
-const OPERATORS = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
+/** A filter's comparison operators in SQL, for both stores. */
+export const OPERATORS = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
 /**
  * The PostgreSQL statement of a keyset page of documents, and its parameters (SQLite keeps

@@ -231,6 +231,26 @@ describe("SQLite store: a document's field columns", () => {
     });
   });
 
+  it("a rebuild's swap moves each field from its slot in the rebuilt collection to its slot in the live one", async () => {
+    const { consumerTasks, documentReader, documentWriter, wireDocumentOf } = await import("../../src/store/sqlite/documents.js");
+    await withMigratedDb((db) => {
+      const documents = documentWriter(db);
+      // The live collection met `status` first, the rebuilt one `nights`: their slots differ.
+      documents.write("t", wireDocumentOf({ collection: "live", id: "old", document: {}, fields: { status: "gone", nights: 9 } }));
+      documents.write("t", wireDocumentOf({ collection: "rebuilt", id: "a", document: { n: 2 }, fields: { nights: 2, status: "booked" } }));
+      documents.write("t", wireDocumentOf({ collection: "rebuilt", id: "b", document: { n: 3 }, fields: { nights: 3 } }));
+      db.prepare("INSERT INTO consumers (name, position, owner) VALUES ('rebuild:live', 0, 'me')").run();
+      const answer = consumerTasks(db)(["replace", { target: "live", source: "rebuilt", head: 0, rebuildConsumer: "rebuild:live", owner: "me" }]);
+      assert.equal(answer, "replaced");
+      const reader = documentReader(db);
+      const ids = (query: Parameters<typeof reader.find>[2]) => reader.find("t", "live", query).map((row) => row.id);
+      assert.deepEqual(ids({ where: [{ field: "status", op: "eq", value: "booked" }], limit: 10 }), ["a"]);
+      assert.deepEqual(ids({ orderBy: { field: "nights", numeric: true, direction: "desc" }, limit: 10 }), ["b", "a"]);
+      assert.deepEqual(ids({ limit: 10 }), ["a", "b"], "the old documents are gone, the rebuilt ones are live");
+      assert.deepEqual(reader.find("t", "rebuilt", { limit: 10 }), []);
+    });
+  });
+
   it("are at most 16 a collection: a 17th field fails the write, naming it", async () => {
     const { documentWriter, wireDocumentOf } = await import("../../src/store/sqlite/documents.js");
     await withMigratedDb((db) => {

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { MAX_FIELDS } from "../../kernel/projection.js";
+import { OPERATORS } from "../document-sql.js";
 import type { DocumentCondition, DocumentQuery, IndexedValue } from "../event-store.js";
 
 /**
@@ -65,6 +66,8 @@ function documentSlotsOf(db: Database.Database) {
     return map;
   };
   return {
+    /** Every field of the collection with its slot, read now. */
+    all: (collection: string): ReadonlyMap<string, number> => refresh(collection),
     /** The slot of a field, or undefined when no document of the collection has had it. */
     of(collection: string, field: string): number | undefined {
       const map = known.get(collection);
@@ -104,8 +107,6 @@ export function documentSlots(db: Database.Database): DocumentSlots {
   if (!registry) byConnection.set(db, (registry = documentSlotsOf(db)));
   return registry;
 }
-
-const OPERATORS = { eq: "=", gt: ">", gte: ">=", lt: "<", lte: "<=" } as const;
 
 /**
  * The statement of a keyset page of documents on SQLite, and its parameters; undefined when

@@ -85,7 +85,6 @@ export function consumerTasks(db: Database.Database, lock: LockWait = atOnce) {
     keepSetting: db.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
     setting: db.prepare("SELECT value FROM settings WHERE name = ?").pluck(),
     head: db.prepare("SELECT coalesce(max(position), 0) FROM events").pluck(),
-    sourceSlots: db.prepare("SELECT field, slot FROM document_slots WHERE collection = ?").raw(),
     renamePending: db.prepare("UPDATE documents SET collection = :target WHERE collection = :pending"),
     forgetConsumer: db.prepare("DELETE FROM consumers WHERE name = ?"),
     moveConsumer: db.prepare("INSERT INTO consumers (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"),
@@ -97,7 +96,7 @@ export function consumerTasks(db: Database.Database, lock: LockWait = atOnce) {
    * one it replaces.
    */
   const copyForSwap = (swap: CollectionSwap, pending: string) => {
-    const moves = (sql.sourceSlots.all(swap.source) as [string, number][]).map(([field, slot]) => [slots.assign(swap.target, field), slot] as const);
+    const moves = [...slots.all(swap.source)].map(([field, slot]) => [slots.assign(swap.target, field), slot] as const);
     db.prepare(
       `INSERT INTO documents (tenant, collection, id, version, data${moves.map(([to]) => `, f${to}`).join("")})
        SELECT s.tenant, :pending, s.id, s.version + coalesce((SELECT t.version FROM documents t WHERE t.tenant = s.tenant AND t.collection = :target AND t.id = s.id), 0), s.data${moves.map(([, from]) => `, s.f${from}`).join("")}
