@@ -72,16 +72,17 @@ describe("read models on the wire, against a real server", () => {
     const { nextPageToken } = await bookings.listBookings(request, auth.staffA);
     assert.ok(nextPageToken);
     const flipped = nextPageToken.slice(0, 5) + (nextPageToken[5] === "A" ? "B" : "A") + nextPageToken.slice(6);
-    const refusals: Array<[string, Promise<unknown>]> = [
-      ["forged", bookings.listBookings({ ...request, pageToken: flipped }, auth.staffA)],
-      ["a character inserted", bookings.listBookings({ ...request, pageToken: `${nextPageToken.slice(0, 7)}*${nextPageToken.slice(7)}` }, auth.staffA)],
-      ["changed filter", bookings.listBookings({ ...request, status: "booked", pageToken: nextPageToken }, auth.staffA)],
-      ["changed order", bookings.listBookings({ ...request, orderBy: "check_in desc", pageToken: nextPageToken }, auth.staffA)],
-      ["another tenant", bookings.listBookings({ ...request, pageToken: nextPageToken }, auth.staffB)],
-      ["another collection", queries.find({ collection: "guest_stays", pageToken: nextPageToken }, auth.staffA)],
+    // Each call is started only when its turn comes: a refusal nobody awaits yet would be an unhandled rejection.
+    const refusals: Array<[string, () => Promise<unknown>]> = [
+      ["forged", () => bookings.listBookings({ ...request, pageToken: flipped }, auth.staffA)],
+      ["a character inserted", () => bookings.listBookings({ ...request, pageToken: `${nextPageToken.slice(0, 7)}*${nextPageToken.slice(7)}` }, auth.staffA)],
+      ["changed filter", () => bookings.listBookings({ ...request, status: "booked", pageToken: nextPageToken }, auth.staffA)],
+      ["changed order", () => bookings.listBookings({ ...request, orderBy: "check_in desc", pageToken: nextPageToken }, auth.staffA)],
+      ["another tenant", () => bookings.listBookings({ ...request, pageToken: nextPageToken }, auth.staffB)],
+      ["another collection", () => queries.find({ collection: "guest_stays", pageToken: nextPageToken }, auth.staffA)],
     ];
     for (const [what, call] of refusals) {
-      const failure = await failing(call);
+      const failure = await failing(call());
       assert.equal(failure.code, grpc.status.INVALID_ARGUMENT, `${what}: ${failure.message}`);
       assert.equal(failure.errorInfo?.reason, "INVALID_PAGE_TOKEN", what);
       assert.deepEqual(failure.badRequest?.fieldViolations.map((v) => v.field), ["page_token"], what);
@@ -99,16 +100,16 @@ describe("read models on the wire, against a real server", () => {
     const [payload, mac] = nextPageToken.split(".");
     // The last character of the MAC carries 2 bits and 4 spare ones: its neighbour decodes to the same bytes.
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    const refusals: Array<[string, Promise<unknown>]> = [
-      ["forged keyset", queries.find({ ...request, pageToken: `${Buffer.from(JSON.stringify(["zzz", "2000-01-01"])).toString("base64url")}.${mac}` }, auth.staffA)],
-      ["altered MAC", queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, -1)}${alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1]}` }, auth.staffA)],
-      ["a character inserted", queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, 4)}!${mac.slice(4)}` }, auth.staffA)],
-      ["garbage", queries.find({ ...request, pageToken: "not-a-token" }, auth.staffA)],
-      ["changed filter", queries.find({ ...request, filter: { guestId, status: "booked" }, pageToken: nextPageToken }, auth.staffA)],
-      ["another tenant", queries.find({ ...request, pageToken: nextPageToken }, auth.staffB)],
+    const refusals: Array<[string, () => Promise<unknown>]> = [
+      ["forged keyset", () => queries.find({ ...request, pageToken: `${Buffer.from(JSON.stringify(["zzz", "2000-01-01"])).toString("base64url")}.${mac}` }, auth.staffA)],
+      ["altered MAC", () => queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, -1)}${alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1]}` }, auth.staffA)],
+      ["a character inserted", () => queries.find({ ...request, pageToken: `${payload}.${mac.slice(0, 4)}!${mac.slice(4)}` }, auth.staffA)],
+      ["garbage", () => queries.find({ ...request, pageToken: "not-a-token" }, auth.staffA)],
+      ["changed filter", () => queries.find({ ...request, filter: { guestId, status: "booked" }, pageToken: nextPageToken }, auth.staffA)],
+      ["another tenant", () => queries.find({ ...request, pageToken: nextPageToken }, auth.staffB)],
     ];
     for (const [what, call] of refusals) {
-      const failure = await failing(call);
+      const failure = await failing(call());
       assert.equal(failure.code, grpc.status.INVALID_ARGUMENT, `${what}: ${failure.message}`);
       assert.equal(failure.errorInfo?.reason, "INVALID_PAGE_TOKEN", what);
       assert.deepEqual(failure.badRequest?.fieldViolations.map((v) => v.field), ["page_token"], what);
