@@ -8,10 +8,11 @@ export const MAX_PAGE_SIZE = 1000;
 /**
  * How long before a call's deadline a read waiting for `min_position` gives up, so its
  * UNAVAILABLE (NOT_CAUGHT_UP, with the position reached) reaches the client before the
- * client's own deadline turns it into DEADLINE_EXCEEDED: a tenth of the budget, at most 100 ms.
+ * client's own deadline turns it into DEADLINE_EXCEEDED: a fifth of the budget, at most 250 ms
+ * (room for a loaded server's answer to travel back).
  */
-function answerMargin(budgetMs: number): number {
-  return Math.min(100, budgetMs / 10);
+export function answerMargin(budgetMs: number): number {
+  return Math.min(250, budgetMs / 5);
 }
 
 /** A uint64 position from the wire as a number, saturating past the largest exact one. */

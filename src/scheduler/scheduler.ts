@@ -53,6 +53,9 @@ export interface Scheduler {
 /** The shortest sleep after a look that found a schedule due but could not claim it. */
 const MIN_SLEEP_MS = 50;
 
+/** Tries of the write that records how a run ended, before the lease is left to decide. */
+const SETTLE_ATTEMPTS = 4;
+
 /** Statuses that say the infrastructure failed rather than the command: retried, then a dead letter. */
 const RETRIED = new Set<CommandResult["status"]>(["unavailable", "failed", "conflict"]);
 
@@ -167,8 +170,25 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     options.onRun?.(schedule, ending, lateness);
   }
 
-  /** Records how a run ended; "stale" when the claim no longer held the schedule (its lease ran out and another runner took it). */
+  /**
+   * Records how a run ended; "stale" when the claim no longer held the schedule (its lease ran
+   * out and another runner took it). A write that fails (another process held the write lock
+   * past the busy timeout) is tried again a few times, each a fifth of retryFirstMs later:
+   * left to the lease, the run would count as a second attempt.
+   */
   async function settle(schedule: ClaimedSchedule, result: CommandResult): Promise<RunEnding> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await record(schedule, result);
+      } catch (error) {
+        if (stopped || attempt >= SETTLE_ATTEMPTS) throw error;
+        options.onError?.(error);
+        await new Promise<void>((resolve) => timer.set(resolve, retryFirstMs / 5));
+      }
+    }
+  }
+
+  async function record(schedule: ClaimedSchedule, result: CommandResult): Promise<RunEnding> {
     const at = now();
     if (result.status === "accepted") {
       return (await schedules.finish(schedule.id, schedule.claim, "done", { status: "accepted", position: result.position, replayed: result.replayed }, at)) ? "done" : "stale";

@@ -246,7 +246,7 @@ describe("booking service over real ports", () => {
   it("logs one structured line per RPC with method, code, duration, request id and correlation id", async () => {
     const requestId = newId("logged");
     await booking.bookRoom(bookRoomRequest(newId("B"), { requestId }), { "x-correlation-id": "corr-42" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually("the rpc log line", async () => server.logs.some((l) => l.msg === "rpc" && l.requestId === requestId));
     const line = server.logs.find((l) => l.msg === "rpc" && l.requestId === requestId);
     assert.ok(line, "an rpc log line for the request");
     assert.deepEqual([line.method, line.code, line.correlationId], ["/booking.v1.BookingService/BookRoom", "OK", "corr-42"]);

@@ -115,7 +115,7 @@ describe("start-up and shutdown", () => {
   });
 
   it("answers a retry from the stored result within REQUEST_RETENTION_S, and runs it again after", async () => {
-    const server = await startServerProcess({ REQUEST_RETENTION_S: "1" });
+    const server = await startServerProcess({ REQUEST_RETENTION_S: "2" });
     const booking = grpcJsClient(BookingService, server.grpcAddress);
     try {
       const bookingId = `B-${randomUUID().slice(0, 12)}`;
@@ -125,7 +125,7 @@ describe("start-up and shutdown", () => {
       assert.equal(retry.commandId, first.commandId, "inside the window: the first answer, replayed");
       assert.equal(retry.replayed, true);
 
-      // The record expires after 1 s and the writer prunes once a second: gone within ~2 s.
+      // The record expires after 2 s and the writer prunes once a second: gone within ~3 s.
       let late: GrpcFailure | undefined;
       await eventually("after the window, the retry running again instead of being replayed", async () => {
         late = await booking.bookRoom(request).then(

@@ -138,7 +138,7 @@ describe("read models on the wire, against a real server", () => {
     assert.equal(stay.id, guestId);
     assert.equal(stay.data?.bookings, 2, JSON.stringify(stay.data));
 
-    const short = grpcJsClient(QueryService, server.grpcAddress, { deadlineMs: 800 });
+    const short = grpcJsClient(QueryService, server.grpcAddress, { deadlineMs: 1500 });
     try {
       // UNAVAILABLE, not DEADLINE_EXCEEDED: the server gave up waiting within the client's deadline.
       const failure: GrpcFailure = await failing(short.fetch({ collection: "guest_stays", id: guestId, minPosition: 1_000_000n }, auth.staffA));
@@ -164,7 +164,7 @@ describe("read models on the wire, against a real server", () => {
     const second = await book(guestId, 2);
     assert.deepEqual((await waiting).bookings.map((b) => b.bookingId), [first.aggregateId, second.aggregateId]);
 
-    const short = grpcJsClient(BookingService, server.grpcAddress, { deadlineMs: 800 });
+    const short = grpcJsClient(BookingService, server.grpcAddress, { deadlineMs: 1500 });
     try {
       const failure: GrpcFailure = await failing(short.listBookings({ guestId, minPosition: 1_000_000n }, auth.staffA));
       assert.equal(failure.code, grpc.status.UNAVAILABLE, failure.message);

@@ -1,5 +1,5 @@
 // Scheduled commands against real server processes: BookRoom's CancelUnpaidBooking with
-// UNPAID_BOOKING_TTL=2s, ScheduleCommand and ListScheduledCommands on the wire, and two
+// UNPAID_BOOKING_TTL, ScheduleCommand and ListScheduledCommands on the wire, and two
 // processes on one SQLite file (and two replicas on one PostgreSQL database) racing for the
 // same due schedules, each run once.
 import assert from "node:assert/strict";
@@ -34,7 +34,8 @@ const start = async (env: Record<string, string>) => {
 
 describe("scheduled commands on a real server", () => {
   it("cancels an unpaid booking UNPAID_BOOKING_TTL after it was made, leaves a paid one, and shows both on ListScheduledCommands", async () => {
-    const server = await start({ UNPAID_BOOKING_TTL: "2s" });
+    // Long enough that the calls before the check below finish before the cancellation is due, on a loaded machine too.
+    const server = await start({ UNPAID_BOOKING_TTL: "4s" });
     const booking = grpcJsClient(BookingService, server.grpcAddress);
     const commands = grpcJsClient(CommandService, server.grpcAddress);
     try {
@@ -47,7 +48,7 @@ describe("scheduled commands on a real server", () => {
       assert.equal((await booking.getBooking({ bookingId: unpaid })).status, "booked");
       await eventually("the unpaid booking is cancelled", async () => (await booking.getBooking({ bookingId: unpaid })).status === "cancelled", 10_000);
       const cancelledAfter = Date.now() - bookedAt;
-      assert.ok(cancelledAfter >= 2000, `cancelled ${cancelledAfter} ms after booking, not before its time`);
+      assert.ok(cancelledAfter >= 4000, `cancelled ${cancelledAfter} ms after booking, not before its time`);
       // Paid in full, and maybe confirmed already by the confirm-paid-bookings reaction; not cancelled.
       assert.match((await booking.getBooking({ bookingId: paid })).status, /^(fully_paid|confirmed)$/);
 

@@ -336,18 +336,26 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const EMPTY_SETTINGS_FRAME = Buffer.from([0, 0, 0, 0x4, 0, 0, 0, 0, 0]);
 
 /** Writes `parts` with pauses between them, then collects what the server sends for up to 300 ms. */
+/** Sends `parts` apart, then waits (up to 5 s) for the server to close or to have sent a whole frame header. */
 async function rawExchange(port: number, parts: (string | Buffer)[]): Promise<Buffer> {
   const socket = net.connect(port, "127.0.0.1");
   await once(socket, "connect");
   socket.setNoDelay(true);
   const received: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => received.push(chunk));
+  let enough!: () => void;
+  const frameHeader = new Promise<void>((resolve) => (enough = resolve));
+  socket.on("data", (chunk: Buffer) => {
+    received.push(chunk);
+    // An h2 session never closes by itself: its first frame's 9-byte header is the answer ("H" starts an HTTP/1.1 one).
+    const bytes = Buffer.concat(received);
+    if (bytes.length >= 9 && bytes[0] !== 0x48) enough();
+  });
   const ended = once(socket, "close");
   for (const part of parts) {
     socket.write(part);
     await sleep(30);
   }
-  await Promise.race([ended, sleep(300, undefined, { ref: false })]);
+  await Promise.race([ended, frameHeader, sleep(5000, undefined, { ref: false })]);
   socket.destroy();
   return Buffer.concat(received);
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import type { EdgeCall } from "../../src/edge/edge-service.js";
-import { MAX_PAGE_SIZE, orderByOf, pageSizeOf, readOptionsOf } from "../../src/edge/query-call.js";
+import { answerMargin, MAX_PAGE_SIZE, orderByOf, pageSizeOf, readOptionsOf } from "../../src/edge/query-call.js";
 import { queryError, STRUCT_FILTER_FIELDS } from "../../src/edge/query-error.js";
 import { QueryError } from "../../src/read/read-models.js";
 import { TRUSTED_LOCAL } from "../../src/kernel/identity.js";
@@ -84,7 +84,9 @@ describe("query requests at the edge", () => {
     await new Promise((resolve) => options.signal!.addEventListener("abort", resolve, { once: true }));
     clearTimeout(alive);
     const waited = Date.now() - started;
-    assert.ok(waited >= 1850 && waited < 2000, `aborted after ${waited} ms, 100 ms before the deadline expected`);
+    // Not before its margin; a late timer on a loaded machine may fire later, so the margin itself is checked below.
+    assert.ok(waited >= 1740 && waited < 3000, `aborted after ${waited} ms, 250 ms before the deadline expected`);
+    assert.deepEqual([answerMargin(2000), answerMargin(800), answerMargin(100)], [250, 160, 20]);
   });
 
   it("a read waiting for min_position stops when the client goes away", () => {

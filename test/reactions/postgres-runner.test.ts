@@ -30,7 +30,8 @@ if ("skip" in started) {
       deadLetters: async () => assert.fail("no dead letters expected"),
       maxDepth: 10,
       maxAttempts: 3,
-      leaseMs: 600,
+      // Long enough that a stalled holder keeps it on a loaded machine: "exactly one" counts every holder.
+      leaseMs: 3000,
       owner,
       backoffMs: () => 10,
       onNote: (message) => notes.push(message),

@@ -49,7 +49,8 @@ function run(db: ReturnType<typeof open>, options: Partial<ReactionRunnerOptions
     deadLetters: async (letter) => void letters.push(letter),
     maxDepth: 10,
     maxAttempts: 3,
-    leaseMs: 1000,
+    // Long enough that a stalled holder keeps it on a loaded machine.
+    leaseMs: 3000,
     backoffMs: () => 10,
     onNote: (message) => notes.push(message),
     ...options,

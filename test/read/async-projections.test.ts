@@ -21,7 +21,8 @@ const NAME = consumerNameOf(guestStaysProjection);
 const fixture = join(import.meta.dirname, "..", "fixtures", "projection-runner.ts");
 
 /** A runner process and the positions it applied and committed, as it prints them. */
-function runner(url: string, owner: string, delayMs: number, leaseMs = 1000) {
+// A 3 s lease: a child stalled on a loaded machine keeps it, so "exactly one" holds.
+function runner(url: string, owner: string, delayMs: number, leaseMs = 3000) {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fixture, url, owner, String(delayMs), String(leaseMs)], { stdio: ["ignore", "pipe", "inherit"] });
   const seen = { applied: [] as number[], committed: [] as number[], started: false };
   let rest = "";

@@ -195,6 +195,31 @@ describe("scheduler", () => {
     await w.close();
   });
 
+  it("tries the write that records a run's end again when it fails, so the schedule is done after one run", async () => {
+    const w = world({ retryFirstMs: 1000 });
+    const finish = w.store.schedules!.finish.bind(w.store.schedules);
+    let refusals = 2;
+    w.store.schedules!.finish = async (...args) => {
+      if (refusals-- > 0) throw Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+      return finish(...args);
+    };
+    await w.app.execute({ type: "counter.Start", payload: { counterId: "c7", afterMs: 1000 } });
+    // The scheduler waits on virtual time between tries: move it on without waiting for it to be idle.
+    const advance = async (ms: number) => {
+      w.time.advance(ms);
+      for (let i = 0; i < 20; i++) await turn();
+    };
+    await advance(1000);
+    assert.equal((await w.only()).status, "pending", "claimed, its end not yet recorded");
+    await advance(200);
+    await advance(200);
+    await w.scheduler.idle();
+    const done = await w.only();
+    assert.deepEqual([done.status, done.attempts, refusals], ["done", 1, -1]);
+    assert.equal(await w.count("c7"), 1);
+    await w.close();
+  });
+
   it("two schedulers on one store run a due schedule once", async () => {
     const w = world();
     const other = w.schedulerOf({ owner: "other" });

@@ -96,10 +96,10 @@ describe("switchyard.query.v1 QueryService, in memory", () => {
     // Nothing is written meanwhile, so the position the refusal names is that head. Had the
     // service answered past the call's timeout, the client would see DEADLINE_EXCEEDED instead.
     for (const call of [
-      queries.fetch({ collection: "guest_stays", id: "waiter", minPosition: 1_000_000n }, { timeoutMs: 1_000 }),
-      queries.find({ collection: "guest_stays", minPosition: 1_000_000n }, { timeoutMs: 1_000 }),
+      () => queries.fetch({ collection: "guest_stays", id: "waiter", minPosition: 1_000_000n }, { timeoutMs: 1_000 }),
+      () => queries.find({ collection: "guest_stays", minPosition: 1_000_000n }, { timeoutMs: 1_000 }),
     ]) {
-      const behind = await refusal(call);
+      const behind = await refusal(call());
       assert.deepEqual([behind.code, reasonOf(behind)], [Code.Unavailable, "NOT_CAUGHT_UP"], behind.message);
       assert.deepEqual(behind.findDetails(ErrorInfoSchema)[0].metadata, { minPosition: "1000000", position: String(head) });
       assert.match(behind.rawMessage, new RegExp(`up to position ${head}, not yet 1000000`));

@@ -71,7 +71,7 @@ describe("request retention: one prune", () => {
 describe("request retention: the store", () => {
   for (const [where, path] of [["on the writer thread (a file)", () => join(dir, `${randomUUID()}.db`)], ["inline (:memory:)", () => ":memory:"]] as const) {
     it(`deletes expired records between batches and keeps the ones inside the window, ${where}`, async () => {
-      const short = openSqliteStore({ path: path(), requestRetentionMs: 200 });
+      const short = openSqliteStore({ path: path(), requestRetentionMs: 1000 });
       const long = openSqliteStore({ path: path(), requestRetentionMs: 60_000 });
       try {
         for (const store of [short, long]) assert.equal((await appendWithRequest(store, "s1", "req-1")).kind, "appended");
@@ -143,7 +143,7 @@ describe("request retention: a retry after the window", () => {
   });
 
   it("is executed as a new command, and the domain's own rules still refuse a second booking", async () => {
-    const app = bookingApp({ store: openSqliteStore({ path: ":memory:", requestRetentionMs: 100 }) });
+    const app = bookingApp({ store: openSqliteStore({ path: ":memory:", requestRetentionMs: 1000 }) });
     try {
       const first = await app.commands.bookRoom(bookRoomPayload("B-1"), { requestId: "book-B-1" });
       assert.equal(first.status, "accepted");

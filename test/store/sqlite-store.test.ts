@@ -65,7 +65,8 @@ describe("SQLite store: the writer", () => {
       const whileLocked = ticks - before;
       other.exec("COMMIT");
       assert.equal((await appended).kind, "appended");
-      assert.ok(whileLocked >= 20, `timers fired ${whileLocked} times in 300 ms while the writer waited for the lock`);
+      // A blocked loop fires 0 or 1 times; a starved but free one still fires a few.
+      assert.ok(whileLocked >= 5, `timers fired ${whileLocked} times in 300 ms while the writer waited for the lock`);
     } finally {
       clearInterval(timer);
       other.close();
