@@ -8,20 +8,16 @@ import type { AnyCommand } from "../kernel/command.js";
 import type { AnyProjection } from "../kernel/projection.js";
 import { settle } from "../kernel/decision.js";
 import type { DomainEvent, EventMetadata } from "../kernel/events.js";
-import { TRUSTED_LOCAL, type Identity } from "../kernel/identity.js";
 import { authorize, ruleDenial, type StateRule } from "../kernel/policy.js";
-import { REPLAYABLE, resultOf, type CommandResult, type ResultBase, type ResultOf, type Violation, type WrittenEvent } from "../kernel/result.js";
-import { parsePayload } from "../kernel/validation.js";
-import { StoreUnavailableError, type EventStore, type NewEvent, type RequestRecord } from "../store/event-store.js";
-import { MAX_REQUEST_ID_LENGTH, type CommandEnvelope } from "./envelope.js";
-import { fingerprintOf } from "./fingerprint.js";
-import { NO_HOOKS, observed, timed, timedSync, wellFormedTraceparent, type PipelineHooks } from "./hooks.js";
+import { resultOf, type CommandResult, type WrittenEvent } from "../kernel/result.js";
+import { StoreUnavailableError, type EventStore, type NewEvent } from "../store/event-store.js";
+import type { NewSchedule } from "../store/schedule-store.js";
+import type { CommandEnvelope } from "./envelope.js";
+import { NO_HOOKS, observed, timed, timedSync, type PipelineHooks } from "./hooks.js";
 import { createInlineProjections } from "./inline-projections.js";
 import { loadState, type LoadedState } from "./load-state.js";
-import { createStateCache, streamKey } from "./state-cache.js";
-import { createStreamLanes } from "./stream-lanes.js";
-import { schedulesOf } from "./schedules.js";
-import type { NewSchedule } from "../store/schedule-store.js";
+import { conflict, recordOf, settled, withPositions } from "./outcomes.js";
+import { echo, invalid, prepare, type Prepared } from "./prepare.js";
 import {
   loadRelated,
   otherStreamsOf,
@@ -33,6 +29,10 @@ import {
   type RelatedTarget,
   type RelatedWrite,
 } from "./related-streams.js";
+import { schedulesOf } from "./schedules.js";
+import { createStateCache, streamKey } from "./state-cache.js";
+import { createStreamLanes } from "./stream-lanes.js";
+import { metadataOf, oversized, snapshotDue } from "./writes.js";
 
 /** How a pipeline is built. */
 export interface PipelineOptions {
@@ -71,23 +71,6 @@ export interface Pipeline {
   readonly commands: ReadonlyMap<string, AnyCommand>;
 }
 
-/** Facts about the command fixed before the first attempt. */
-interface Prepared {
-  readonly command: AnyCommand;
-  readonly aggregateId: string;
-  readonly payload: unknown;
-  readonly identity: Identity;
-  readonly requestId?: string;
-  /** The message that caused the command, as its caller sent it. */
-  readonly causationId?: string;
-  readonly expectedRevision?: number;
-  readonly reactionDepth?: number;
-  readonly fingerprint: string;
-  readonly base: ResultBase;
-  readonly dryRun: boolean;
-  readonly traceparent?: string;
-}
-
 /** Builds the pipeline over a store and a set of commands. */
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { store } = options;
@@ -111,7 +94,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       replayed: false,
     };
     try {
-      const prepared = timedSync(hooks, "validate", base, () => prepare(envelope, base));
+      const prepared = timedSync(hooks, "validate", base, () => prepare(commands, hooks, envelope, base));
       if ("status" in prepared) return prepared;
       const { command, identity } = prepared;
 
@@ -128,67 +111,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       options.onFailure?.(errorId, error, envelope);
       return resultOf(base, { status: "failed", errorId });
     }
-  }
-
-  /** Validates everything that needs no storage: type, ids, payload. */
-  function prepare(envelope: CommandEnvelope, base: ResultBase): Prepared | CommandResult {
-    const command = commands.get(envelope.type);
-    if (!command) {
-      const known = `the known types are ${[...commands.keys()].join(", ")} (DescribeCommands lists them with their payloads)`;
-      return invalid(base, "UNKNOWN_COMMAND", `unknown command type "${String(envelope.type).slice(0, 100)}"; ${known}`, [
-        { field: "type", description: `no command "${String(envelope.type).slice(0, 100)}" is registered; ${known}` },
-      ]);
-    }
-    const violations: Violation[] = [];
-    const meta = envelope.metadata ?? {};
-    for (const key of ["requestId", "correlationId", "causationId"] as const) {
-      const value = meta[key];
-      if (value !== undefined && (typeof value !== "string" || value.length > MAX_REQUEST_ID_LENGTH)) {
-        violations.push({ field: key, description: `${key} must be a string of at most ${MAX_REQUEST_ID_LENGTH} characters` });
-      }
-    }
-    const expected = envelope.expectedRevision;
-    if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
-      violations.push({ field: "expectedRevision", description: "expectedRevision must be a whole number, 0 or more" });
-    }
-    const raw = envelope.payload;
-    const claimedId = (raw as Record<string, unknown> | null)?.[command.aggregateIdField];
-    if (!base.aggregateId && typeof claimedId === "string") base = copyWith(base, { aggregateId: claimedId.slice(0, 128) });
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      violations.push({ field: "payload", description: "payload must be an object" });
-      return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
-    }
-    const idField = command.aggregateIdField;
-    const payloadId = (raw as Record<string, unknown>)[idField];
-    const aggregateId = envelope.aggregateId;
-    let input = raw;
-    if (aggregateId !== undefined && aggregateId !== "") {
-      // A spread, not copyWith: Object.assign would make a caller's "__proto__" key the copy's prototype.
-      if (payloadId === undefined) input = { ...raw, [idField]: aggregateId };
-      else if (payloadId !== aggregateId) {
-        // payloadId is whatever the caller sent, e.g. {toString: 1}, which String() cannot convert (TypeError).
-        violations.push({ field: idField, description: `${idField} ${shown(payloadId)} does not match the aggregate id "${aggregateId.slice(0, 64)}"` });
-      }
-    }
-    const parsed = parsePayload(command.payload, input);
-    if (!parsed.ok) violations.push(...parsed.violations);
-    if (violations.length > 0 || !parsed.ok) return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
-
-    const id = String((parsed.value as Record<string, unknown>)[idField]);
-    return {
-      command,
-      aggregateId: id,
-      payload: parsed.value,
-      identity: meta.identity ?? TRUSTED_LOCAL,
-      requestId: meta.requestId || undefined,
-      causationId: meta.causationId || undefined,
-      expectedRevision: expected,
-      reactionDepth: meta.reactionDepth || undefined,
-      fingerprint: fingerprintOf(command.type, id, parsed.value),
-      base: copyWith(base, { aggregateId: id }),
-      dryRun: envelope.dryRun === true,
-      traceparent: hooks.traceparent?.() ?? wellFormedTraceparent(meta.traceparent),
-    };
   }
 
   /**
@@ -378,110 +300,6 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     loadState: (aggregate, tenant, streamId) => loadState(store, aggregate, tenant, streamId, cache),
     commands,
   };
-}
-
-/**
- * Why one of a command's events is larger than `maxChars` (see PipelineOptions.maxEventChars),
- * or undefined when none is or there is no limit. The events share one metadata object, measured once.
- */
-function oversized(events: readonly NewEvent[], streamId: string, maxChars: number | undefined): string | undefined {
-  if (maxChars === undefined || events.length === 0) return undefined;
-  const shared = streamId.length + JSON.stringify(events[0].metadata).length;
-  for (const e of events) {
-    const chars = shared + e.id.length + e.type.length + (JSON.stringify(e.data)?.length ?? 0);
-    if (chars > maxChars) return `the command would write a ${e.type} event of ${chars} characters, over the ${maxChars} an event may hold`;
-  }
-  return undefined;
-}
-
-function invalid(base: ResultBase, reason: ResultOf<"invalid">["reason"], message: string, violations: Violation[]): CommandResult {
-  return resultOf(base, { status: "invalid", reason, message, violations });
-}
-
-/** A caller's string as a result may repeat it: at most MAX_REQUEST_ID_LENGTH characters. */
-function echo(value: unknown): string {
-  const text = typeof value === "string" ? value : shown(value);
-  return text.length > MAX_REQUEST_ID_LENGTH ? text.slice(0, MAX_REQUEST_ID_LENGTH) : text;
-}
-
-/** Any value a caller sent, as a message may quote it: a string quoted and clipped, anything else by its kind. */
-function shown(value: unknown): string {
-  if (typeof value === "string") return `"${value.slice(0, 64)}"`;
-  if (value === null || typeof value !== "object") return String(value);
-  return Array.isArray(value) ? "(a list)" : "(an object)";
-}
-
-function summarize(violations: readonly Violation[]): string {
-  return violations.map((v) => `${v.field}: ${v.description}`).join("; ");
-}
-
-function conflict(p: Prepared, expectedRevision: number, actualRevision: number, otherStream?: string): CommandResult {
-  return resultOf(p.base, {
-    status: "conflict",
-    expectedRevision,
-    actualRevision,
-    message: `${otherStream ? `related stream ${otherStream}` : "stream"} is at revision ${actualRevision}, expected ${expectedRevision}`,
-  });
-}
-
-/** True when a result is the command's settled answer, kept under its request id for replay. */
-function settled(command: AnyCommand, result: CommandResult): boolean {
-  if (!REPLAYABLE.has(result.status)) return false;
-  return result.status !== "rejected" || !command.transientRejections?.includes(result.code);
-}
-
-/** Fills in what only the store knows: the global positions of the events written. */
-function withPositions(result: CommandResult, positions: readonly number[]): CommandResult {
-  if (result.status !== "accepted" || positions.length === 0) return result;
-  return copyWith(result, {
-    position: positions[positions.length - 1],
-    events: result.events.map((e, i) => (e.streamId === undefined ? { id: e.id, type: e.type, revision: e.revision, position: positions[i] } : copyWith(e, { position: positions[i] }))),
-  });
-}
-
-function recordOf(p: Prepared, result: CommandResult): Omit<RequestRecord, "positions"> {
-  return { requestId: p.requestId!, commandType: p.command.type, aggregateId: p.aggregateId, fingerprint: p.fingerprint, result };
-}
-
-function metadataOf(p: Prepared, tenant: string, now: Date): EventMetadata {
-  return {
-    commandId: p.base.commandId,
-    commandType: p.command.type,
-    requestId: p.requestId ?? p.base.commandId,
-    correlationId: p.base.correlationId,
-    causationId: p.base.commandId,
-    ...(p.causationId === undefined ? {} : { commandCausationId: p.causationId }),
-    userId: p.identity.userId,
-    tenant,
-    clientId: p.identity.clientId,
-    timestamp: now.toISOString(),
-    ...(p.traceparent === undefined ? {} : { traceparent: p.traceparent }),
-    ...(p.reactionDepth === undefined ? {} : { reactionDepth: p.reactionDepth }),
-  };
-}
-
-/**
- * How much snapshot a command may write, spread over the events since the last one: the
- * snapshot's JSON length per event. About one small event (a PaymentRecorded and its
- * metadata are ~500 characters), so snapshots at most double what a command writes for its
- * events, and a load from a snapshot replays events of at most about twice its length.
- */
-const SNAPSHOT_SIZE_PER_EVENT = 512;
-
-/**
- * A snapshot when the append from `before` to `after` crosses a multiple of the spacing: the
- * aggregate's snapshotEvery, doubled while the stream's last snapshot (`lastSize`, when this
- * process saved or loaded it) is more than SNAPSHOT_SIZE_PER_EVENT per event of it. A state that grows
- * with its stream, as a booking's payment ids do, is then saved less often as it grows,
- * instead of costing every command more (bench/HISTORY.md, twelfth round).
- */
-function snapshotDue(aggregate: AnyCommand["aggregate"], before: number, after: number, state: unknown, lastSize: number | undefined) {
-  const every = aggregate.snapshotEvery;
-  if (every <= 0) return undefined;
-  let spacing = every;
-  while (lastSize !== undefined && lastSize > spacing * SNAPSHOT_SIZE_PER_EVENT) spacing *= 2;
-  if (Math.floor(after / spacing) === Math.floor(before / spacing)) return undefined;
-  return { revision: after, version: aggregate.snapshotVersion, state };
 }
 
 /** Waits a random 0..2^round ms (capped at 50 ms) so racing writers spread out. */
