@@ -1,10 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { canonicalBase64urlBytes } from "../kernel/base64url.js";
+import { randomBytes } from "node:crypto";
+import { sealedTokens } from "../kernel/sealed-token.js";
 
 /**
- * AIP-158 page tokens that a caller cannot read meaning into or forge: the position and what
- * it is bound to (tenant, list), as base64url JSON, followed by an HMAC-SHA256 of it.
- * node:crypto does the cryptography; the format is two base64url parts joined by a dot.
+ * AIP-158 page tokens for the edge's own lists (scheduled commands): what a page continues
+ * from and what it is bound to (tenant, list), sealed (kernel/sealed-token.ts), so a caller
+ * can neither read meaning into a token nor forge one.
  */
 export interface PageTokens {
   seal(content: Readonly<Record<string, string>>): string;
@@ -14,26 +14,12 @@ export interface PageTokens {
 
 /** Page tokens signed with `secret`; a random one (tokens then hold only in this process) when none is given. */
 export function pageTokens(secret?: string): PageTokens {
-  const key = secret ? Buffer.from(secret, "utf8") : randomBytes(32);
-  const sign = (body: string) => createHmac("sha256", key).update(body).digest();
+  const tokens = sealedTokens(secret ? Buffer.from(secret, "utf8") : randomBytes(32));
   return {
-    seal(content) {
-      const body = Buffer.from(JSON.stringify(content), "utf8").toString("base64url");
-      return `${body}.${sign(body).toString("base64url")}`;
-    },
+    seal: (content) => tokens.seal("", JSON.stringify(content)),
     open(token) {
-      const [body, mac, ...rest] = token.split(".");
-      if (!body || !mac || rest.length > 0) return undefined;
-      // Only the MAC's exact text as sealed is accepted, so an altered token is refused.
-      const given = canonicalBase64urlBytes(mac);
-      const expected = sign(body);
-      if (given === undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      try {
-        const content: unknown = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
-        return typeof content === "object" && content !== null ? (content as Record<string, string>) : undefined;
-      } catch {
-        return undefined;
-      }
+      const payload = tokens.open("", token);
+      return payload === undefined ? undefined : (JSON.parse(payload) as Record<string, string>);
     },
   };
 }
