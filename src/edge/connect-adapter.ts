@@ -11,7 +11,7 @@ import {
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { badRequest, malformedRequest } from "./command-error.js";
-import { unknownJsonFields } from "./unknown-json-fields.js";
+import { invalidJsonFields, unknownJsonFields } from "./unknown-json-fields.js";
 
 /** Options of {@link connectAdapter}: connect-node's router options plus the routes. */
 export interface ConnectAdapterOptions extends ConnectRouterOptions {
@@ -201,11 +201,12 @@ async function check(message: Uint8Array, encoding: string | null, binary: boole
     }
     const unknown = unknownJsonFields(input, json);
     if (unknown.length > 0) throw badRequest(unknown);
-    if (!enveloped) return; // a unary call's field errors already get INVALID_ARGUMENT from connect
+    // Decoded here too, so a field that does not decode is named (connect's own answer names none and carries no details).
     try {
       fromJson(input, json as never);
     } catch (error) {
-      throw malformed(input, error instanceof Error ? error.message : String(error));
+      const invalid = invalidJsonFields(input, json);
+      throw invalid.length > 0 ? badRequest(invalid) : malformed(input, error instanceof Error ? error.message : String(error));
     }
     return;
   }

@@ -1,4 +1,4 @@
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { fromJson, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import type { Violation } from "../kernel/result.js";
 
 /** Most unknown fields named in one answer; a body of thousands of typos gets the first ones. */
@@ -45,4 +45,31 @@ function walkValue(field: DescField, value: unknown, path: string, found: Violat
 
 function isWellKnown(schema: DescMessage): boolean {
   return schema.typeName.startsWith("google.protobuf.");
+}
+
+/**
+ * The members of a request's JSON that do not decode as their field (a Timestamp that is no
+ * RFC 3339 time, a string where a number goes, a list where a Struct goes), named by the
+ * field's proto name as on the gRPC port ("paid_at", "stay.check_in"). protobuf-es's
+ * `fromJson` stops at the first failure, often naming only the type that failed, so each
+ * member is decoded alone, and a message field's members in turn; this runs only once the
+ * whole body has failed to decode. Empty when no member fails alone (two members of one
+ * oneof, say): the caller then reports the decoder's own reason.
+ */
+export function invalidJsonFields(schema: DescMessage, json: unknown, path = ""): Violation[] {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || isWellKnown(schema)) return [];
+  const found: Violation[] = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (found.length >= MAX_NAMED) break;
+    try {
+      fromJson(schema, { [key]: value } as never);
+      continue;
+    } catch (error) {
+      const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
+      const at = `${path ? `${path}.` : ""}${field?.name ?? key.slice(0, 64)}`;
+      const deeper = field?.fieldKind === "message" ? invalidJsonFields(field.message, value, at) : [];
+      found.push(...(deeper.length > 0 ? deeper : [{ field: at, description: (error instanceof Error ? error.message : String(error)).slice(0, 300) }]));
+    }
+  }
+  return found;
 }

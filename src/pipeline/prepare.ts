@@ -67,7 +67,9 @@ export function prepare(commands: ReadonlyMap<string, AnyCommand>, hooks: Pipeli
     }
   }
   const parsed = parsePayload(command.payload, input);
-  if (!parsed.ok) violations.push(...parsed.violations);
+  // An id the payload took from the envelope's aggregate id is named as the caller sent it.
+  const fromEnvelope = input !== raw;
+  if (!parsed.ok) violations.push(...parsed.violations.map((v) => (fromEnvelope && v.field === idField ? { ...v, field: "aggregateId" } : v)));
   if (violations.length > 0 || !parsed.ok) return invalid(base, "VALIDATION_FAILED", summarize(violations), violations);
 
   const id = String((parsed.value as Record<string, unknown>)[idField]);

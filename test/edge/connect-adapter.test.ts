@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { startHttpServer, type HttpServer } from "../../src/edge/http-server.js";
-import { unknownJsonFields } from "../../src/edge/unknown-json-fields.js";
-import { BookingService, CancelBookingRequestSchema, type CancelBookingRequest } from "../../src/gen/booking/v1/booking_pb.js";
+import { invalidJsonFields, unknownJsonFields } from "../../src/edge/unknown-json-fields.js";
+import { BookingService, CancelBookingRequestSchema, RecordPaymentRequestSchema, type CancelBookingRequest } from "../../src/gen/booking/v1/booking_pb.js";
 import { CommandResultSchema, ExecuteRequestSchema } from "../../src/gen/switchyard/command/v1/command_pb.js";
+import { ScheduleCommandRequestSchema } from "../../src/gen/switchyard/command/v1/schedules_pb.js";
 
 describe("unknownJsonFields", () => {
   it("names each key that is no field, by the path the caller wrote, and lists the message's fields", () => {
@@ -22,6 +23,19 @@ describe("unknownJsonFields", () => {
     const found = unknownJsonFields(CommandResultSchema, { events: [{ id: "e1" }, { id: "e2", typo: 1 }], response: { anything: { goes: true } } });
     assert.deepEqual(found.map((v) => v.field), ["events[1].typo"]);
     assert.deepEqual(unknownJsonFields(ExecuteRequestSchema, { commandType: "t", payload: { whatever: 1 } }), []);
+  });
+});
+
+describe("invalidJsonFields", () => {
+  it("names each member that does not decode by its proto name, well-known types included, with the decoder's reason", () => {
+    const found = invalidJsonFields(RecordPaymentRequestSchema, { bookingId: "B1", paymentId: 7, amount: "1.00", paidAt: "2026-12-01" });
+    assert.deepEqual(found.map((v) => v.field), ["payment_id", "paid_at"]);
+    assert.match(found[1].description, /Timestamp/);
+    assert.deepEqual(invalidJsonFields(ExecuteRequestSchema, { commandType: "x", payload: [1, 2], expectedRevision: "-1" }).map((v) => v.field), ["payload", "expected_revision"]);
+  });
+
+  it("names none when every member decodes alone: the caller reports the decoder's reason (two members of one oneof)", () => {
+    assert.deepEqual(invalidJsonFields(ScheduleCommandRequestSchema, { commandType: "x", delay: "5s", runAt: "2030-01-01T00:00:00Z" }), []);
   });
 });
 
@@ -55,6 +69,18 @@ describe("connect adapter: unknown fields", () => {
     assert.match(body.message, /^expectedRevison: "expectedRevison" is not a field of booking\.v1\.CancelBookingRequest/);
     const badRequest = body.details.find((d) => d.type === "google.rpc.BadRequest")?.debug as { fieldViolations: Array<{ field: string }> };
     assert.deepEqual(badRequest.fieldViolations.map((v) => v.field), ["expectedRevison"]);
+    assert.deepEqual(body.details.find((d) => d.type === "google.rpc.ErrorInfo")?.debug, { reason: "VALIDATION_FAILED", domain: "switchyard.dev" });
+    assert.equal(seen.length, 0);
+  });
+
+  it("refuses a Connect JSON body whose field does not decode as INVALID_ARGUMENT naming it, with ErrorInfo and BadRequest", async () => {
+    seen.length = 0;
+    const res = await post("application/json", JSON.stringify({ bookingId: 5, reason: "x", expectedRevision: "-1" }));
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { code: string; message: string; details: Array<{ type: string; debug: unknown }> };
+    assert.equal(body.code, "invalid_argument");
+    const badRequest = body.details.find((d) => d.type === "google.rpc.BadRequest")?.debug as { fieldViolations: Array<{ field: string }> };
+    assert.deepEqual(badRequest.fieldViolations.map((v) => v.field), ["booking_id", "expected_revision"], body.message);
     assert.deepEqual(body.details.find((d) => d.type === "google.rpc.ErrorInfo")?.debug, { reason: "VALIDATION_FAILED", domain: "switchyard.dev" });
     assert.equal(seen.length, 0);
   });

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { CommandResultSchema, CommandStatus, ExecuteRequestSchema, type CommandDescription } from "../../src/gen/switchyard/command/v1/command_pb.js";
 import type { EdgeCall } from "../../src/edge/edge-service.js";
 import { TRUSTED_LOCAL } from "../../src/kernel/identity.js";
@@ -36,6 +36,9 @@ describe("CommandService.DryRun", () => {
     const invalid = await failure(service.impl.dryRun(create(ExecuteRequestSchema, { commandType: "booking.RecordPayment", payload: { ...paymentPayload("C2", "P1"), amount: "lots" } }), call));
     assert.equal(invalid.code, Code.InvalidArgument);
     assert.match(invalid.rawMessage, /payload\.amount/);
+    // An id given as aggregate_id alone is named so when it is wrong, not as the payload field it fills.
+    const badId = await failure(service.impl.dryRun(create(ExecuteRequestSchema, { commandType: "booking.CancelBooking", aggregateId: "a b", payload: { reason: "x" } }), call));
+    assert.deepEqual(badId.findDetails(BadRequestSchema)[0].fieldViolations.map((v) => v.field), ["aggregate_id"], badId.rawMessage);
     await app.commands.bookRoom(bookRoomPayload("C2"));
     await app.commands.cancelBooking({ bookingId: "C2", reason: "plans changed" });
     const rejected = await failure(service.impl.dryRun(create(ExecuteRequestSchema, { commandType: "booking.RecordPayment", payload: paymentPayload("C2", "P1") }), call));

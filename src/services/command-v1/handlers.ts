@@ -17,6 +17,7 @@ export const MAX_COMMAND_TYPE_LENGTH = 128;
 /** Envelope fields of ExecuteRequest, as the pipeline names them and as the proto does. */
 const executeFields = payloadFieldNames("payload", {
   type: "command_type",
+  aggregateId: "aggregate_id",
   requestId: "request_id",
   correlationId: "correlation_id",
   expectedRevision: "expected_revision",

@@ -47,7 +47,7 @@ const STATES: Readonly<Record<ScheduleStatus, ScheduledCommandState>> = {
 };
 
 /** ScheduleCommandRequest's fields as the pipeline's violations name them and as the proto does. */
-const SCHEDULE_FIELDS = payloadFieldNames("payload", { type: "command_type", requestId: "request_id" });
+const SCHEDULE_FIELDS = payloadFieldNames("payload", { type: "command_type", aggregateId: "aggregate_id", requestId: "request_id" });
 
 const ALL_STATUSES: readonly ScheduleStatus[] = ["pending", "done", "rejected", "cancelled", "dead", "discarded"];
 
