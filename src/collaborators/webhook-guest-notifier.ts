@@ -1,5 +1,6 @@
 import pRetry, { AbortError } from "p-retry";
 import type { GuestNotifier } from "../domain/booking/guest-notifier.js";
+import { timeoutSignal } from "../kernel/timeout-signal.js";
 
 /** How the webhook GuestNotifier reaches its receiver. */
 export interface WebhookOptions {
@@ -46,7 +47,7 @@ async function post(options: WebhookOptions, event: string, notice: unknown, ide
         method: "POST",
         headers: { "content-type": "application/json", "idempotency-key": idempotencyKey },
         body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
+        signal: AbortSignal.any([signal, timeoutSignal(options.timeoutMs)]),
       });
     } catch (error) {
       if (signal.aborted) throw new AbortError(signal.reason instanceof Error ? signal.reason : "stopped");

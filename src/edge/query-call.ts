@@ -1,3 +1,4 @@
+import { timeoutSignal } from "../kernel/timeout-signal.js";
 import type { FindOptions, ReadOptions } from "../read/read-models.js";
 import { badRequest } from "./command-error.js";
 import type { EdgeCall } from "./edge-service.js";
@@ -31,7 +32,7 @@ export function readOptionsOf(call: EdgeCall, minPosition: bigint): ReadOptions 
   const signals = [call.signal];
   if (call.deadline !== undefined) {
     const budget = call.deadline - Date.now();
-    signals.push(AbortSignal.timeout(Math.max(0, Math.floor(budget - answerMargin(budget)))));
+    signals.push(timeoutSignal(Math.max(0, Math.floor(budget - answerMargin(budget)))));
   }
   return { tenant, minPosition: positionOf(minPosition), signal: AbortSignal.any(signals) };
 }
