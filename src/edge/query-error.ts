@@ -44,7 +44,7 @@ function status(code: Code, error: QueryError, metadata: Record<string, string>)
  * Anything that is not a QueryError is returned as it is (a bug or a store failure, which the
  * call lifecycle maps).
  */
-export function queryError(error: unknown, fields: QueryFieldNames, minPosition?: number): unknown {
+export function queryError(error: unknown, fields: QueryFieldNames, minPosition?: bigint): unknown {
   if (!(error instanceof QueryError)) return error;
   switch (error.reason) {
     case "INVALID_FILTER":

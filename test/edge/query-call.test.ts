@@ -25,7 +25,7 @@ const violations = (error: unknown) => {
 };
 
 describe("query errors on the wire (AIP-193)", () => {
-  const mapped = (error: QueryError, minPosition?: number) => queryError(error, STRUCT_FILTER_FIELDS, minPosition) as ConnectError;
+  const mapped = (error: QueryError, minPosition?: bigint) => queryError(error, STRUCT_FILTER_FIELDS, minPosition) as ConnectError;
 
   it("a bad filter, order or page token is INVALID_ARGUMENT naming the request field, with the query's reason", () => {
     for (const [error, field] of [
@@ -41,10 +41,13 @@ describe("query errors on the wire (AIP-193)", () => {
   });
 
   it("read models behind min_position are UNAVAILABLE naming the position reached and the one asked for", () => {
-    const wire = mapped(new QueryError("NOT_CAUGHT_UP", "read models reached 41", { position: 41 }), 57);
+    const wire = mapped(new QueryError("NOT_CAUGHT_UP", "read models reached 41", { position: 41 }), 57n);
     assert.equal(wire.code, Code.Unavailable);
     const [info] = wire.findDetails(ErrorInfoSchema);
     assert.deepEqual([info.reason, info.metadata], ["NOT_CAUGHT_UP", { position: "41", minPosition: "57" }]);
+    // The caller's own value comes back, even one past what the server can wait for (2^53 - 1).
+    const huge = mapped(new QueryError("NOT_CAUGHT_UP", "read models reached 41", { position: 41 }), 18446744073709551615n);
+    assert.equal(huge.findDetails(ErrorInfoSchema)[0].metadata.minPosition, "18446744073709551615");
   });
 
   it("an unknown collection is NOT_FOUND; anything that is not a QueryError passes through for the lifecycle to map", () => {

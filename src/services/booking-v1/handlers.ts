@@ -4,7 +4,7 @@ import { readOwnBooking, SCOPES, type BookingDocument } from "../../domain/booki
 import { identifier } from "../../domain/values/fields.js";
 import { badRequest, edgeError } from "../../edge/command-error.js";
 import { edgeService } from "../../edge/edge-service.js";
-import { orderByOf, pageSizeOf, positionOf, readOptionsOf } from "../../edge/query-call.js";
+import { orderByOf, pageSizeOf, readOptionsOf } from "../../edge/query-call.js";
 import { queryError } from "../../edge/query-error.js";
 import { runCommand } from "../../edge/run-command.js";
 import type { ReadModels } from "../../read/read-models.js";
@@ -43,7 +43,7 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       if (!id.success) throw badRequest([{ field: "booking_id", description: id.error.issues[0].message }]);
       const options = readOptionsOf(call, request.minPosition);
       const refused = (error: unknown) => {
-        throw queryError(error, LIST_BOOKINGS_FIELDS, positionOf(request.minPosition));
+        throw queryError(error, LIST_BOOKINGS_FIELDS, request.minPosition);
       };
       const document = await read.fetch(BOOKINGS, request.bookingId, options).catch(refused);
       // An owner is refused a booking that is not theirs and one that does not exist alike, so
@@ -73,7 +73,7 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
         pageToken: request.pageToken || undefined,
       };
       const page = await read.find(BOOKINGS, filter, options).catch((error: unknown) => {
-        throw queryError(error, LIST_BOOKINGS_FIELDS, positionOf(request.minPosition));
+        throw queryError(error, LIST_BOOKINGS_FIELDS, request.minPosition);
       });
       return { bookings: page.documents.map(bookingOf), nextPageToken: page.nextPageToken };
     },

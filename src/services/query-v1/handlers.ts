@@ -4,7 +4,7 @@ import { QueryService } from "../../gen/switchyard/query/v1/query_pb.js";
 import { badRequest, edgeError } from "../../edge/command-error.js";
 import { edgeService } from "../../edge/edge-service.js";
 import { requireScope } from "../../edge/query-access.js";
-import { orderByOf, pageSizeOf, positionOf, readOptionsOf } from "../../edge/query-call.js";
+import { orderByOf, pageSizeOf, readOptionsOf } from "../../edge/query-call.js";
 import { queryError, STRUCT_FILTER_FIELDS } from "../../edge/query-error.js";
 import type { ReadModels, StoredDocument } from "../../read/read-models.js";
 import { filterOf } from "./filter.js";
@@ -36,7 +36,7 @@ export function queryServiceV1({ read, readScopes }: QueryServiceOptions) {
       checkName("collection", request.collection);
       checkName("id", request.id);
       const document = await read.fetch(request.collection, request.id, readOptionsOf(call, request.minPosition)).catch((error: unknown) => {
-        throw queryError(error, STRUCT_FILTER_FIELDS, positionOf(request.minPosition));
+        throw queryError(error, STRUCT_FILTER_FIELDS, request.minPosition);
       });
       if (!document) {
         throw edgeError(Code.NotFound, "DOCUMENT_NOT_FOUND", `collection "${request.collection}" has no document "${request.id}"`, {
@@ -57,7 +57,7 @@ export function queryServiceV1({ read, readScopes }: QueryServiceOptions) {
         pageToken: request.pageToken || undefined,
       };
       const page = await read.find(request.collection, filter, options).catch((error: unknown) => {
-        throw queryError(error, STRUCT_FILTER_FIELDS, positionOf(request.minPosition));
+        throw queryError(error, STRUCT_FILTER_FIELDS, request.minPosition);
       });
       return { documents: page.documents.map(documentToProto), nextPageToken: page.nextPageToken };
     },
