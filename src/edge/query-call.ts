@@ -1,7 +1,8 @@
 import { timeoutSignal } from "../kernel/timeout-signal.js";
-import type { FindOptions, ReadOptions } from "../read/read-models.js";
+import { QueryError, type FindOptions, type ReadOptions } from "../read/read-models.js";
 import { badRequest } from "./command-error.js";
 import type { EdgeCall } from "./edge-service.js";
+import { queryError } from "./query-error.js";
 
 /** Largest page a query answers (AIP-158: a larger page_size is cut to it, not refused). */
 export const MAX_PAGE_SIZE = 1000;
@@ -47,11 +48,15 @@ export function pageSizeOf(pageSize: number, field = "page_size"): number | unde
  * An AIP-132 order_by of one field ("check_in", "check_in desc"), its name passed through
  * `fieldOf` (the edge's name to the read model's; undefined refuses it). Empty: the default order.
  */
-export function orderByOf(orderBy: string, fieldOf: (name: string) => string | undefined, field = "order_by"): FindOptions["orderBy"] {
+export function orderByOf(orderBy: string, fieldOf: (name: string) => string | undefined, names?: readonly string[], field = "order_by"): FindOptions["orderBy"] {
   const words = orderBy.trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return undefined;
   const [name, direction = "asc", ...rest] = words;
   const target = fieldOf(name);
+  if (target === undefined && rest.length === 0 && names) {
+    const description = `cannot order by "${name.slice(0, 64)}"; it can be ordered by ${names.join(", ")}, each optionally followed by " asc" or " desc"`;
+    throw queryError(new QueryError("INVALID_ORDER", description, { field: name.slice(0, 64) }), { filter: () => field, orderBy: field, pageToken: "page_token" });
+  }
   if (rest.length > 0 || (direction !== "asc" && direction !== "desc") || target === undefined) {
     throw badRequest([{ field, description: `must be one field, optionally followed by " asc" or " desc", got "${orderBy.slice(0, 100)}"` }]);
   }

@@ -79,6 +79,8 @@ describe("booking.v1 ListBookings and GetBooking, from the bookings read model",
     assert.deepEqual(bad.findDetails(BadRequestSchema)[0].fieldViolations.map((v) => v.field), ["status", "guest_id", "check_in_from", "check_in_before"]);
     const order = await refusal(list({ orderBy: "price" }));
     assert.deepEqual(order.findDetails(BadRequestSchema)[0].fieldViolations.map((v) => v.field), ["order_by"]);
+    assert.equal(order.findDetails(ErrorInfoSchema)[0].reason, "INVALID_ORDER");
+    assert.match(order.rawMessage, /cannot order by "price"; it can be ordered by check_in, create_time/);
     const size = await refusal(list({ pageSize: -1 }));
     assert.deepEqual(size.findDetails(BadRequestSchema)[0].fieldViolations.map((v) => v.field), ["page_size"]);
   });

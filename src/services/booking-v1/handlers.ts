@@ -12,7 +12,7 @@ import { authorize, ruleDenial, type Policy } from "../../kernel/policy.js";
 import type { App } from "../../pipeline/app.js";
 import type { AnyCommand } from "../../kernel/command.js";
 import { BOOKINGS, bookingOf, bookingStateOf, getBookingResponseOf, paymentIdsOf } from "./booking-document.js";
-import { LIST_BOOKINGS_FIELDS, listBookingsFilter, orderFieldOf } from "./list-bookings.js";
+import { LIST_BOOKINGS_FIELDS, listBookingsFilter, ORDER_NAMES, orderFieldOf } from "./list-bookings.js";
 import { bookRoomFieldsOf, cancelBookingFields, mapBookRoom, mapCancelBooking, mapRecordPayment, recordPaymentFields } from "./mapper.js";
 
 /** GetBooking's booking_id: the same identifier rules (1–64 characters) BookRoom applies. */
@@ -68,7 +68,7 @@ export function bookingServiceV1(app: Pick<App<readonly AnyCommand[]>, "execute"
       const filter = listBookingsFilter(request, ownGuest);
       const options = {
         ...readOptionsOf(call, request.minPosition),
-        orderBy: orderByOf(request.orderBy, orderFieldOf),
+        orderBy: orderByOf(request.orderBy, orderFieldOf, ORDER_NAMES),
         pageSize: pageSizeOf(request.pageSize),
         pageToken: request.pageToken || undefined,
       };

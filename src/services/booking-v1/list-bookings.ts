@@ -21,6 +21,9 @@ export const LIST_BOOKINGS_FIELDS: QueryFieldNames = {
   pageToken: "page_token",
 };
 
+/** ListBookings' order_by names, as a refusal lists them. */
+export const ORDER_NAMES: readonly string[] = Object.keys(ORDER_FIELDS);
+
 /** The read model field a ListBookings order_by name orders by. */
 export const orderFieldOf = (name: string): string | undefined => (Object.hasOwn(ORDER_FIELDS, name) ? ORDER_FIELDS[name] : undefined);
 
