@@ -79,10 +79,10 @@ export function malformedRequest(typeName: string, reason: string): ConnectError
   return edgeError(Code.InvalidArgument, "MALFORMED_REQUEST", `request is not a valid ${typeName}: ${reason}`);
 }
 
-/** INVALID_ARGUMENT naming fields, for request checks done at the edge itself (queries). */
-export function badRequest(violations: ReadonlyArray<{ field: string; description: string }>): ConnectError {
+/** INVALID_ARGUMENT naming fields, for request checks done at the edge itself (queries); `reason` goes in the ErrorInfo. */
+export function badRequest(violations: ReadonlyArray<{ field: string; description: string }>, reason = "VALIDATION_FAILED"): ConnectError {
   return new ConnectError(violations.map((v) => `${v.field}: ${v.description}`).join("; "), Code.InvalidArgument, undefined, [
-    { desc: ErrorInfoSchema, value: { reason: "VALIDATION_FAILED", domain: ERROR_DOMAIN, metadata: {} } },
+    { desc: ErrorInfoSchema, value: { reason, domain: ERROR_DOMAIN, metadata: {} } },
     { desc: BadRequestSchema, value: { fieldViolations: violations.map(({ field, description }) => ({ field, description })) } },
   ]);
 }

@@ -238,6 +238,8 @@ function fieldConditions(field: string, type: FieldType, condition: FieldConditi
   };
   if (typeof condition !== "object" || condition === null) return [{ field, op: "eq", value: value(condition, field) }];
   if (Array.isArray(condition)) throw new QueryError("INVALID_FILTER", `${field}: use {in: [...]} to match any of several values`, { field });
+  // An empty condition would match every document: a caller who sent one meant something else.
+  if (Object.keys(condition).length === 0) throw new QueryError("INVALID_FILTER", `${field} has no condition; give a value, or one or more of eq, in, gt, gte, lt, lte`, { field });
   const conditions: DocumentCondition[] = [];
   for (const [op, operand] of Object.entries(condition)) {
     const at = `${field}.${op}`;

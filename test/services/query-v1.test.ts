@@ -71,7 +71,10 @@ describe("switchyard.query.v1 QueryService, in memory", () => {
     assert.deepEqual([long.code, reasonOf(long), fieldsOf(long)], [Code.InvalidArgument, "INVALID_FILTER", [`filter.${"a".repeat(64)}`]], "a long name is clipped, so the error fits a trailer");
     assert.ok(long.rawMessage.length < 500, `the message is ${long.rawMessage.length} characters`);
     const shape = await refusal(queries.find({ collection: "bookings", filter: { status: null } }));
-    assert.deepEqual([shape.code, reasonOf(shape), fieldsOf(shape)], [Code.InvalidArgument, "VALIDATION_FAILED", ["filter.status"]]);
+    assert.deepEqual([shape.code, reasonOf(shape), fieldsOf(shape)], [Code.InvalidArgument, "INVALID_FILTER", ["filter.status"]]);
+    // An empty condition would match every document: refused, not read as no condition.
+    const empty = await refusal(queries.find({ collection: "bookings", filter: { status: {} } }));
+    assert.deepEqual([empty.code, reasonOf(empty), fieldsOf(empty)], [Code.InvalidArgument, "INVALID_FILTER", ["filter.status"]]);
     const order = await refusal(queries.find({ collection: "bookings", orderBy: "nights" }));
     assert.deepEqual([order.code, reasonOf(order), fieldsOf(order)], [Code.InvalidArgument, "INVALID_ORDER", ["order_by"]]);
     const token = await refusal(queries.find({ collection: "bookings", pageToken: "not-a-token" }));

@@ -37,5 +37,8 @@ export function filterOf(filter: JsonObject | undefined): Filter {
   if (parsed.success) return parsed.data;
   // A field name is clipped: a caller's megabyte-long key would not fit in the error's trailer.
   const fieldOf = (path: readonly PropertyKey[]) => ["filter", ...path.map((key) => String(key).slice(0, MAX_FIELD_NAME))].join(".");
-  throw badRequest(parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), description: issue.message || "is not a valid condition" })));
+  throw badRequest(
+    parsed.error.issues.map((issue) => ({ field: fieldOf(issue.path), description: issue.message || "is not a valid condition" })),
+    "INVALID_FILTER",
+  );
 }
