@@ -77,6 +77,8 @@ async function loadAssets(): Promise<Map<string, Asset>> {
   ]);
   return new Map<string, Asset>([
     [EXPLORER_PATHS.page, { body: html, contentType: "text/html; charset=utf-8" }],
+    // The page under its own folder too, where its files are.
+    ["/explorer/", { body: html, contentType: "text/html; charset=utf-8" }],
     [EXPLORER_PATHS.style, { body: css, contentType: "text/css; charset=utf-8" }],
     [EXPLORER_PATHS.script, { body: Buffer.from(bundle.outputFiles[0].contents), contentType: "text/javascript; charset=utf-8" }],
   ]);

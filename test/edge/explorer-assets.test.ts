@@ -71,9 +71,11 @@ describe("the explorer page on the HTTP port", { timeout: 30_000 }, () => {
     assert.equal(head.status, 200);
     assert.ok(Number(head.headers.get("content-length")) > 0);
     assert.equal(await head.text(), "");
-    for (const path of ["/explorer/main.ts", "/explorer/..%2Findex.html", "/explorer/"]) {
+    for (const path of ["/explorer/main.ts", "/explorer/..%2Findex.html", "/explorer/index.html"]) {
       assert.equal((await fetch(`${baseUrl}${path}`)).status, 404, path);
     }
+    const folder = await fetch(`${baseUrl}/explorer/`);
+    assert.deepEqual([folder.status, folder.headers.get("content-type")], [200, "text/html; charset=utf-8"], "the page under its own folder too");
   });
 
   it("leaves the probes, Connect routes and other methods to the rest of the server", async () => {

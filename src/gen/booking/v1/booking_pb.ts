@@ -296,7 +296,7 @@ export type ListBookingsRequest = Message<"booking.v1.ListBookingsRequest"> & {
   pageToken: string;
 
   /**
-   * Only bookings in this status: "booked", "fully_paid" or "cancelled".
+   * Only bookings in this status: "booked", "fully_paid", "confirmed" or "cancelled".
    *
    * @generated from field: string status = 3;
    */
@@ -382,7 +382,7 @@ export type Booking = Message<"booking.v1.Booking"> & {
   bookingId: string;
 
   /**
-   * "booked", "fully_paid" or "cancelled".
+   * "booked", "fully_paid", "confirmed" or "cancelled".
    *
    * @generated from field: string status = 2;
    */
