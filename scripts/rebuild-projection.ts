@@ -1,5 +1,6 @@
 // Rebuilds one of the booking domain's read models from every event, while services keep
 // running on the same store, and swaps it in: npm run projections:rebuild -- <name>.
+import { existsSync } from "node:fs";
 import { createEventFeed } from "../src/consumer/event-feed.js";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { bookingProjections } from "../src/domain/booking/index.js";
@@ -17,6 +18,12 @@ try {
   config = loadConfig();
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+// A rebuild reads the events of a store that exists: a mistyped path would make an empty one and "rebuild" nothing.
+const path = config.DATABASE_URL.startsWith("file:") ? config.DATABASE_URL.slice("file:".length) : undefined;
+if (path !== undefined && path !== ":memory:" && !existsSync(path)) {
+  process.stderr.write(`DATABASE_URL names no database: ${path} does not exist\n`);
   process.exit(2);
 }
 const store = await openStore(config);
