@@ -20,8 +20,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const NAME = consumerNameOf(guestStaysProjection);
 const fixture = join(import.meta.dirname, "..", "fixtures", "projection-runner.ts");
 
-/** A runner process and the positions it applied and committed, as it prints them. */
-// A 3 s lease: a child stalled on a loaded machine keeps it, so "exactly one" holds.
+/** A runner process and the positions it applied and committed, as it prints them; a 3 s lease, which a child stalled on a loaded machine keeps, so "exactly one" holds. */
 function runner(url: string, owner: string, delayMs: number, leaseMs = 3000) {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", fixture, url, owner, String(delayMs), String(leaseMs)], { stdio: ["ignore", "pipe", "inherit"] });
   const seen = { applied: [] as number[], committed: [] as number[], started: false };
