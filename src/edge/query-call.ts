@@ -2,7 +2,7 @@ import { timeoutSignal } from "../kernel/timeout-signal.js";
 import { QueryError, type FindOptions, type ReadOptions } from "../read/read-models.js";
 import { badRequest } from "./command-error.js";
 import type { EdgeCall } from "./edge-service.js";
-import { queryError } from "./query-error.js";
+import { invalidQueryField } from "./query-error.js";
 
 /** Largest page a query answers (AIP-158: a larger page_size is cut to it, not refused). */
 export const MAX_PAGE_SIZE = 1000;
@@ -55,7 +55,7 @@ export function orderByOf(orderBy: string, fieldOf: (name: string) => string | u
   const target = fieldOf(name);
   if (target === undefined && rest.length === 0 && names) {
     const description = `cannot order by "${name.slice(0, 64)}"; it can be ordered by ${names.join(", ")}, each optionally followed by " asc" or " desc"`;
-    throw queryError(new QueryError("INVALID_ORDER", description, { field: name.slice(0, 64) }), { filter: () => field, orderBy: field, pageToken: "page_token" });
+    throw invalidQueryField(new QueryError("INVALID_ORDER", description), field);
   }
   if (rest.length > 0 || (direction !== "asc" && direction !== "desc") || target === undefined) {
     throw badRequest([{ field, description: `must be one field, optionally followed by " asc" or " desc", got "${orderBy.slice(0, 100)}"` }]);

@@ -24,7 +24,7 @@ export const STRUCT_FILTER_FIELDS: QueryFieldNames = {
 };
 
 /** INVALID_ARGUMENT with ErrorInfo (the query's reason, the field) and a BadRequest naming the field. */
-function invalid(error: QueryError, field: string): ConnectError {
+export function invalidQueryField(error: QueryError, field: string): ConnectError {
   return new ConnectError(`${field}: ${error.message}`, Code.InvalidArgument, undefined, [
     { desc: ErrorInfoSchema, value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: { field } } },
     { desc: BadRequestSchema, value: { fieldViolations: [{ field, description: error.message }] } },
@@ -48,11 +48,11 @@ export function queryError(error: unknown, fields: QueryFieldNames, minPosition?
   if (!(error instanceof QueryError)) return error;
   switch (error.reason) {
     case "INVALID_FILTER":
-      return invalid(error, fields.filter(error.details.field));
+      return invalidQueryField(error, fields.filter(error.details.field));
     case "INVALID_ORDER":
-      return invalid(error, fields.orderBy);
+      return invalidQueryField(error, fields.orderBy);
     case "INVALID_PAGE_TOKEN":
-      return invalid(error, fields.pageToken);
+      return invalidQueryField(error, fields.pageToken);
     case "UNKNOWN_COLLECTION":
       return status(Code.NotFound, error, error.details.field ? { collection: error.details.field } : {});
     case "RESULT_TOO_LARGE":
