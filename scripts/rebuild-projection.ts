@@ -5,7 +5,7 @@ import { createEventFeed } from "../src/consumer/event-feed.js";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { bookingProjections } from "../src/domain/booking/index.js";
 import { rebuildProjection } from "../src/read/rebuild.js";
-import { openStore } from "../src/store/open-store.js";
+import { openStore, sqlitePathOf } from "../src/store/open-store.js";
 
 const name = process.argv[2];
 const projection = bookingProjections.find((p) => p.collection === name);
@@ -21,7 +21,7 @@ try {
   process.exit(2);
 }
 // A rebuild reads the events of a store that exists: a mistyped path would make an empty one and "rebuild" nothing.
-const path = config.DATABASE_URL.startsWith("file:") ? config.DATABASE_URL.slice("file:".length) : undefined;
+const path = sqlitePathOf(config.DATABASE_URL);
 if (path !== undefined && path !== ":memory:" && !existsSync(path)) {
   process.stderr.write(`DATABASE_URL names no database: ${path} does not exist\n`);
   process.exit(2);

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { AnyReaction } from "../kernel/reaction.js";
+import { sqlitePathOf } from "../store/open-store.js";
 import { loggedDeadLetters, scheduledDeadLetters, type DeadLetterSink } from "./dead-letter.js";
 import type { ReactionLedger } from "./ledger.js";
 import { openPostgresLedger } from "./postgres-ledger.js";
@@ -27,7 +28,8 @@ export interface ReactionWiring {
 
 /** Opens the ledger on the database DATABASE_URL names (tables from the store's migrations). */
 export function openLedger(databaseUrl: string): ReactionLedger {
-  return databaseUrl.startsWith("file:") ? openSqliteLedger(databaseUrl.slice("file:".length)) : openPostgresLedger(databaseUrl);
+  const path = sqlitePathOf(databaseUrl);
+  return path !== undefined ? openSqliteLedger(path) : openPostgresLedger(databaseUrl);
 }
 
 /** Starts one runner per reaction; each runs in whichever process or replica holds its lease. */

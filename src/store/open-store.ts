@@ -19,12 +19,18 @@ export interface StoreEvents {
   readonly onBatch?: GroupCommitOptions["onBatch"];
 }
 
+/** The SQLite path a DATABASE_URL names (`file:<path>`, or ":memory:"), or undefined for another store. */
+export function sqlitePathOf(url: string): string | undefined {
+  return url.startsWith("file:") ? url.slice("file:".length) : undefined;
+}
+
 /** Opens the store a DATABASE_URL names: `file:<path>` or `file::memory:` for SQLite, `postgres://…` for PostgreSQL. */
 export async function openStore(config: StoreConfig, events: StoreEvents = {}): Promise<EventStore> {
   const url = config.DATABASE_URL;
-  if (url.startsWith("file:")) {
+  const path = sqlitePathOf(url);
+  if (path !== undefined) {
     return openSqliteStore({
-      path: url.slice("file:".length),
+      path,
       synchronous: config.SQLITE_SYNCHRONOUS,
       requestRetentionMs: config.REQUEST_RETENTION_S * 1000,
       onPruningFailure: events.onPruningFailure,
