@@ -21,7 +21,7 @@ function cpuUsOfStat(stat: string): number {
 
 /** utime+stime of a process in µs (every thread), and its RSS and peak RSS in MB, from /proc. */
 export function processStats(pid: number): { cpuUs: number; rssMb: number; peakMb: number } {
-  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpuUs: cpuUsOfStat(readFileSync(`/proc/${pid}/stat`, "utf8")), rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }

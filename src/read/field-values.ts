@@ -43,4 +43,3 @@ export function indexedFieldsOf(collection: string, fields: Readonly<Record<stri
 export function storedCollectionOf(projection: { readonly collection: string; readonly version: number }): string {
   return `${projection.collection}@${projection.version}`;
 }
-

@@ -266,9 +266,9 @@ describe("SQLite store: a document's field columns", () => {
     const db = new Database(path);
     try {
       // The schema as it was before the columns: every step but the last.
-      const { MIGRATIONS_FOR_TESTS } = await import("../../src/store/sqlite/schema.js");
+      const { MIGRATIONS } = await import("../../src/store/sqlite/schema.js");
       db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
-      for (const step of MIGRATIONS_FOR_TESTS.slice(0, SCHEMA_VERSION - 1)) db.exec(step);
+      for (const step of MIGRATIONS.slice(0, SCHEMA_VERSION - 1)) db.exec(step);
       db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION - 1);
       db.prepare("INSERT INTO documents (tenant, collection, id, version, data) VALUES ('t', 'bookings@2', 'b1', 3, '{}')").run();
       const field = db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES ('t', 'bookings@2', 'b1', ?, ?)");

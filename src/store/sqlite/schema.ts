@@ -6,7 +6,7 @@ import { REACTION_TABLES_SQL } from "./reaction-tables.js";
  * Schema migrations, applied in order on open. Index i holds the step from version i to
  * version i+1; never edit a shipped step, append a new one.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE events (
     position  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -113,9 +113,6 @@ export const STREAM_REVISION_SQL = "SELECT revision FROM events WHERE tenant = ?
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
-
-/** The steps, for a test that builds a file of an older version. */
-export const MIGRATIONS_FOR_TESTS = MIGRATIONS;
 
 /**
  * Brings the schema up to SCHEMA_VERSION inside one write transaction, so two processes
