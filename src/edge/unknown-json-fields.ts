@@ -24,7 +24,7 @@ function walk(schema: DescMessage, json: unknown, path: string, found: Violation
     if (found.length >= MAX_NAMED) return;
     const name = key.slice(0, 64);
     const at = path ? `${path}.${name}` : name;
-    const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
+    const field = fieldNamed(schema, key);
     if (!field) {
       const known = schema.fields.length > 0 ? `its fields: ${schema.fields.map((f) => f.jsonName).join(", ")}` : "it has no fields";
       found.push({ field: at, description: `"${name}" is not a field of ${schema.typeName} (${known})` });
@@ -41,6 +41,11 @@ function walkValue(field: DescField, value: unknown, path: string, found: Violat
   } else if (field.fieldKind === "map" && field.mapKind === "message" && typeof value === "object" && value !== null) {
     for (const [key, item] of Object.entries(value)) walk(field.message, item, `${path}.${key}`, found);
   }
+}
+
+/** The field a JSON key names: by its JSON name or its proto name, as protobuf-es reads both. */
+function fieldNamed(schema: DescMessage, key: string): DescField | undefined {
+  return schema.fields.find((f) => f.jsonName === key || f.name === key);
 }
 
 function isWellKnown(schema: DescMessage): boolean {
@@ -65,7 +70,7 @@ export function invalidJsonFields(schema: DescMessage, json: unknown, path = "")
       fromJson(schema, { [key]: value } as never);
       continue;
     } catch (error) {
-      const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
+      const field = fieldNamed(schema, key);
       const at = `${path ? `${path}.` : ""}${field?.name ?? key.slice(0, 64)}`;
       const deeper = field?.fieldKind === "message" ? invalidJsonFields(field.message, value, at) : [];
       found.push(...(deeper.length > 0 ? deeper : [{ field: at, description: (error instanceof Error ? error.message : String(error)).slice(0, 300) }]));
