@@ -16,8 +16,9 @@ const REFRESH_CHARS = 4 * 2 ** 20;
  * The process's view of what has been committed: the head position and a bounded tail of
  * the latest events, kept up to date from the store's commit feed (store.watchCommits) by
  * one reader, however many consumers wait on it. Live consumers take their events from the
- * tail, so a commit costs one store read, not one per subscriber; a consumer further behind
- * than the tail reaches reads the store itself, a page at a time.
+ * tail, so a commit costs at most one store read, not one per subscriber, and none when the
+ * store hands over the events this process committed and they follow the head; a consumer
+ * further behind than the tail reaches reads the store itself, a page at a time.
  *
  * Positions are visible in commit order in both stores, so reading on from the head never
  * passes an event that commits later with a lower position.
@@ -73,8 +74,22 @@ export function createEventFeed(store: EventStore, options: EventFeedOptions = {
     chars = left;
   }
 
-  /** Schedules a refresh; one runs at a time, and a commit told meanwhile runs another after it. */
-  function committed(): void {
+  /**
+   * Takes the events of this process's commit when they are the next ones (no other writer's
+   * came between), and otherwise schedules a refresh; one runs at a time, and a commit told
+   * meanwhile runs another after it.
+   */
+  function committed(events?: readonly TenantEvent[]): void {
+    if (events && !refreshing && follows(events)) {
+      for (const row of events) {
+        tail.push(row);
+        chars += row.size;
+      }
+      head = events[events.length - 1].event.position;
+      trim();
+      wake();
+      return;
+    }
     if (refreshing) {
       again = true;
       return;
@@ -85,6 +100,13 @@ export function createEventFeed(store: EventStore, options: EventFeedOptions = {
         refreshing = undefined;
         if (again) committed();
       });
+  }
+
+  /** Whether `events` start right after the head, with no position missing among them. */
+  function follows(events: readonly TenantEvent[]): boolean {
+    let expected = head + 1;
+    for (const { event } of events) if (event.position !== expected++) return false;
+    return events.length > 0;
   }
 
   function wake(): void {

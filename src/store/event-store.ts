@@ -249,11 +249,12 @@ export interface EventStore {
   /**
    * The commit feed: calls `listener` soon after events may have been committed, by this
    * process or another one on the same database, and now and then in any case (a fallback
-   * when a notification is lost); it says nothing of what, the listener reads that. Returns
-   * a function that ends the calls. The store watches for other writers only while someone
-   * listens.
+   * when a notification is lost). A store may hand over the events this process's commit
+   * wrote, in position order; otherwise it says nothing of what, and the listener reads
+   * that. Returns a function that ends the calls. The store watches for other writers only
+   * while someone listens.
    */
-  watchCommits(listener: () => void): () => void;
+  watchCommits(listener: CommitListener): () => void;
   /** A read model's document, or undefined when there is none. Optional: a store without read models has none. */
   fetchDocument?(tenant: string, collection: string, id: string): Promise<DocumentRow | undefined>;
   /** A page of a collection's documents matching every condition, by keyset (an index serves every page alike). */
@@ -333,16 +334,23 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * Told of commits (EventStore.watchCommits). `committed`, when given, holds the events a
+ * commit of this process wrote, in position order; it says nothing of other writers' events,
+ * so a listener takes them only when they follow what it already has.
+ */
+export type CommitListener = (committed?: readonly TenantEvent[]) => void;
+
 /** The listeners of a store's watchCommits; `onFirst` starts watching other writers, its result stops it. */
 export function commitListeners(onFirst: () => () => void) {
-  const listeners = new Set<() => void>();
+  const listeners = new Set<CommitListener>();
   let stop: (() => void) | undefined;
   return {
-    tell: () => listeners.forEach((listener) => listener()),
+    tell: (committed?: readonly TenantEvent[]) => listeners.forEach((listener) => listener(committed)),
     get watched(): boolean {
       return listeners.size > 0;
     },
-    watch(listener: () => void): () => void {
+    watch(listener: CommitListener): () => void {
       listeners.add(listener);
       if (listeners.size === 1) stop = onFirst();
       return () => {

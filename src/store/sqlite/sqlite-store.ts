@@ -25,7 +25,7 @@ import { atOnce } from "./turn-taking.js";
 import { migrate, STREAM_REVISION_SQL, useStoreSettings } from "./schema.js";
 import { storeErrorOf } from "./sqlite-errors.js";
 import type { ToWriter, WriterData } from "./writer-thread.js";
-import { fromWire, snapshotSizeOf, toWire, writtenFromWire, type WireAppend, type WireWritten } from "./writer-wire.js";
+import { committedEventsOf, fromWire, snapshotSizeOf, toWire, writtenFromWire, type WireAppend, type WireWritten } from "./writer-wire.js";
 
 /** How the SQLite store is opened. */
 export interface SqliteStoreOptions {
@@ -169,7 +169,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   const batches = groupCommit(
     (batch: WireAppend[]) =>
       writer.write(batch).then((written) => {
-        if (commits.watched) commits.tell();
+        if (commits.watched) commits.tell(committedEventsOf(batch, written));
         return written;
       }),
     { maxBatch, maxBatchesOut, onBatch: options.onBatch },

@@ -1,4 +1,5 @@
-import type { AppendRequest } from "../event-store.js";
+import type { EventMetadata } from "../../kernel/events.js";
+import type { AppendRequest, TenantEvent } from "../event-store.js";
 import type { Written } from "../group-commit.js";
 import type { OtherStreamWrite, WriteRequest } from "./batch-writer.js";
 import { wireDocumentOf, type WireDocument } from "./documents.js";
@@ -64,6 +65,45 @@ export function toWire(request: AppendRequest): WireAppend {
 export function snapshotSizeOf(wire: WireAppend): number | undefined {
   const last = wire[wire.length - 1];
   return typeof last === "string" ? last.length : undefined;
+}
+
+/**
+ * The events a batch's appends wrote, as the commit feed keeps them: each appended wire
+ * form's own stream's events, then each other stream's, at the positions the writer gave
+ * them, parsed from the JSON they were stored as. So the feed of the process that committed
+ * them need not read them back.
+ */
+export function committedEventsOf(batch: readonly WireAppend[], written: readonly Written[]): TenantEvent[] {
+  const committed: TenantEvent[] = [];
+  batch.forEach((wire, b) => {
+    const w = written[b];
+    if (!("outcome" in w) || w.outcome.kind !== "appended") return;
+    const { positions } = w.outcome;
+    const tenant = wire[0] as string;
+    let p = 0;
+    let i = 3;
+    const take = (streamId: string, expectedRevision: number) => {
+      // A command's events share one metadata JSON: parsed once.
+      let metadataJson = "";
+      let metadata = {} as EventMetadata;
+      for (let e = 0, count = wire[i++] as number; e < count; e++, i += 4) {
+        const data = wire[i + 2] as string;
+        const json = wire[i + 3] as string;
+        if (json !== metadataJson) [metadataJson, metadata] = [json, JSON.parse(json) as EventMetadata];
+        const event = { id: wire[i] as string, streamId, revision: expectedRevision + e + 1, position: positions[p++], type: wire[i + 1] as string, data: JSON.parse(data), metadata };
+        committed.push({ tenant, event, size: data.length + json.length });
+      }
+    };
+    take(wire[1] as string, wire[2] as number);
+    for (let others = wire[i++] as number; others > 0; others--) {
+      const streamId = wire[i] as string;
+      const expectedRevision = wire[i + 1] as number;
+      i += 2;
+      take(streamId, expectedRevision);
+      if (wire[i++] === 1) i += 3; // the other stream's snapshot
+    }
+  });
+  return committed;
 }
 
 /** The append a wire form holds (on the writer's side). */

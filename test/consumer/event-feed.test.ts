@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createEventFeed } from "../../src/consumer/event-feed.js";
+import type { EventMetadata } from "../../src/kernel/events.js";
+import type { AppendRequest, EventStore, NewEvent, TenantEvent } from "../../src/store/event-store.js";
+import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+
+const dir = mkdtempSync(join(tmpdir(), "switchyard-feed-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newFile = () => join(dir, `feed-${files++}.db`);
+
+function events(tenant: string, ...types: string[]): NewEvent[] {
+  const metadata: EventMetadata = { commandId: randomUUID(), commandType: "t", requestId: "r", correlationId: "r", causationId: "c", tenant, timestamp: new Date().toISOString() };
+  // A Date and an undefined field: what the feed keeps must be the stored JSON's reading, not the objects appended.
+  return types.map((type, i) => ({ id: randomUUID(), type, data: { n: i, at: new Date(Date.UTC(2030, 0, 1)), gone: undefined }, metadata }));
+}
+
+/** Single-stream, multi-stream (with snapshots) and conflicting appends in two tenants, all at once. */
+function mixedAppends(): AppendRequest[] {
+  const appends: AppendRequest[] = [];
+  for (let i = 0; i < 12; i++) {
+    const tenant = i % 2 ? "t-a" : "t-b";
+    appends.push({ tenant, streamId: `one-${randomUUID()}`, expectedRevision: 0, events: events(tenant, "A", "B"), ...(i % 3 ? {} : { snapshot: { revision: 2, version: 1, state: { i } } }) });
+    appends.push({
+      tenant,
+      streamId: `own-${randomUUID()}`,
+      expectedRevision: 0,
+      events: events(tenant, "Booked"),
+      otherStreams: [
+        { streamId: `room-${randomUUID()}`, expectedRevision: 0, events: events(tenant, "Reserved", "Noted"), snapshot: { revision: 2, version: 1, state: { i } } },
+        { streamId: `extra-${randomUUID()}`, expectedRevision: 0, events: events(tenant, "Counted") },
+      ],
+      request: { requestId: randomUUID(), commandType: "t", aggregateId: "x", fingerprint: "f", result: { i } },
+    });
+    // Turned away (the stream does not exist at revision 3): writes nothing and hands over nothing.
+    appends.push({ tenant, streamId: `stale-${randomUUID()}`, expectedRevision: 3, events: events(tenant, "Never") });
+  }
+  return appends;
+}
+
+/** Counts the events readAllTenants returns, to see whether the feed reads back what it was handed. */
+function countingReads(inner: EventStore) {
+  const counts = { reads: 0, eventsRead: 0 };
+  const store: EventStore = {
+    ...inner,
+    readAllTenants: async (options) => {
+      const rows = await inner.readAllTenants(options);
+      counts.reads++;
+      counts.eventsRead += rows.length;
+      return rows;
+    },
+  };
+  return { store, counts };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const allOf = (feed: ReturnType<typeof createEventFeed>) => feed.after(0, 1_000_000)?.events;
+
+describe("event feed: the SQLite store hands over what this process commits", () => {
+  it("the events handed over are the events readAllTenants reads, position for position", async () => {
+    const store = openSqliteStore({ path: newFile() });
+    try {
+      const handed: TenantEvent[] = [];
+      let tellsWithEvents = 0;
+      const unwatch = store.watchCommits((committed) => {
+        if (!committed?.length) return;
+        tellsWithEvents++;
+        handed.push(...committed);
+      });
+      const outcomes = await Promise.all(mixedAppends().map((a) => store.append(a)));
+      unwatch();
+      assert.equal(outcomes.filter((o) => o.kind === "conflict").length, 12, "the stale appends were turned away");
+      const stored = await store.readAllTenants({ fromPosition: 1 });
+      assert.equal(stored.length, 12 * 2 + 12 * 4);
+      assert.ok(tellsWithEvents > 0);
+      assert.deepEqual(
+        [...handed].sort((a, b) => a.event.position - b.event.position),
+        stored,
+        "same tenant, stream, revision, position, id, type, data, metadata and size",
+      );
+      assert.equal(stored[0].event.data && (stored[0].event.data as { at: unknown }).at, "2030-01-01T00:00:00.000Z");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a feed takes this process's commits without reading them back", async () => {
+    const inner = openSqliteStore({ path: newFile() });
+    const { store, counts } = countingReads(inner);
+    const feed = createEventFeed(store);
+    try {
+      await feed.open();
+      for (let round = 0; round < 5; round++) await Promise.all(mixedAppends().map((a) => store.append(a)));
+      const stored = await inner.readAllTenants({ fromPosition: 1 });
+      await waitFor(() => feed.head === stored[stored.length - 1].event.position, "the feed's head");
+      assert.deepEqual(allOf(feed), stored);
+      // Reads still happen (the store's poll of other writers tells commits without events), but find nothing new.
+      assert.equal(counts.eventsRead, 0, `the feed read back ${counts.eventsRead} events in ${counts.reads} reads`);
+    } finally {
+      feed.close();
+      await inner.close();
+    }
+  });
+
+  it("with another writer on the file, every event is in the feed once, in position order", async () => {
+    const path = newFile();
+    const inner = openSqliteStore({ path, commitPollMs: 5 });
+    const other = openSqliteStore({ path });
+    const { store, counts } = countingReads(inner);
+    const feed = createEventFeed(store);
+    try {
+      await feed.open();
+      for (let round = 0; round < 6; round++) {
+        // The other connection's commits come between this process's: then the handed events do not follow the head.
+        await Promise.all([...mixedAppends().map((a) => store.append(a)), ...mixedAppends().map((a) => other.append(a))]);
+      }
+      const stored = await inner.readAllTenants({ fromPosition: 1, maxCount: 10_000 });
+      await waitFor(() => feed.head === stored[stored.length - 1].event.position, "the feed's head");
+      assert.deepEqual(allOf(feed), stored);
+      assert.ok(counts.eventsRead > 0, "the other writer's events were read from the store");
+    } finally {
+      feed.close();
+      await Promise.all([inner.close(), other.close()]);
+    }
+  });
+});
