@@ -222,7 +222,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         } else {
           events = decision.events.map(toNew);
           relatedWrites = relatedWritesOf(command, related, decision.related, toNew);
-          schedules = schedulesOf(decision, commands, { identity, correlationId: p.base.correlationId, commandId: p.base.commandId }, now);
+          schedules = schedulesOf(decision, commands, { identity, correlationId: p.base.correlationId, commandId: p.base.commandId, traceparent: p.traceparent }, now);
           const tooLarge = oversized(events, streamId, options.maxEventChars) ?? relatedWrites.map((w) => oversized(w.events, w.target.streamId, options.maxEventChars)).find(Boolean);
           if (tooLarge) return unlessReplayed(p, invalid(p.base, "EVENT_TOO_LARGE", tooLarge, []));
           newState = fold(command.aggregate, loaded.state, decision.events as DomainEvent[]);

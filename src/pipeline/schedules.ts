@@ -13,6 +13,8 @@ export interface ScheduleOrigin {
   readonly correlationId: string;
   /** The command whose decision made them. */
   readonly commandId: string;
+  /** The command's trace context, which the schedules' runs continue. */
+  readonly traceparent?: string;
 }
 
 /**
@@ -39,6 +41,7 @@ export function schedulesOf(
       correlationId: origin.correlationId,
       causationId: origin.commandId,
       createdAt: now.getTime(),
+      ...(origin.traceparent === undefined ? {} : { traceparent: origin.traceparent }),
     };
   });
 }

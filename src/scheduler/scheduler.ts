@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import type { CommandResult } from "../kernel/result.js";
 import type { CommandEnvelope } from "../pipeline/envelope.js";
@@ -96,6 +97,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let peeking = false;
 
   const now = () => clock().getTime();
+  // Runs start in the async context the scheduler was started in, never in that of what woke
+  // it (a commit's, an RPC's): a scheduled command's trace is the one its schedule stored.
+  const inOwnContext = AsyncResource.bind((run: () => Promise<void>) => run());
 
   function arm(at: number): void {
     if (stopped) return;
@@ -114,7 +118,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       again = true;
       return;
     }
-    working = work().finally(() => {
+    working = inOwnContext(work).finally(() => {
       working = undefined;
       if (again && !stopped) {
         again = false;
@@ -158,6 +162,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
           correlationId: schedule.correlationId,
           causationId: schedule.id,
           identity: schedule.identity,
+          traceparent: schedule.traceparent,
         },
       });
     } catch (error) {

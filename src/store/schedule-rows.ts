@@ -22,6 +22,7 @@ export interface ScheduleRow {
   last_error: string | null;
   outcome: unknown;
   finished_at: number | string | null;
+  traceparent: string | null;
 }
 
 /** The stored schedule a row holds; `parse` turns a JSON column into its value (SQLite keeps text, pg parses). */
@@ -46,5 +47,6 @@ export function scheduleOf(row: ScheduleRow, parse: (column: unknown) => unknown
     ...(row.last_error === null ? {} : { lastError: row.last_error }),
     ...(row.outcome === null ? {} : { outcome: parse(row.outcome) }),
     ...(row.finished_at === null ? {} : { finishedAt: optional(row.finished_at) }),
+    ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
   };
 }

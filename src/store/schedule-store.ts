@@ -15,6 +15,8 @@ export interface NewSchedule {
   /** The command that made it (a decider's), or the ScheduleCommand call's request. */
   readonly causationId: string;
   readonly createdAt: number;
+  /** The W3C trace context of the command or call that made it: its run continues that trace. */
+  readonly traceparent?: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SpanKind } from "@opentelemetry/api";
-import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { createClient } from "@connectrpc/connect";
@@ -183,6 +183,70 @@ describe("traces of a command that conflicts", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("traces of a scheduled command", () => {
+  let service: RunningService;
+  before(async () => {
+    service = await startService(
+      loadConfig({ GRPC_PORT: "0", HTTP_PORT: "0", DATABASE_URL: "file::memory:", UNPAID_BOOKING_TTL: "1s" }),
+      pino({ level: "silent" }),
+    );
+  });
+  after(() => service.stop());
+
+  it("continue the trace of the command that scheduled them, under its span, whatever command last woke the scheduler", async () => {
+    exporter.reset();
+    const other = "5cf92f3577b34da6a3ce929d0e0e4737";
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    await booking.bookRoom(future("T7"), { traceparent: TRACEPARENT });
+    // A booking in another trace a moment later: its commit wakes the scheduler again, in its own context.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await booking.bookRoom(future("T8"), { traceparent: `00-${other}-${CALLER_SPAN}-01` });
+    booking.close();
+    const named = (name: string, traceId: string) => exporter.getFinishedSpans().find((s) => s.name === name && s.spanContext().traceId === traceId);
+    // Neither booking is paid: each one's CancelUnpaidBooking runs a second later, from the scheduler.
+    await eventually(
+      "both scheduled cancellations' spans",
+      async () => exporter.getFinishedSpans().filter((s) => s.name === "command booking.CancelUnpaidBooking").length === 2,
+      10_000,
+    );
+    for (const [id, traceId] of [["T7", TRACE_ID], ["T8", other]]) {
+      const booked = named("command booking.BookRoom", traceId);
+      const cancelled = named("command booking.CancelUnpaidBooking", traceId);
+      assert.ok(booked && cancelled, `${id}: the booking and its cancellation in trace ${traceId}`);
+      assert.equal(parentOf(cancelled), idOf(booked), `${id}: the cancellation's parent is the booking's command span`);
+      assert.equal(cancelled.attributes["switchyard.aggregate.id"], id);
+      const events = await fetchEvents(service, `booking-${id}`);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.metadata.traceparent]),
+        [
+          ["RoomBooked", `00-${traceId}-${idOf(booked)}-01`],
+          ["BookingCancelled", `00-${traceId}-${idOf(cancelled)}-01`],
+        ],
+      );
+    }
+  });
+
+  it("a command scheduled through ScheduleCommand continues the trace of that call, under its RPC span", async () => {
+    exporter.reset();
+    const booking = grpcJsClient(BookingService, `127.0.0.1:${service.grpcPort}`);
+    await booking.bookRoom(future("T9"));
+    booking.close();
+    const { CommandService } = await import("../../src/gen/switchyard/command/v1/command_pb.js");
+    const commands = grpcJsClient(CommandService, `127.0.0.1:${service.grpcPort}`);
+    await commands.scheduleCommand(
+      { commandType: "booking.CancelBooking", aggregateId: "T9", payload: { reason: "plans changed" }, requestId: "trace-s-1", when: { case: "delay", value: durationFromMs(200) } },
+      { traceparent: TRACEPARENT },
+    );
+    commands.close();
+    const inTrace = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE_ID);
+    await eventually("the scheduled CancelBooking's span", async () => inTrace().some((s) => s.name === "command booking.CancelBooking"));
+    const rpc = inTrace().find((s) => s.name === "switchyard.command.v1.CommandService/ScheduleCommand")!;
+    const cancelled = inTrace().find((s) => s.name === "command booking.CancelBooking")!;
+    assert.equal(parentOf(rpc), CALLER_SPAN);
+    assert.equal(parentOf(cancelled), idOf(rpc));
   });
 });
 

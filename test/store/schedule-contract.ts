@@ -49,7 +49,8 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
     it("stores an append's schedules with its events, and none when the append is refused", async () => {
       const t = tenant();
       const at = moment();
-      const kept = { ...newSchedule(at), id: randomUUID() };
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const kept = { ...newSchedule(at), id: randomUUID(), traceparent };
       const appended = await store.append({ tenant: t, streamId: "s-1", expectedRevision: 0, events: [{ id: randomUUID(), type: "E", data: {}, metadata: meta(t) }], schedules: [kept] });
       assert.equal(appended.kind, "appended");
       const refused = await store.append({ tenant: t, streamId: "s-1", expectedRevision: 0, events: [{ id: randomUUID(), type: "E", data: {}, metadata: meta(t) }], schedules: [newSchedule(at)] });
@@ -60,8 +61,9 @@ export function scheduleStoreContract(name: string, open: () => Promise<EventSto
       assert.deepEqual(listed[0].payload, { n: 1 });
       assert.equal(listed[0].identity.userId, "local");
       assert.equal(listed[0].runAt, at);
+      assert.equal(listed[0].traceparent, traceparent, "the trace context its run continues");
       const claimed = await claimAt(at);
-      assert.ok(claimed.some((c) => c.id === kept.id));
+      assert.equal(claimed.find((c) => c.id === kept.id)?.traceparent, traceparent);
       for (const c of claimed) await schedules.finish(c.id, c.claim, "done", {}, at);
     });
 

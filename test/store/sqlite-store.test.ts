@@ -261,15 +261,17 @@ describe("SQLite store: a document's field columns", () => {
   });
 
   it("moves an older file's side-table fields into the columns", async () => {
-    const { migrate, SCHEMA_VERSION } = await import("../../src/store/sqlite/schema.js");
+    const { migrate, MIGRATIONS } = await import("../../src/store/sqlite/schema.js");
+    const { DOCUMENT_COLUMNS_SQL } = await import("../../src/store/sqlite/document-columns.js");
     const path = join(dir, "before-columns.db");
     const db = new Database(path);
     try {
-      // The schema as it was before the columns: every step but the last.
-      const { MIGRATIONS } = await import("../../src/store/sqlite/schema.js");
+      // The schema as it was before the columns: every step before theirs.
+      const before = MIGRATIONS.indexOf(DOCUMENT_COLUMNS_SQL);
+      assert.ok(before > 0);
       db.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
-      for (const step of MIGRATIONS.slice(0, SCHEMA_VERSION - 1)) db.exec(step);
-      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION - 1);
+      for (const step of MIGRATIONS.slice(0, before)) db.exec(step);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(before);
       db.prepare("INSERT INTO documents (tenant, collection, id, version, data) VALUES ('t', 'bookings@2', 'b1', 3, '{}')").run();
       const field = db.prepare("INSERT INTO document_fields (tenant, collection, id, field, value) VALUES ('t', 'bookings@2', 'b1', ?, ?)");
       field.run("status", "paid");

@@ -185,6 +185,7 @@ export function scheduleHandlers(edge: ScheduleEdge, envelopeViolations: (reques
         correlationId: correlationId.slice(0, MAX_REQUEST_ID_LENGTH),
         causationId: request.requestId || id,
         createdAt: now,
+        ...(call.traceparent === undefined ? {} : { traceparent: call.traceparent }),
       };
       if (!(await edge.schedules.add(identity.tenant, schedule))) {
         const earlier = await found(call, id);

@@ -13,13 +13,13 @@ const parsed = (column: unknown) => column;
 const SQL = {
   add: {
     name: "switchyard_schedule_add",
-    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at)
-           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, traceparent)
+           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING RETURNING id`,
   },
   addDeadLetter: {
     name: "switchyard_schedule_add_dead_letter",
-    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, last_error, finished_at)
-           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10, 'dead', $11, $12) ON CONFLICT (id) DO NOTHING RETURNING id`,
+    text: `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, traceparent, status, last_error, finished_at)
+           VALUES ($1, $2, $3, $4, $5::json, $6, $7::json, $8, $9, $10, $11, 'dead', $12, $13) ON CONFLICT (id) DO NOTHING RETURNING id`,
   },
   get: { name: "switchyard_schedule_get", text: "SELECT * FROM schedules WHERE tenant = $1 AND id = $2" },
   list: {
@@ -78,7 +78,7 @@ const SQL = {
 } as const;
 
 function values(tenant: string, s: NewSchedule): unknown[] {
-  return [s.id, tenant, s.commandType, s.aggregateId, JSON.stringify(s.payload), s.runAt, JSON.stringify(s.identity), s.correlationId, s.causationId, s.createdAt];
+  return [s.id, tenant, s.commandType, s.aggregateId, JSON.stringify(s.payload), s.runAt, JSON.stringify(s.identity), s.correlationId, s.causationId, s.createdAt, s.traceparent ?? null];
 }
 
 /**

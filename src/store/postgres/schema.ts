@@ -341,6 +341,30 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // The trace context of the command or call that made a schedule, which its run continues;
+  // the append's schedules keep theirs.
+  `
+  ALTER TABLE schedules ADD COLUMN traceparent text;
+  CREATE OR REPLACE FUNCTION switchyard_append_batch_scheduled(batch jsonb) RETURNS json LANGUAGE plpgsql AS $fn$
+  DECLARE
+    outcomes json;
+    a jsonb;
+    i bigint;
+  BEGIN
+    outcomes := switchyard_append_batch(batch);
+    FOR a, i IN SELECT value, ordinality - 1 FROM jsonb_array_elements(batch) WITH ORDINALITY LOOP
+      IF a->'schedules' IS NOT NULL AND outcomes->(i::integer)->>'kind' = 'appended' THEN
+        INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, traceparent)
+          SELECT s->>'id', a->>'tenant', s->>'commandType', s->>'aggregateId', (s->'payload')::json, (s->>'runAt')::bigint,
+                 (s->'identity')::json, s->>'correlationId', s->>'causationId', (s->>'createdAt')::bigint, s->>'traceparent'
+          FROM jsonb_array_elements(a->'schedules') AS s
+          ON CONFLICT (id) DO NOTHING;
+      END IF;
+    END LOOP;
+    RETURN outcomes;
+  END
+  $fn$;
+  `,
 ];
 
 /** The channel the events trigger notifies on each commit that wrote events. */

@@ -18,8 +18,8 @@ export function sqliteScheduleStore(db: Database.Database): ScheduleStore {
   const sql = {
     add: db.prepare(INSERT_SCHEDULE),
     addDeadLetter: db.prepare(
-      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, status, last_error, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO schedules (id, tenant, command_type, aggregate_id, payload, run_at, identity, correlation_id, causation_id, created_at, traceparent, status, last_error, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'dead', ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
     get: db.prepare("SELECT * FROM schedules WHERE tenant = ? AND id = ?"),
     list: db.prepare(

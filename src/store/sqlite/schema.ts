@@ -106,6 +106,8 @@ export const MIGRATIONS: readonly string[] = [
   REACTION_TABLES_SQL,
   // Read models' declared fields move from the side table into columns of the document's row.
   DOCUMENT_COLUMNS_SQL,
+  // The trace context of the command or call that made a schedule, which its run continues.
+  `ALTER TABLE schedules ADD COLUMN traceparent TEXT;`,
 ];
 
 /** A stream's current revision (no row: the stream does not exist), for the reader and the writer. */
