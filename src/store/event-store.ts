@@ -164,7 +164,11 @@ export interface CollectionSwap {
    * so it may take the lease this one gave up to swap, or have swapped the source away already.
    */
   readonly owner: string;
-  /** The live async projection's consumer, set to `head`: it goes on from where the rebuild ends. */
+  /**
+   * The live async projection's consumer, set to `head` with its lease given up: the live
+   * runner's next commit is refused as lease-lost, and it goes on from where the rebuild ends
+   * with the swapped documents, not the ones it held.
+   */
   readonly liveConsumer?: string;
 }
 

@@ -137,7 +137,10 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
         await client.query("DELETE FROM documents WHERE collection = $1", [swap.source]);
         await client.query("DELETE FROM consumers WHERE name = $1", [swap.rebuildConsumer]);
         if (swap.liveConsumer) {
-          await client.query("INSERT INTO consumers (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position", [swap.liveConsumer, swap.head]);
+          await client.query(
+            "INSERT INTO consumers (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = '', lease_expires = '-infinity'",
+            [swap.liveConsumer, swap.head],
+          );
         }
         await client.query("INSERT INTO settings (name, value) VALUES ($1, 'yes') ON CONFLICT (name) DO UPDATE SET value = 'yes'", [builtSettingOf(swap.target)]);
         await client.query("COMMIT");

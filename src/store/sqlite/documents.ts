@@ -87,7 +87,9 @@ export function consumerTasks(db: Database.Database, lock: LockWait = atOnce) {
     head: db.prepare("SELECT coalesce(max(position), 0) FROM events").pluck(),
     renamePending: db.prepare("UPDATE documents SET collection = :target WHERE collection = :pending"),
     forgetConsumer: db.prepare("DELETE FROM consumers WHERE name = ?"),
-    moveConsumer: db.prepare("INSERT INTO consumers (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"),
+    moveConsumer: db.prepare(
+      "INSERT INTO consumers (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position, owner = '', lease_expires = 0",
+    ),
     built: db.prepare("INSERT INTO settings (name, value) VALUES (?, 'yes') ON CONFLICT (name) DO UPDATE SET value = 'yes'"),
   };
   /**
