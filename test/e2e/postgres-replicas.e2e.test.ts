@@ -127,7 +127,7 @@ if ("skip" in started) {
         await eventually("health NOT_SERVING", async () => health.statuses.at(-1) === NOT_SERVING);
         const refused = await failing(bookings[0].recordPayment({ bookingId, paymentId: "P-down", amount: "1.00", currency: "EUR", paidAt, requestId: newId("r") }));
         assert.equal(refused.code, 14, refused.message); // UNAVAILABLE
-        assert.equal(refused.errorInfo?.reason, "STORE_UNAVAILABLE", `${refused.message}; replica 0 exit code ${replicas[0].child.exitCode}, last log lines: ${JSON.stringify(replicas[0].logs.slice(-3))}`);
+        assert.equal(refused.errorInfo?.reason, "STORE_UNAVAILABLE", `${refused.message}; replica 0 exit code ${replicas[0].child.exitCode}, last log lines: ${JSON.stringify(replicas[0].logs.slice(-3))}, stderr: ${replicas[0].stderr.slice(-2000)}`);
         assert.match(refused.message, /PostgreSQL cannot be reached|connection to PostgreSQL was lost/);
         const errorLine = replicas[0].logs.find((line) => line.msg === "event store cannot write");
         assert.match(String(errorLine?.reason), /PostgreSQL/);

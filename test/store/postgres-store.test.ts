@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { StoreUnavailableError, type Availability, type EventStore } from "../../src/store/event-store.js";
+import { checkOut } from "../../src/store/postgres/check-out.js";
 import { openPostgresStore, type PostgresStoreOptions } from "../../src/store/postgres/postgres-store.js";
 import { APPEND_LOCK, SCHEMA_VERSION } from "../../src/store/postgres/schema.js";
 import { eventually } from "../support/eventually.js";
@@ -43,6 +44,24 @@ if ("skip" in started) {
   eventStoreContract("PostgreSQL", async () => openPostgresStore({ connectionString: await server.database("contract") }));
 
   describe("PostgreSQL store", () => {
+    it("keeps running when the connection of a client checked out for a transaction is cut (a server shutting down does that)", async () => {
+      const pool = new pg.Pool({ connectionString: await server.database("check_out_cut") });
+      try {
+        const client = await checkOut(pool);
+        const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+        const ended = new Promise((resolve) => client.once("end", resolve));
+        // Cut between statements: pg emits 'error' on the client, which ends the process unless someone listens.
+        await pool.query("SELECT pg_terminate_backend($1)", [pid]);
+        await ended;
+        await assert.rejects(client.query("SELECT 1"));
+        client.release();
+        assert.equal(client.listenerCount("error"), 1, "only the pool's own listener is left on a released client");
+        assert.equal((await pool.query<{ one: number }>("SELECT 1 AS one")).rows[0].one, 1, "the pool goes on with another connection");
+      } finally {
+        await pool.end();
+      }
+    });
+
     it("lets two stores on one database (two replicas) race at the same revision: exactly one append wins", async () => {
       const url = await server.database("replicas");
       const [a, b] = [await openPostgresStore({ connectionString: url }), await openPostgresStore({ connectionString: url })];

@@ -15,6 +15,8 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** Every JSON log line so far. */
   readonly logs: Array<Record<string, unknown>>;
+  /** What the process wrote to stderr so far (an uncaught error's stack). */
+  readonly stderr: string;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops the process (if running) and deletes its temporary directory. */
@@ -79,6 +81,9 @@ export async function startServerProcess(env: Record<string, string> = {}, timeo
     databasePath,
     child,
     logs,
+    get stderr() {
+      return stderr;
+    },
     stop,
     async dispose() {
       await stop("SIGKILL");

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import { findDocumentsSql } from "../document-sql.js";
 import { builtSettingOf, type CollectionSwap, type ConsumerLease, type DocumentRow, type EventStore, type IndexedValue, type ProjectionCommit } from "../event-store.js";
+import { checkOut } from "./check-out.js";
 import { APPEND_LOCK } from "./schema.js";
 
 type Query = <R extends pg.QueryResultRow>(statement: { name: string; text: string }, values: unknown[]) => Promise<R[]>;
@@ -69,7 +70,7 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
     async commitProjection(commit: ProjectionCommit) {
       let client: pg.PoolClient;
       try {
-        client = await pool.connect();
+        client = await checkOut(pool);
       } catch (error) {
         throw failed(error);
       }
@@ -108,7 +109,7 @@ export function documentMethods(pool: pg.Pool, query: Query, failed: (error: unk
     async replaceCollection(swap: CollectionSwap) {
       let client: pg.PoolClient;
       try {
-        client = await pool.connect();
+        client = await checkOut(pool);
       } catch (error) {
         throw failed(error);
       }

@@ -16,6 +16,7 @@ import {
 import { groupCommit, type GroupCommitOptions, type Written } from "../group-commit.js";
 import { PRUNE_CHUNK, startPruning } from "../pruning.js";
 import { recordedEventOf, requestRecordOf, type EventRow as SqlEventRow, type RequestRow } from "../rows.js";
+import { checkOut } from "./check-out.js";
 import { reasonOfSqlState, storeErrorOf } from "./postgres-errors.js";
 import { documentMethods } from "./documents.js";
 import { COMMITS_CHANNEL, migrate } from "./schema.js";
@@ -161,7 +162,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // query now tells whether it is gone: the service turns NOT_SERVING without traffic.
   pool.on("error", () => void pool.query("SELECT 1").then(answered, failed));
   try {
-    const client = await pool.connect();
+    const client = await checkOut(pool);
     try {
       await migrate(client);
     } finally {

@@ -1,0 +1,22 @@
+import type pg from "pg";
+
+/** A checked-out client's lost connection: the statement in flight rejects with it, and release() then discards the client. */
+function lostWhileCheckedOut(): void {}
+
+/**
+ * A pooled client for a transaction of several statements. pg emits 'error' on a client
+ * whose connection drops (a server shutting down terminates it), and the pool listens only
+ * while the client is idle in it, pool.query only during its own statement: a client
+ * checked out with pool.connect() and cut between or during statements would emit 'error'
+ * with no listener, which ends the process. This one listens until it is released.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  client.on("error", lostWhileCheckedOut);
+  const release = client.release; // the pool sets a new one at each check-out
+  client.release = (error?: Error | boolean) => {
+    client.removeListener("error", lostWhileCheckedOut);
+    release(error);
+  };
+  return client;
+}
