@@ -13,6 +13,8 @@ export type DeadEffect =
       readonly correlationId: string;
       readonly causationId: string;
       readonly reactionDepth: number;
+      /** The event's trace context, which a retry of the command continues. */
+      readonly traceparent?: string;
     }
   | { readonly kind: "call"; readonly port: string; readonly method: string; readonly argument: unknown; readonly idempotencyKey: string };
 
@@ -69,6 +71,7 @@ export function scheduledDeadLetters(schedules: ScheduleStore, clock: () => Date
         correlationId: effect.correlationId,
         causationId: effect.causationId,
         createdAt: now,
+        ...(effect.traceparent === undefined ? {} : { traceparent: effect.traceparent }),
       },
       lastError,
       now,

@@ -174,6 +174,7 @@ export function startReactionRunner(options: ReactionRunnerOptions): ReactionRun
       correlationId: event.metadata.correlationId,
       causationId: event.id,
       reactionDepth: depth,
+      ...(event.metadata.traceparent === undefined ? {} : { traceparent: event.metadata.traceparent }),
     };
     if (depth > options.maxDepth) {
       const why = `the command would be ${depth} reactions deep, past REACTION_MAX_DEPTH=${options.maxDepth}: a chain of reactions that loops? (${reaction.name} on ${event.type} ${event.id})`;

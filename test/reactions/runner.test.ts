@@ -156,13 +156,15 @@ describe("reaction runner on a SQLite file", () => {
     const schedules = db.app.store.schedules!;
     const deadLetters = scheduledDeadLetters(schedules, () => new Date(), async (letter) => void calls.push(letter));
     const { runner } = run(db, { reaction: addForever, maxDepth: 1, ports: { recorder: recorder().port }, deadLetters });
-    await db.app.commands.add({ tallyId: "deep" }, { identity: { ...TRUSTED_LOCAL, tenant: "hotel-c" }, correlationId: "corr-deep" });
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    await db.app.commands.add({ tallyId: "deep" }, { identity: { ...TRUSTED_LOCAL, tenant: "hotel-c" }, correlationId: "corr-deep", traceparent });
     await eventually("a dead letter in the store", async () => (await schedules.list("hotel-c", { statuses: ["dead"], limit: 10 })).length === 1);
     await runner.stop();
     const [dead] = await schedules.list("hotel-c", { statuses: ["dead"], limit: 10 });
     assert.deepEqual([dead.commandType, dead.aggregateId, dead.correlationId, dead.identity.clientId], ["tally.Add", "deep", "corr-deep", "reaction:test.add-forever"]);
     assert.match(dead.lastError ?? "", /^REACTION_DEPTH_EXCEEDED: the command would be 2 reactions deep/);
     assert.equal(dead.causationId, (await db.tallied("deep", "hotel-c"))[1].id);
+    assert.equal(dead.traceparent, traceparent, "a retry continues the trace of the event that caused it");
     assert.equal(calls.length, 0);
     assert.equal(await schedules.revive("hotel-c", dead.id, Date.now()), true);
     await db.close();
