@@ -79,8 +79,9 @@ export function createEventFeed(store: EventStore, options: EventFeedOptions = {
    * came between), and otherwise schedules a refresh; one runs at a time, and a commit told
    * meanwhile runs another after it.
    */
-  function committed(events?: readonly TenantEvent[]): void {
-    if (events && !refreshing && follows(events)) {
+  function committed(handed?: () => readonly TenantEvent[]): void {
+    const events = handed && !refreshing ? handed() : undefined;
+    if (events && follows(events)) {
       for (const row of events) {
         tail.push(row);
         chars += row.size;

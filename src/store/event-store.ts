@@ -339,18 +339,23 @@ export class StoreUnavailableError extends Error {
 }
 
 /**
- * Told of commits (EventStore.watchCommits). `committed`, when given, holds the events a
- * commit of this process wrote, in position order; it says nothing of other writers' events,
- * so a listener takes them only when they follow what it already has.
+ * Told of commits (EventStore.watchCommits). `committed`, when given, returns the events a
+ * commit of this process wrote, in position order (made on the first call, for every
+ * listener); it says nothing of other writers' events, so a listener takes them only when
+ * they follow what it already has.
  */
-export type CommitListener = (committed?: readonly TenantEvent[]) => void;
+export type CommitListener = (committed?: () => readonly TenantEvent[]) => void;
 
 /** The listeners of a store's watchCommits; `onFirst` starts watching other writers, its result stops it. */
 export function commitListeners(onFirst: () => () => void) {
   const listeners = new Set<CommitListener>();
   let stop: (() => void) | undefined;
   return {
-    tell: (committed?: readonly TenantEvent[]) => listeners.forEach((listener) => listener(committed)),
+    tell(committed?: () => readonly TenantEvent[]): void {
+      let made: readonly TenantEvent[] | undefined;
+      const once = committed && (() => (made ??= committed()));
+      listeners.forEach((listener) => listener(once));
+    },
     get watched(): boolean {
       return listeners.size > 0;
     },

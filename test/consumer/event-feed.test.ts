@@ -75,9 +75,10 @@ describe("event feed: the SQLite store hands over what this process commits", ()
       const handed: TenantEvent[] = [];
       let tellsWithEvents = 0;
       const unwatch = store.watchCommits((committed) => {
-        if (!committed?.length) return;
+        const events = committed?.() ?? [];
+        if (events.length === 0) return;
         tellsWithEvents++;
-        handed.push(...committed);
+        handed.push(...events);
       });
       const outcomes = await Promise.all(mixedAppends().map((a) => store.append(a)));
       unwatch();

@@ -169,7 +169,7 @@ export function openSqliteStore(options: SqliteStoreOptions): EventStore {
   const batches = groupCommit(
     (batch: WireAppend[]) =>
       writer.write(batch).then((written) => {
-        if (commits.watched) commits.tell(committedEventsOf(batch, written));
+        if (commits.watched) commits.tell(() => committedEventsOf(batch, written));
         return written;
       }),
     { maxBatch, maxBatchesOut, onBatch: options.onBatch },
