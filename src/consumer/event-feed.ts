@@ -48,16 +48,21 @@ export function createEventFeed(store: EventStore, options: EventFeedOptions = {
       for (;;) {
         const rows = await store.readAllTenants({ fromPosition: head + 1, maxCount: REFRESH_PAGE, maxChars: REFRESH_CHARS });
         if (mine !== generation || rows.length === 0) return;
-        for (const row of rows) {
-          tail.push(row);
-          chars += row.size;
-        }
-        head = rows[rows.length - 1].event.position;
-        trim();
-        wake();
+        take(rows);
         if (rows.length < REFRESH_PAGE && rows.reduce((sum, row) => sum + row.size, 0) < REFRESH_CHARS) break;
       }
     } while (again);
+  }
+
+  /** Adds events that follow the head to the tail, moves the head to the last, and wakes the waiting readers. */
+  function take(rows: readonly TenantEvent[]): void {
+    for (const row of rows) {
+      tail.push(row);
+      chars += row.size;
+    }
+    head = rows[rows.length - 1].event.position;
+    trim();
+    wake();
   }
 
   /** Drops the oldest events past the tail's bounds (in chunks, so the array is not shifted per event). */
@@ -82,13 +87,7 @@ export function createEventFeed(store: EventStore, options: EventFeedOptions = {
   function committed(handed?: () => readonly TenantEvent[]): void {
     const events = handed && !refreshing ? handed() : undefined;
     if (events && follows(events)) {
-      for (const row of events) {
-        tail.push(row);
-        chars += row.size;
-      }
-      head = events[events.length - 1].event.position;
-      trim();
-      wake();
+      take(events);
       return;
     }
     if (refreshing) {
