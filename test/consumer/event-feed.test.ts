@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createEventFeed } from "../../src/consumer/event-feed.js";
 import type { EventMetadata } from "../../src/kernel/events.js";
-import type { AppendRequest, EventStore, NewEvent, TenantEvent } from "../../src/store/event-store.js";
+import type { AppendRequest, NewEvent, TenantEvent } from "../../src/store/event-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { countingStore } from "../support/counting-store.js";
+import { eventually } from "../support/eventually.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-feed-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,29 +43,6 @@ function mixedAppends(): AppendRequest[] {
     appends.push({ tenant, streamId: `stale-${randomUUID()}`, expectedRevision: 3, events: events(tenant, "Never") });
   }
   return appends;
-}
-
-/** Counts the events readAllTenants returns, to see whether the feed reads back what it was handed. */
-function countingReads(inner: EventStore) {
-  const counts = { reads: 0, eventsRead: 0 };
-  const store: EventStore = {
-    ...inner,
-    readAllTenants: async (options) => {
-      const rows = await inner.readAllTenants(options);
-      counts.reads++;
-      counts.eventsRead += rows.length;
-      return rows;
-    },
-  };
-  return { store, counts };
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const allOf = (feed: ReturnType<typeof createEventFeed>) => feed.after(0, 1_000_000)?.events;
@@ -101,15 +80,15 @@ describe("event feed: the SQLite store hands over what this process commits", ()
     // No poll for other writers: a poll that sees the file change before the batch's answer is
     // back reads those events, rightly (the next test has that case), and would blur this one.
     const inner = openSqliteStore({ path: newFile(), commitPollMs: 3_600_000 });
-    const { store, counts } = countingReads(inner);
+    const { store, counts } = countingStore(inner);
     const feed = createEventFeed(store);
     try {
       await feed.open();
       for (let round = 0; round < 5; round++) await Promise.all(mixedAppends().map((a) => store.append(a)));
       const stored = await inner.readAllTenants({ fromPosition: 1 });
-      await waitFor(() => feed.head === stored[stored.length - 1].event.position, "the feed's head");
+      await eventually("the feed's head", async () => feed.head === stored[stored.length - 1].event.position);
       assert.deepEqual(allOf(feed), stored);
-      assert.equal(counts.eventsRead, 0, `the feed read back ${counts.eventsRead} events in ${counts.reads} reads`);
+      assert.equal(counts.allTenantsEventsRead, 0, `the feed read back ${counts.allTenantsEventsRead} events in ${counts.allTenantsReads} reads`);
     } finally {
       feed.close();
       await inner.close();
@@ -120,7 +99,7 @@ describe("event feed: the SQLite store hands over what this process commits", ()
     const path = newFile();
     const inner = openSqliteStore({ path, commitPollMs: 5 });
     const other = openSqliteStore({ path });
-    const { store, counts } = countingReads(inner);
+    const { store, counts } = countingStore(inner);
     const feed = createEventFeed(store);
     try {
       await feed.open();
@@ -129,9 +108,9 @@ describe("event feed: the SQLite store hands over what this process commits", ()
         await Promise.all([...mixedAppends().map((a) => store.append(a)), ...mixedAppends().map((a) => other.append(a))]);
       }
       const stored = await inner.readAllTenants({ fromPosition: 1, maxCount: 10_000 });
-      await waitFor(() => feed.head === stored[stored.length - 1].event.position, "the feed's head");
+      await eventually("the feed's head", async () => feed.head === stored[stored.length - 1].event.position);
       assert.deepEqual(allOf(feed), stored);
-      assert.ok(counts.eventsRead > 0, "the other writer's events were read from the store");
+      assert.ok(counts.allTenantsEventsRead > 0, "the other writer's events were read from the store");
     } finally {
       feed.close();
       await Promise.all([inner.close(), other.close()]);

@@ -1,12 +1,12 @@
 import type { EventStore } from "../../src/store/event-store.js";
 
 /**
- * Wraps a store and counts appends, stream and snapshot reads (and the events they return)
- * and request look-ups, and lists the revisions of the snapshots appends save, by stream;
+ * Wraps a store and counts appends, stream and snapshot reads (and the events they return),
+ * the commit feed's reads across tenants (and theirs) and request look-ups, and lists the revisions of the snapshots appends save, by stream;
  * everything else (read-model documents, consumers, schedules) passes through.
  */
 export function countingStore(inner: EventStore) {
-  const counts = { eventsRead: 0, streamReads: 0, snapshotReads: 0, appends: 0, requestLookups: 0 };
+  const counts = { eventsRead: 0, streamReads: 0, snapshotReads: 0, appends: 0, requestLookups: 0, allTenantsReads: 0, allTenantsEventsRead: 0 };
   const snapshotsSaved = new Map<string, number[]>();
   const store: EventStore = {
     ...inner,
@@ -23,7 +23,12 @@ export function countingStore(inner: EventStore) {
     },
     readAll: (tenant, options) => inner.readAll(tenant, options),
     headPosition: () => inner.headPosition(),
-    readAllTenants: (options) => inner.readAllTenants(options),
+    readAllTenants: async (options) => {
+      const rows = await inner.readAllTenants(options);
+      counts.allTenantsReads++;
+      counts.allTenantsEventsRead += rows.length;
+      return rows;
+    },
     watchCommits: (listener) => inner.watchCommits(listener),
     streamRevision: (tenant, streamId) => inner.streamRevision(tenant, streamId),
     loadSnapshot: (tenant, streamId) => {
