@@ -1,4 +1,5 @@
 // `npm run bench`: Switchyard against the ceilings of its own parts, in one run. See bench/README.md.
+import Database from "better-sqlite3";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,6 +7,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { bookingCommands, bookingProjections } from "../src/domain/booking/index.js";
 import { createApp } from "../src/pipeline/app.js";
+import { consumerNameOf } from "../src/read/read-service.js";
 import type { EventStore } from "../src/store/event-store.js";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
@@ -26,6 +28,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = 3;
 /** Bookings the RecordPayment scenarios (and the raw ceiling's appends) are spread over. */
 const BOOKINGS = 1000;
+/**
+ * How long commands run before the first window, in the service process and in this one: V8
+ * goes on optimizing the code for seconds under load, on threads whose CPU a window would
+ * count. The service's code takes longer (bench/README.md); a longer warm-up in process would
+ * only grow the file the windows then write to.
+ */
+const WARM_UP_MS = { service: 8000, inProcess: 3000 };
 /** Extra Node or V8 options for the service process, to measure a setting (`BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=64"`). */
 const SERVER_NODE_OPTIONS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
@@ -114,7 +123,7 @@ async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
 function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "address" | "durationMs">): Side {
   return {
     name,
-    warm: () => generate({ ...plan, address: server.address, durationMs: 1500 }),
+    warm: () => generate({ ...plan, address: server.address, durationMs: 500 }),
     async window(ms) {
       const before = processStats(server.pid);
       const threadsBefore = mainThreadCpu(server.pid);
@@ -136,6 +145,19 @@ function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "addre
 /** The service's app without its edges: the same commands and read models (inline `bookings`, async `guest_stays`). */
 function serviceApp(store: EventStore) {
   return createApp({ store, commands: bookingCommands, projections: bookingProjections });
+}
+
+/** Waits until the async read models on the file have folded every event, so no catch-up runs beside a window. */
+async function caughtUp(path: string): Promise<void> {
+  const db = new Database(path, { readonly: true });
+  const head = db.prepare<[], { head: number }>("SELECT coalesce(max(position), 0) AS head FROM events");
+  const checkpoint = db.prepare<[string], { position: number }>("SELECT position FROM consumers WHERE name = ?");
+  const consumers = bookingProjections.filter((p) => p.mode === "async").map(consumerNameOf);
+  try {
+    while (consumers.some((name) => (checkpoint.get(name)?.position ?? 0) < head.get()!.head)) await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    db.close();
+  }
 }
 
 /** The command pipeline alone, without read models: what the raw ceilings are compared with (they write none either). */
@@ -179,7 +201,7 @@ function inProcessSide(app: ReturnType<typeof pipelineApp>, name: string, comman
     const used = process.cpuUsage(cpu);
     return { calls: latenciesMs.length, elapsedMs: performance.now() - started, cpuUs: used.user + used.system, latenciesMs, rssMb: process.memoryUsage.rss() / 1048576 };
   };
-  return { name, warm: () => runFor(1000), window: runFor };
+  return { name, warm: () => runFor(300), window: runFor };
 }
 
 /** Raw appends, `perTransaction` to a transaction (raw-sqlite.ts). */
@@ -296,6 +318,10 @@ async function main() {
   const grpc = await part("gRPC", async () => {
     const server = await startServer(database, { nodeOptions: SERVER_NODE_OPTIONS });
     try {
+      await Promise.all(
+        (["echo", "recordPayment", "bookRoom"] as const).map((rpc) => generate({ rpc, inFlight: 16, bookings, address: server.address, durationMs: WARM_UP_MS.service })),
+      );
+      await caughtUp(database);
       const [echo64, pay64, book64] = await takeTurns([
         grpcSide(server, "echo ceiling, 64 in flight", { rpc: "echo", inFlight: 64 }),
         grpcSide(server, "RecordPayment over gRPC, 64 in flight", { rpc: "recordPayment", inFlight: 64, bookings }),
@@ -329,6 +355,12 @@ async function main() {
     const bare = pipelineApp(openSqliteStore({ path: bareDatabase, synchronous: "FULL" }));
     const service = serviceApp(openSqliteStore({ path: database, synchronous: "FULL" }));
     try {
+      await Promise.all([
+        inProcessSide(bare, "warm-up", "pay", 8, bookings).window(WARM_UP_MS.inProcess),
+        inProcessSide(service, "warm-up", "pay", 4, bookings).window(WARM_UP_MS.inProcess),
+        inProcessSide(service, "warm-up", "book", 4, bookings).window(WARM_UP_MS.inProcess),
+      ]);
+      await caughtUp(database);
       const [raw1, pay1, servicePay1] = await takeTurns([
         rawSide(raw, "raw SQLite append, 1 per transaction", 1),
         inProcessSide(bare, "in process, pipeline alone, 1 in flight", "pay", 1, bookings),
