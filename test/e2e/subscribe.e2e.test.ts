@@ -3,17 +3,19 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import * as net from "node:net";
 import { after, before, describe, it } from "node:test";
+import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { BookingService } from "../../src/gen/booking/v1/booking_pb.js";
-import { EventStoreService, type SubscribeResponse } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
+import { EventStoreService, SubscribeRequestSchema, type SubscribeResponse } from "../../src/gen/switchyard/eventstore/v1/eventstore_pb.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { hs256Token } from "../support/auth-helpers.js";
 import { bookRoomRequest, newId } from "../support/booking-requests.js";
 import { eventually } from "../support/eventually.js";
 import { grpcJsClient } from "../support/grpc-client.js";
 import { startTestPostgres, type TestPostgres } from "../support/postgres.js";
+import { fetchStream, frame, h2GrpcStream } from "../support/raw-rpc.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { kindsOf, subscribeGrpc } from "../support/subscriber.js";
 
@@ -355,5 +357,77 @@ describe("Subscribe: a subscriber that stays too far behind", () => {
     assert.equal(ended.errorInfo?.reason, "SUBSCRIBER_TOO_SLOW");
     assert.equal(Number(ended.errorInfo?.metadata.resumeAfterPosition), subscription.positions().at(-1));
     assert.ok(subscription.positions().length < 3_000, "ended before it caught up");
+  });
+});
+
+describe("Subscribe: streams end with a status in the cases the fuzz suite found", () => {
+  let server: ServerProcess;
+  const subscribePath = "/switchyard.eventstore.v1.EventStoreService/Subscribe";
+  const fromStart = () => toBinary(SubscribeRequestSchema, create(SubscribeRequestSchema, { start: { case: "fromStart", value: true } }));
+  before(async () => {
+    server = await startServerProcess();
+    // Enough for a catch-up that outlasts a short deadline: 3,000 events of 2 KB.
+    const writer = openSqliteStore({ path: server.databasePath });
+    const blob = "z".repeat(2_000);
+    await Promise.all(
+      Array.from({ length: 3_000 }, (_, i) =>
+        writer.append({
+          tenant: "default",
+          streamId: `fuzz-found-${i}`,
+          expectedRevision: 0,
+          events: [{ id: newId("e"), type: "Seeded", data: { blob }, metadata: { commandId: "c", commandType: "t", requestId: "r", correlationId: "c", causationId: "c", tenant: "default", timestamp: new Date().toISOString() } }],
+        }),
+      ),
+    );
+    await writer.close();
+  });
+  after(async () => server?.dispose());
+
+  it("on the gRPC port, a grpc-timeout that passes mid catch-up ends the call DEADLINE_EXCEEDED, four calls on a connection at a time", async () => {
+    // grpc-js's own timer used to end such a stream under its buffered writes: no status, no RST_STREAM.
+    const ended: string[] = [];
+    for (const deadlineMs of [150, 220, 290, 360, 430, 500]) {
+      const session = http2.connect(`http://${server.grpcAddress}`);
+      try {
+        const outcomes = await Promise.all(
+          Array.from({ length: 4 }, () => h2GrpcStream(session, subscribePath, frame(fromStart()), { waitMs: 5_000, headers: { "grpc-timeout": `${deadlineMs}m` } })),
+        );
+        ended.push(...outcomes.map((o) => `${deadlineMs} ms: ${o.cut ? "still open after 5 s" : grpc.status[o.code]}`));
+      } finally {
+        session.close();
+      }
+    }
+    assert.deepEqual(
+      ended.filter((e) => !e.endsWith("DEADLINE_EXCEEDED")),
+      [],
+    );
+  });
+
+  it("on the HTTP port, a Connect streaming request that does not decode is INVALID_ARGUMENT (MALFORMED_REQUEST), as binary and as JSON with invalid UTF-8", async () => {
+    const undecodable = await fetchStream(server.httpUrl, subscribePath, frame(Buffer.from([0x0a, 0xff, 0xff, 0xff])), "application/connect+proto", { waitMs: 5_000 });
+    assert.equal(undecodable.code, grpc.status.INVALID_ARGUMENT, undecodable.message);
+    assert.equal(undecodable.errorInfo?.reason, "MALFORMED_REQUEST");
+    const notUtf8 = await fetchStream(server.httpUrl, subscribePath, frame(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])), "application/connect+json", { waitMs: 5_000 });
+    assert.equal(notUtf8.code, grpc.status.INVALID_ARGUMENT, notUtf8.message);
+    assert.match(notUtf8.message, /not valid UTF-8/);
+  });
+
+  it("on the HTTP port, reflection over gRPC (h2c) answers a request frame that does not decode with INVALID_ARGUMENT", async () => {
+    const session = http2.connect(server.httpUrl);
+    try {
+      const outcome = await h2GrpcStream(session, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", frame(Buffer.from([0x22, 0xff, 0xff, 0xff])), { waitMs: 5_000 });
+      assert.equal(outcome.code, grpc.status.INVALID_ARGUMENT, outcome.message);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("a Subscribe its HTTP/1.1 client cuts mid catch-up is not logged as the server's failure", async () => {
+    const logged = server.logs.length;
+    const cut = await fetchStream(server.httpUrl, subscribePath, frame(fromStart()), "application/connect+proto", { want: 10 });
+    assert.ok(cut.cut, `the client cut the stream after 10 messages (${cut.message})`);
+    await eventually("the server to log the call's end", async () => server.logs.slice(logged).some((l) => l.method === subscribePath), 5_000);
+    const failures = server.logs.slice(logged).filter((l) => l.msg === "handler failed" || (typeof l.level === "number" && l.level >= 50));
+    assert.deepEqual(failures, []);
   });
 });
