@@ -153,8 +153,12 @@ async function caughtUp(path: string): Promise<void> {
   const head = db.prepare<[], { head: number }>("SELECT coalesce(max(position), 0) AS head FROM events");
   const checkpoint = db.prepare<[string], { position: number }>("SELECT position FROM consumers WHERE name = ?");
   const consumers = bookingProjections.filter((p) => p.mode === "async").map(consumerNameOf);
+  const end = Date.now() + 60_000;
   try {
-    while (consumers.some((name) => (checkpoint.get(name)?.position ?? 0) < head.get()!.head)) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (consumers.some((name) => (checkpoint.get(name)?.position ?? 0) < head.get()!.head)) {
+      if (Date.now() > end) throw new Error(`the async read models (${consumers.join(", ")}) did not catch up within 60 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } finally {
     db.close();
   }

@@ -1,6 +1,6 @@
-// A server that terminates a connection right after it is ready sends both in one TCP chunk;
-// PostgreSQL does that when a backend is killed as it starts. A stand-in server on a local
-// port sends exactly those bytes, a fault a real server shows only by chance.
+// A connection terminated just as it becomes ready (after connecting, or after a statement)
+// can bring ReadyForQuery and the termination in one TCP chunk; cutting every backend under
+// load shows it now and then. A stand-in server on a local port sends exactly those bytes.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
