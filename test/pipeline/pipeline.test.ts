@@ -360,7 +360,7 @@ describe("pipeline", () => {
 
   it("loads a 10,000-event stream from its snapshot, reading fewer events than the snapshot interval", async () => {
     const inner = openSqliteStore({ path: ":memory:" });
-    const writer = bookingApp({ store: inner, stateCacheSize: 0 });
+    const writer = bookingApp({ store: inner });
     const bookingId = id();
     await writer.commands.bookRoom(bookRoomPayload(bookingId, "99999999.00"));
     for (let i = 1; i < 10_000; i++) {
