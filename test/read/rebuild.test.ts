@@ -13,7 +13,7 @@ import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 import { eventually } from "../support/eventually.js";
-import { startTestPostgres } from "../support/postgres.js";
+import { itOnPostgres, startTestPostgres } from "../support/postgres.js";
 
 /** One step of a random history over a few bookings and guests. */
 const step = fc.oneof(
@@ -61,7 +61,7 @@ function rebuildEqualsMaintained(open: () => Promise<EventStore>, parameters: fc
   );
 }
 
-describe("rebuild", () => {
+describe("rebuild", async () => {
   it("equals the continuously maintained read models after a random history, on SQLite", async () => {
     await rebuildEqualsMaintained(async () => openSqliteStore({ path: ":memory:" }), { numRuns: 10 });
   });
@@ -134,12 +134,9 @@ describe("rebuild", () => {
     await liveRunnerThroughASwap(openSqliteStore({ path: ":memory:" }));
   });
 
-  it("a live runner caught up when the rebuild swaps goes on with the swapped documents, without an error, on PostgreSQL", async (t) => {
-    const started = await startTestPostgres();
-    if ("skip" in started) return t.skip(started.skip);
-    after(() => started.postgres.stop());
-    await liveRunnerThroughASwap(await openPostgresStore({ connectionString: await started.postgres.database("rebuild_swap_live") }));
-  });
+  await itOnPostgres("a live runner caught up when the rebuild swaps goes on with the swapped documents, without an error, on PostgreSQL", "rebuild_swap_live", async (url) =>
+    liveRunnerThroughASwap(await openPostgresStore({ connectionString: url })),
+  );
 
   it("rebuilds while commands keep running, and the result is the fold of every event", async () => {
     const app = bookingApp({ projections: bookingProjections, runAsyncProjections: false });
