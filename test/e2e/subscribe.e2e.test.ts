@@ -51,6 +51,22 @@ async function storedPositions(server: ServerProcess, headers: Record<string, st
   return positions;
 }
 
+/** Appends `count` events of 2 KB each, one to a stream, straight into a server's SQLite file (as another process would). */
+async function appendBlobs(path: string, count: number, streamPrefix: string, type: string): Promise<void> {
+  const writer = openSqliteStore({ path });
+  const blob = "y".repeat(2_000);
+  const metadata = { commandId: "c", commandType: "t", requestId: "r", correlationId: "c", causationId: "c", tenant: "default", timestamp: new Date().toISOString() };
+  try {
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        writer.append({ tenant: "default", streamId: `${streamPrefix}-${i}`, expectedRevision: 0, events: [{ id: newId("e"), type, data: { blob }, metadata }] }),
+      ),
+    );
+  } finally {
+    await writer.close();
+  }
+}
+
 /** The process's resident memory, in MB, from /proc. */
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
@@ -336,19 +352,7 @@ describe("Subscribe: a subscriber that stays too far behind", () => {
     const subscription = subscribeGrpc(server.grpcAddress, { start: { case: "fromNow", value: true } });
     await subscription.until("caught up", has("caughtUp"));
     subscription.pause();
-    const writer = openSqliteStore({ path: server.databasePath });
-    const blob = "y".repeat(2_000);
-    await Promise.all(
-      Array.from({ length: 3_000 }, (_, i) =>
-        writer.append({
-          tenant: "default",
-          streamId: `lag-${i}`,
-          expectedRevision: 0,
-          events: [{ id: newId("e"), type: "Lagging", data: { blob }, metadata: { commandId: "c", commandType: "t", requestId: "r", correlationId: "c", causationId: "c", tenant: "default", timestamp: new Date().toISOString() } }],
-        }),
-      ),
-    );
-    await writer.close();
+    await appendBlobs(server.databasePath, 3_000, "lag", "Lagging");
     await eventually("the server to end the lagging subscription", async () => server.logs.some((l) => l.method === "/switchyard.eventstore.v1.EventStoreService/Subscribe" && l.code === "ResourceExhausted"), 10_000);
     subscription.resume();
     const ended = await subscription.ended;
@@ -366,20 +370,8 @@ describe("Subscribe: streams end with a status in the cases the fuzz suite found
   const fromStart = () => toBinary(SubscribeRequestSchema, create(SubscribeRequestSchema, { start: { case: "fromStart", value: true } }));
   before(async () => {
     server = await startServerProcess();
-    // Enough for a catch-up that outlasts a short deadline: 3,000 events of 2 KB.
-    const writer = openSqliteStore({ path: server.databasePath });
-    const blob = "z".repeat(2_000);
-    await Promise.all(
-      Array.from({ length: 3_000 }, (_, i) =>
-        writer.append({
-          tenant: "default",
-          streamId: `fuzz-found-${i}`,
-          expectedRevision: 0,
-          events: [{ id: newId("e"), type: "Seeded", data: { blob }, metadata: { commandId: "c", commandType: "t", requestId: "r", correlationId: "c", causationId: "c", tenant: "default", timestamp: new Date().toISOString() } }],
-        }),
-      ),
-    );
-    await writer.close();
+    // Enough for a catch-up that outlasts a short deadline.
+    await appendBlobs(server.databasePath, 3_000, "fuzz-found", "Seeded");
   });
   after(async () => server?.dispose());
 
