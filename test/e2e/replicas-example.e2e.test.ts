@@ -9,7 +9,7 @@ import { itOnPostgres } from "../support/postgres.js";
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");
 
-await itOnPostgres("the replica example: gRPC round_robin and an HTTP balancer spread calls over three replicas on one database", "replicas_example", async (url) => {
+itOnPostgres("the replica example: gRPC round_robin and an HTTP balancer spread calls over three replicas on one database", "replicas_example", async (url) => {
   const printed: string[] = [];
   const report = await runReplicaExample(url, (line) => printed.push(line));
 

@@ -78,7 +78,7 @@ describe("scheduled commands on a real server", () => {
   });
 });
 
-await itOnPostgres("two replicas on one PostgreSQL database run each due schedule once", "schedule_race", (url) =>
+itOnPostgres("two replicas on one PostgreSQL database run each due schedule once", "schedule_race", (url) =>
   race({ DATABASE_URL: url }, () => openStore({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2, SQLITE_SYNCHRONOUS: "FULL", REQUEST_RETENTION_S: 0 })),
 );
 

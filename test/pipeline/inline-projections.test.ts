@@ -27,7 +27,7 @@ const guestCount = defineProjection<{ bookings: number }>({
   fields: { bookings: "number" },
 });
 
-describe("inline projections in the pipeline", async () => {
+describe("inline projections in the pipeline", () => {
   it("changes the booking's document in the command's append", async () => {
     const app = bookingApp({ projections: [bookingsProjection] });
     try {
@@ -61,7 +61,7 @@ describe("inline projections in the pipeline", async () => {
     await throwingMidHistory(openSqliteStore({ path: ":memory:" }));
   });
 
-  await itOnPostgres("a projection throwing mid-history on PostgreSQL leaves the events and every read model as they were", "inline_projection_throws", async (url) =>
+  itOnPostgres("a projection throwing mid-history on PostgreSQL leaves the events and every read model as they were", "inline_projection_throws", async (url) =>
     throwingMidHistory(await openPostgresStore({ connectionString: url })),
   );
 

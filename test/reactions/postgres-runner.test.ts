@@ -13,8 +13,8 @@ const started = await startTestPostgres();
 if ("skip" in started) {
   it("reaction runners on PostgreSQL", { skip: started.skip }, () => {});
 } else {
-  after(() => started.postgres.stop());
   const url = await started.postgres.database("reactions");
+  after(() => started.postgres.stop());
 
   /** One replica: its own store, app and ledger on the shared database, and a runner. */
   async function replica(owner: string, heard: ReturnType<typeof recorder>) {

@@ -61,7 +61,7 @@ function rebuildEqualsMaintained(open: () => Promise<EventStore>, parameters: fc
   );
 }
 
-describe("rebuild", async () => {
+describe("rebuild", () => {
   it("equals the continuously maintained read models after a random history, on SQLite", async () => {
     await rebuildEqualsMaintained(async () => openSqliteStore({ path: ":memory:" }), { numRuns: 10 });
   });
@@ -71,7 +71,7 @@ describe("rebuild", async () => {
   it("equals the continuously maintained read models after a random history, on PostgreSQL", async (t) => {
     const started = await startTestPostgres();
     if ("skip" in started) return t.skip(started.skip);
-    after(() => started.postgres.stop());
+    t.after(() => started.postgres.stop());
     let n = 0;
     await rebuildEqualsMaintained(async () => openPostgresStore({ connectionString: await started.postgres.database(`rebuild_${n++}`) }), { numRuns: 15, endOnFailure: true });
   });
@@ -134,7 +134,7 @@ describe("rebuild", async () => {
     await liveRunnerThroughASwap(openSqliteStore({ path: ":memory:" }));
   });
 
-  await itOnPostgres("a live runner caught up when the rebuild swaps goes on with the swapped documents, without an error, on PostgreSQL", "rebuild_swap_live", async (url) =>
+  itOnPostgres("a live runner caught up when the rebuild swaps goes on with the swapped documents, without an error, on PostgreSQL", "rebuild_swap_live", async (url) =>
     liveRunnerThroughASwap(await openPostgresStore({ connectionString: url })),
   );
 

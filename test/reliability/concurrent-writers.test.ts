@@ -28,7 +28,7 @@ it("two servers on one SQLite file: paid totals equal the acknowledged payments,
   await twoServers(t, { name: "one SQLite file", databaseUrl: `file:${path}`, read: async () => readDatabase(path) });
 });
 
-await itOnPostgres("two servers on one PostgreSQL database: paid totals equal the acknowledged payments, revisions gapless, ABORTED writes nothing", "writers", (url, t) =>
+itOnPostgres("two servers on one PostgreSQL database: paid totals equal the acknowledged payments, revisions gapless, ABORTED writes nothing", "writers", (url, t) =>
   twoServers(t, { name: "one PostgreSQL database", databaseUrl: url, read: () => readPostgres(url) }),
 );
 

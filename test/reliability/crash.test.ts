@@ -23,7 +23,7 @@ it("SIGKILL mid-load loses no acknowledged command, writes none in part, and ret
   await killRounds(t, { name: "FULL", env: { DATABASE_URL: `file:${path}`, SQLITE_SYNCHRONOUS: "FULL" }, read: async () => readDatabase(path) });
 });
 
-await itOnPostgres("SIGKILL mid-load on PostgreSQL loses no acknowledged command, writes none in part, and retries apply exactly once", "crash", (url, t) =>
+itOnPostgres("SIGKILL mid-load on PostgreSQL loses no acknowledged command, writes none in part, and retries apply exactly once", "crash", (url, t) =>
   killRounds(t, { name: "PostgreSQL", env: { DATABASE_URL: url }, read: () => readPostgres(url) }),
 );
 

@@ -60,7 +60,7 @@ it("SIGKILL during BookRoom appends over shared rooms leaves each booking's two 
   await killDuringBookings(t, { name: "SQLite", env: { DATABASE_URL: `file:${path}`, SQLITE_SYNCHRONOUS: "FULL" }, read: async () => readDatabase(path) });
 });
 
-await itOnPostgres("SIGKILL during BookRoom appends over shared rooms on PostgreSQL leaves each booking's two streams both written or neither", "room_crash", (url, t) =>
+itOnPostgres("SIGKILL during BookRoom appends over shared rooms on PostgreSQL leaves each booking's two streams both written or neither", "room_crash", (url, t) =>
   killDuringBookings(t, { name: "PostgreSQL", env: { DATABASE_URL: url }, read: () => readPostgres(url) }),
 );
 

@@ -7,17 +7,19 @@ import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { startTestPostgres } from "../support/postgres.js";
 import { scheduleStoreContract } from "./schedule-contract.js";
 
+// Every await comes before the first test: node:test runs a file's `after` hooks as soon as the
+// tests registered so far have ended, so a server stopped there would be gone for later ones.
+const started = await startTestPostgres();
 const dir = mkdtempSync(join(tmpdir(), "switchyard-schedules-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 scheduleStoreContract("SQLite :memory:", () => openSqliteStore({ path: ":memory:" }));
 scheduleStoreContract("SQLite file", () => openSqliteStore({ path: join(dir, "schedules.db") }));
 
-const started = await startTestPostgres();
 if ("skip" in started) {
   it("PostgreSQL schedules", { skip: started.skip }, () => {});
 } else {
-  after(() => started.postgres.stop());
-  const url = await started.postgres.database("schedules");
-  scheduleStoreContract("PostgreSQL", () => openPostgresStore({ connectionString: url }));
+  const { postgres } = started;
+  after(() => postgres.stop());
+  scheduleStoreContract("PostgreSQL", async () => openPostgresStore({ connectionString: await postgres.database("schedules") }));
 }

@@ -112,12 +112,14 @@ const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 /**
  * A test that runs against a new database on a throwaway PostgreSQL server of its own, or is
- * skipped saying why there is none (startTestPostgres).
+ * skipped saying why there is none (startTestPostgres). The server starts inside the test, so
+ * the test is registered at once: a top-level await between a file's tests would let
+ * node:test run the file's `after` hooks while tests registered later still need what they undo.
  */
-export async function itOnPostgres(title: string, database: string, body: (url: string, t: TestContext) => Promise<void>): Promise<void> {
-  const started = await startTestPostgres();
-  it(title, { skip: "skip" in started ? started.skip : false }, async (t) => {
-    if (!("postgres" in started)) return;
+export function itOnPostgres(title: string, database: string, body: (url: string, t: TestContext) => Promise<void>): void {
+  it(title, async (t) => {
+    const started = await startTestPostgres();
+    if ("skip" in started) return t.skip(started.skip);
     t.after(() => started.postgres.stop());
     await body(await started.postgres.database(database), t);
   });
