@@ -10,10 +10,10 @@ import { startTestPostgres } from "../support/postgres.js";
 import { add, addOnPing, ping, recorder } from "./tally-domain.js";
 
 const started = await startTestPostgres();
+const url = "postgres" in started ? await started.postgres.database("reactions") : "";
 if ("skip" in started) {
   it("reaction runners on PostgreSQL", { skip: started.skip }, () => {});
 } else {
-  const url = await started.postgres.database("reactions");
   after(() => started.postgres.stop());
 
   /** One replica: its own store, app and ledger on the shared database, and a runner. */
