@@ -95,8 +95,9 @@ interface Side {
 async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
   for (const side of sides) await side.warm();
   const pooled = sides.map(() => ({ calls: 0, errors: 0, firstError: "", elapsedMs: 0, cpuUs: 0, generatorCpuUs: 0, mainUs: 0, otherUs: 0, mainSleeps: 0, latenciesMs: [] as number[], rssMb: 0 }));
-  let generated = false;
-  let threads = false;
+  // Whether each side reported the generator's CPU and the CPU per thread (raw sides do not).
+  const generated = sides.map(() => false);
+  const threads = sides.map(() => false);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, side] of sides.entries()) {
       const w = await side.window((SECONDS * 1000) / ROUNDS);
@@ -107,20 +108,21 @@ async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
       p.elapsedMs += w.elapsedMs;
       p.cpuUs += w.cpuUs;
       p.rssMb = Math.max(p.rssMb, w.rssMb ?? 0);
-      if (w.generatorCpuUs !== undefined) [generated, p.generatorCpuUs] = [true, p.generatorCpuUs + w.generatorCpuUs];
-      if (w.mainUs !== undefined) [threads, p.mainUs, p.otherUs, p.mainSleeps] = [true, p.mainUs + w.mainUs, p.otherUs + (w.otherUs ?? 0), p.mainSleeps + (w.mainSleeps ?? 0)];
+      if (w.generatorCpuUs !== undefined) [generated[i], p.generatorCpuUs] = [true, p.generatorCpuUs + w.generatorCpuUs];
+      if (w.mainUs !== undefined) [threads[i], p.mainUs, p.otherUs, p.mainSleeps] = [true, p.mainUs + w.mainUs, p.otherUs + (w.otherUs ?? 0), p.mainSleeps + (w.mainSleeps ?? 0)];
       for (const ms of w.latenciesMs ?? []) p.latenciesMs.push(ms);
     }
   }
   return sides.map(({ name }, i) => {
     const p = pooled[i];
     if (p.errors > 0) process.stderr.write(`${name}: ${p.errors} errors, first: ${p.firstError}\n`);
-    return record(name, { ...p, generatorCpuUs: generated ? p.generatorCpuUs : undefined, mainUs: threads ? p.mainUs : undefined, otherUs: threads ? p.otherUs : undefined, mainSleeps: threads ? p.mainSleeps : undefined });
+    const split = threads[i];
+    return record(name, { ...p, generatorCpuUs: generated[i] ? p.generatorCpuUs : undefined, mainUs: split ? p.mainUs : undefined, otherUs: split ? p.otherUs : undefined, mainSleeps: split ? p.mainSleeps : undefined });
   });
 }
 
 /** A gRPC scenario against a running server; the server's CPU is read from /proc around each window. */
-function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "address" | "durationMs">): Side {
+function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "address" | "durationMs">, settle?: () => Promise<void>): Side {
   return {
     name,
     warm: () => generate({ ...plan, address: server.address, durationMs: 500 }),
@@ -128,6 +130,7 @@ function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "addre
       const before = processStats(server.pid);
       const threadsBefore = mainThreadCpu(server.pid);
       const figures = await generate({ ...plan, address: server.address, durationMs: ms });
+      await settle?.();
       const after = processStats(server.pid);
       const threadsAfter = mainThreadCpu(server.pid);
       return {
@@ -147,21 +150,42 @@ function serviceApp(store: EventStore) {
   return createApp({ store, commands: bookingCommands, projections: bookingProjections });
 }
 
-/** Waits until the async read models on the file have folded every event, so no catch-up runs beside a window. */
-async function caughtUp(path: string): Promise<void> {
-  const db = new Database(path, { readonly: true });
-  const head = db.prepare<[], { head: number }>("SELECT coalesce(max(position), 0) AS head FROM events");
-  const checkpoint = db.prepare<[string], { position: number }>("SELECT position FROM consumers WHERE name = ?");
-  const consumers = bookingProjections.filter((p) => p.mode === "async").map(consumerNameOf);
+/** The service's async read models, by consumer name. */
+const ASYNC_CONSUMERS = bookingProjections.filter((p) => p.mode === "async").map(consumerNameOf);
+
+/**
+ * Waits until the async read models have folded every event, polling every `everyMs`: a
+ * window's commands are charged the folding of their events, and no catch-up runs beside
+ * the next window.
+ */
+async function foldedAll(head: () => Promise<number> | number, checkpoint: (name: string) => Promise<number> | number, everyMs: number): Promise<void> {
   const end = Date.now() + 60_000;
+  for (;;) {
+    const at = await head();
+    const positions = await Promise.all(ASYNC_CONSUMERS.map(checkpoint));
+    if (positions.every((position) => position >= at)) return;
+    if (Date.now() > end) throw new Error(`the async read models (${ASYNC_CONSUMERS.join(", ")}) did not catch up within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** foldedAll for a server on the file `path`, read through a connection of this process (whose CPU no window counts). */
+async function caughtUp(path: string, everyMs = 50): Promise<void> {
+  const db = new Database(path, { readonly: true });
+  const head = db.prepare<[], number>("SELECT coalesce(max(position), 0) FROM events").pluck();
+  const checkpoint = db.prepare<[string], number>("SELECT position FROM consumers WHERE name = ?").pluck();
   try {
-    while (consumers.some((name) => (checkpoint.get(name)?.position ?? 0) < head.get()!.head)) {
-      if (Date.now() > end) throw new Error(`the async read models (${consumers.join(", ")}) did not catch up within 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await foldedAll(() => head.get()!, (name) => checkpoint.get(name) ?? 0, everyMs);
   } finally {
     db.close();
   }
+}
+
+/** foldedAll for an app in this process, through its own store (a few cheap reads, counted with the window). */
+function settledIn(store: EventStore): () => Promise<void> {
+  const checkpoint = store.consumerCheckpoint?.bind(store);
+  if (!checkpoint) throw new Error("the store keeps no consumer checkpoints");
+  return () => foldedAll(() => store.headPosition(), checkpoint, 5);
 }
 
 /** The command pipeline alone, without read models: what the raw ceilings are compared with (they write none either). */
@@ -170,7 +194,7 @@ function pipelineApp(store: EventStore) {
 }
 
 /** app.execute in this process, `inFlight` commands at a time: RecordPayment into `bookings`, or BookRoom of new bookings. */
-function inProcessSide(app: ReturnType<typeof pipelineApp>, name: string, command: "pay" | "book", inFlight: number, bookings: readonly string[]): Side {
+function inProcessSide(app: ReturnType<typeof pipelineApp>, name: string, command: "pay" | "book", inFlight: number, bookings: readonly string[], settle?: () => Promise<void>): Side {
   let pass = 0;
   const runFor = async (ms: number): Promise<Window> => {
     const tag = `${command}-${inFlight}-${++pass}-${Math.random().toString(36).slice(2, 8)}`;
@@ -179,6 +203,7 @@ function inProcessSide(app: ReturnType<typeof pipelineApp>, name: string, comman
     const started = performance.now();
     const end = started + ms;
     const cpu = process.cpuUsage();
+    const threadsBefore = mainThreadCpu(process.pid);
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (performance.now() < end) {
@@ -202,8 +227,21 @@ function inProcessSide(app: ReturnType<typeof pipelineApp>, name: string, comman
         }
       }),
     );
+    const elapsedMs = performance.now() - started;
+    await settle?.();
     const used = process.cpuUsage(cpu);
-    return { calls: latenciesMs.length, elapsedMs: performance.now() - started, cpuUs: used.user + used.system, latenciesMs, rssMb: process.memoryUsage.rss() / 1048576 };
+    const threadsAfter = mainThreadCpu(process.pid);
+    return {
+      calls: latenciesMs.length,
+      elapsedMs,
+      cpuUs: used.user + used.system,
+      // The other threads: the stores' writer threads above all, and V8's and libuv's.
+      mainUs: threadsAfter.mainUs - threadsBefore.mainUs,
+      otherUs: threadsAfter.otherUs - threadsBefore.otherUs,
+      mainSleeps: threadsAfter.mainSleeps - threadsBefore.mainSleeps,
+      latenciesMs,
+      rssMb: process.memoryUsage.rss() / 1048576,
+    };
   };
   return { name, warm: () => runFor(300), window: runFor };
 }
@@ -326,18 +364,20 @@ async function main() {
         (["echo", "recordPayment", "bookRoom"] as const).map((rpc) => generate({ rpc, inFlight: 16, bookings, address: server.address, durationMs: WARM_UP_MS.service })),
       );
       await caughtUp(database);
+      // Each window waits, its CPU still counted, until the server has folded its events.
+      const folded = () => caughtUp(database, 10);
       const [echo64, pay64, book64] = await takeTurns([
-        grpcSide(server, "echo ceiling, 64 in flight", { rpc: "echo", inFlight: 64 }),
-        grpcSide(server, "RecordPayment over gRPC, 64 in flight", { rpc: "recordPayment", inFlight: 64, bookings }),
-        grpcSide(server, "BookRoom over gRPC, 64 in flight", { rpc: "bookRoom", inFlight: 64 }),
+        grpcSide(server, "echo ceiling, 64 in flight", { rpc: "echo", inFlight: 64 }, folded),
+        grpcSide(server, "RecordPayment over gRPC, 64 in flight", { rpc: "recordPayment", inFlight: 64, bookings }, folded),
+        grpcSide(server, "BookRoom over gRPC, 64 in flight", { rpc: "bookRoom", inFlight: 64 }, folded),
       ]);
       const [echo1, pay1] = await takeTurns([
-        grpcSide(server, "echo ceiling, 1 in flight", { rpc: "echo", inFlight: 1 }),
-        grpcSide(server, "RecordPayment over gRPC, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings }),
+        grpcSide(server, "echo ceiling, 1 in flight", { rpc: "echo", inFlight: 1 }, folded),
+        grpcSide(server, "RecordPayment over gRPC, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings }, folded),
       ]);
       const [short, long] = await takeTurns([
-        grpcSide(server, "RecordPayment, 1-event stream, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings: ["SHORT"] }),
-        grpcSide(server, "RecordPayment, 10,000-event stream, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings: ["LONG"] }),
+        grpcSide(server, "RecordPayment, 1-event stream, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings: ["SHORT"] }, folded),
+        grpcSide(server, "RecordPayment, 10,000-event stream, 1 in flight", { rpc: "recordPayment", inFlight: 1, bookings: ["LONG"] }, folded),
       ]);
       return { echo64, pay64, book64, echo1, pay1, short, long };
     } finally {
@@ -357,7 +397,9 @@ async function main() {
     const bareDatabase = join(dir, "bare.db");
     await seedBookings(bareDatabase, "B", BOOKINGS);
     const bare = pipelineApp(openSqliteStore({ path: bareDatabase, synchronous: "FULL" }));
-    const service = serviceApp(openSqliteStore({ path: database, synchronous: "FULL" }));
+    const serviceStore = openSqliteStore({ path: database, synchronous: "FULL" });
+    const service = serviceApp(serviceStore);
+    const settled = settledIn(serviceStore);
     try {
       await Promise.all([
         inProcessSide(bare, "warm-up", "pay", 8, bookings).window(WARM_UP_MS.inProcess),
@@ -368,12 +410,12 @@ async function main() {
       const [raw1, pay1, servicePay1] = await takeTurns([
         rawSide(raw, "raw SQLite append, 1 per transaction", 1),
         inProcessSide(bare, "in process, pipeline alone, 1 in flight", "pay", 1, bookings),
-        inProcessSide(service, "in process, with read models, 1 in flight", "pay", 1, bookings),
+        inProcessSide(service, "in process, with read models, 1 in flight", "pay", 1, bookings, settled),
       ]);
       const [raw64, pay64] = await takeTurns([rawSide(raw, "raw SQLite append, 64 per transaction", 64), inProcessSide(bare, "in process, pipeline alone, 64 in flight", "pay", 64, bookings)]);
       const [servicePay64, serviceBook64] = await takeTurns([
-        inProcessSide(service, "RecordPayment in process, with read models, 64 in flight", "pay", 64, bookings),
-        inProcessSide(service, "BookRoom in process, with read models, 64 in flight", "book", 64, bookings),
+        inProcessSide(service, "RecordPayment in process, with read models, 64 in flight", "pay", 64, bookings, settled),
+        inProcessSide(service, "BookRoom in process, with read models, 64 in flight", "book", 64, bookings, settled),
       ]);
       return { raw1, pay1, servicePay1, raw64, pay64, servicePay64, serviceBook64 };
     } finally {
@@ -405,7 +447,7 @@ async function main() {
   process.stdout.write("\nsubscriptions\n");
   const subscriptions = await part("subscriptions", () => subscriptionBench(SECONDS));
   const sqliteCatchUp = subscriptions.catchUp.find((c) => c.store === "SQLite")!;
-  const live100 = subscriptions.live.find((l) => l.subscribers === 100)!;
+  const live100 = subscriptions.live.find((l) => l.subscribers === 100 && l.ratePerSec === 1000)!;
 
   const { echo64, pay64, book64, echo1, pay1, short, long } = grpc;
   const oneInFlightBound = echo1.p50Ms + inProcess.servicePay1.p50Ms + 0.15;
