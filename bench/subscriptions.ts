@@ -388,7 +388,17 @@ export async function subscriptionBench(seconds: number): Promise<SubscriptionFi
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY === "live") {
+if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY === "catch-up") {
+  // One subscriber catching up on SQLite, for profiling the server (BENCH_SERVER_NODE_OPTIONS="--cpu-prof").
+  const path = join(mkdtempSync(join(tmpdir(), "switchyard-catch-up-")), "catch-up.db");
+  await seedSqlite(path, CATCHUP_EVENTS);
+  const server = await startServer(path, { env: CATCH_UP_ONLY, nodeOptions: (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean) });
+  try {
+    process.stdout.write(`${JSON.stringify(await subscriberCatchUp(server, Number(process.env.BENCH_SECONDS ?? 6)))}\n`);
+  } finally {
+    await server.stop();
+  }
+} else if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY === "live") {
   const server = await startServer(join(mkdtempSync(join(tmpdir(), "switchyard-live-")), "live.db"), { nodeOptions: (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean) });
   // BENCH_LIVE="subscribers:rate,…" picks the scenarios.
   const scenarios = (process.env.BENCH_LIVE ?? "0:1000,1:1000,100:25").split(",").map((pair) => pair.split(":").map(Number));
