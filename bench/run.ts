@@ -125,7 +125,10 @@ async function takeTurns(sides: readonly Side[]): Promise<Scenario[]> {
 function grpcSide(server: BenchServer, name: string, plan: Omit<LoadPlan, "address" | "durationMs">, settle?: () => Promise<void>): Side {
   return {
     name,
-    warm: () => generate({ ...plan, address: server.address, durationMs: 500 }),
+    async warm() {
+      await generate({ ...plan, address: server.address, durationMs: 500 });
+      await settle?.(); // its folding is not left to the first window
+    },
     async window(ms) {
       const before = processStats(server.pid);
       const threadsBefore = mainThreadCpu(server.pid);
