@@ -43,4 +43,21 @@ describe("a SubscribeResponse's event, written by hand", () => {
       { numRuns: 2000 },
     );
   });
+
+  // One writer serves every event: what it wrote for one must not show in the next.
+  it("is the same whatever was written before it, even an event that failed partway", () => {
+    fc.assert(
+      fc.property(recordedEvent, recordedEvent, (first, second) => {
+        const firstBytes = Buffer.from(encodeEventResponse(first));
+        const firstResult = encodeEventResponse(first);
+        const broken = { ...first, metadata: { ...first.metadata, timestamp: "not a time" } };
+        assert.throws(() => encodeEventResponse(broken));
+        const secondBytes = Buffer.from(encodeEventResponse(second));
+        const expected = toBinary(SubscribeResponseSchema, create(SubscribeResponseSchema, { message: { case: "event", value: eventToProto(second) } }));
+        assert.deepEqual(secondBytes, Buffer.from(expected));
+        assert.deepEqual(Buffer.from(firstResult), firstBytes, "an earlier result changed");
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -12,12 +12,20 @@ import type { RecordedEvent } from "../../kernel/events.js";
  * added here too; the test fails until it is.
  */
 export function encodeEventResponse(event: RecordedEvent): Uint8Array {
-  const w = new BinaryWriter();
-  w.tag(1, WireType.LengthDelimited).fork();
-  writeEvent(w, event);
-  w.join();
-  return w.finish();
+  const w = writer;
+  try {
+    w.tag(1, WireType.LengthDelimited).fork();
+    writeEvent(w, event);
+    w.join();
+    return w.finish(); // a copy of the bytes written; the writer keeps its buffer for the next event
+  } catch (error) {
+    w.finish(); // back to empty for the next event
+    throw error;
+  }
 }
+
+/** One writer for every event: a new one grows its buffer from 128 bytes by doubling for each event. */
+const writer = new BinaryWriter();
 
 /** The data as Event.data holds it: an object as it is, anything else as {value: …}. */
 export function dataObjectOf(data: unknown): JsonObject {
