@@ -13,7 +13,7 @@ import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 import { eventually } from "../support/eventually.js";
-import { startTestPostgres } from "../support/postgres.js";
+import { itOnPostgres } from "../support/postgres.js";
 
 const dir = mkdtempSync(join(tmpdir(), "switchyard-async-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,10 +104,7 @@ describe("async projections across processes", () => {
     }
   });
 
-  it("runs one runner at a time across two PostgreSQL replicas, and the other takes over when it dies", async (t) => {
-    const started = await startTestPostgres();
-    if ("skip" in started) return t.skip(started.skip);
-    const url = await started.postgres.database("async_projection_replicas");
+  itOnPostgres("runs one runner at a time across two PostgreSQL replicas, and the other takes over when it dies", "async_projection_replicas", async (url) => {
     const store = await openPostgresStore({ connectionString: url });
     try {
       const head = await history(store, 80);
@@ -127,7 +124,6 @@ describe("async projections across processes", () => {
       }
     } finally {
       await store.close();
-      await started.postgres.stop();
     }
   });
 });

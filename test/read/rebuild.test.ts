@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import fc from "fast-check";
 import { bookingProjections, bookingsProjection, guestStaysProjection } from "../../src/domain/booking/index.js";
 import { givenEvents } from "../../src/kernel/projection-specification.js";
@@ -13,7 +13,7 @@ import { openPostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { bookingApp, bookRoomPayload, paymentPayload } from "../support/booking-app.js";
 import { eventually } from "../support/eventually.js";
-import { itOnPostgres, startTestPostgres } from "../support/postgres.js";
+import { itOnPostgres, itOnPostgresServer } from "../support/postgres.js";
 
 /** One step of a random history over a few bookings and guests. */
 const step = fc.oneof(
@@ -68,12 +68,9 @@ describe("rebuild", () => {
 
   // Each run costs a database and a second or two, so there are fewer of them, and a failure is
   // reported as found, unshrunk: shrinking one took minutes.
-  it("equals the continuously maintained read models after a random history, on PostgreSQL", async (t) => {
-    const started = await startTestPostgres();
-    if ("skip" in started) return t.skip(started.skip);
-    t.after(() => started.postgres.stop());
+  itOnPostgresServer("equals the continuously maintained read models after a random history, on PostgreSQL", async (postgres) => {
     let n = 0;
-    await rebuildEqualsMaintained(async () => openPostgresStore({ connectionString: await started.postgres.database(`rebuild_${n++}`) }), { numRuns: 15, endOnFailure: true });
+    await rebuildEqualsMaintained(async () => openPostgresStore({ connectionString: await postgres.database(`rebuild_${n++}`) }), { numRuns: 15, endOnFailure: true });
   });
 
   it("moves a live runner that lags behind the swap on to it, so the events the rebuild folded are not folded again", async () => {

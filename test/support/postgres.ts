@@ -111,16 +111,21 @@ function freePort(): Promise<number> {
 const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
 /**
- * A test that runs against a new database on a throwaway PostgreSQL server of its own, or is
- * skipped saying why there is none (startTestPostgres). The server starts inside the test, so
- * the test is registered at once: a top-level await between a file's tests would let
- * node:test run the file's `after` hooks while tests registered later still need what they undo.
+ * A test that runs against a throwaway PostgreSQL server of its own, stopped when the test
+ * ends, or is skipped saying why there is none (startTestPostgres). The server starts inside
+ * the test, so the test is registered at once: a top-level await between a file's tests would
+ * let node:test run the file's `after` hooks while tests registered later still need what they undo.
  */
-export function itOnPostgres(title: string, database: string, body: (url: string, t: TestContext) => Promise<void>): void {
+export function itOnPostgresServer(title: string, body: (postgres: TestPostgres, t: TestContext) => Promise<void>): void {
   it(title, async (t) => {
     const started = await startTestPostgres();
     if ("skip" in started) return t.skip(started.skip);
     t.after(() => started.postgres.stop());
-    await body(await started.postgres.database(database), t);
+    await body(started.postgres, t);
   });
+}
+
+/** itOnPostgresServer with one new database on the server, named after `database`. */
+export function itOnPostgres(title: string, database: string, body: (url: string, t: TestContext) => Promise<void>): void {
+  itOnPostgresServer(title, async (postgres, t) => body(await postgres.database(database), t));
 }
