@@ -172,16 +172,15 @@ async function foldedAll(head: () => Promise<number> | number, checkpoint: (name
   }
 }
 
-/** foldedAll for a server on the file `path`, read through a connection of this process (whose CPU no window counts). */
-async function caughtUp(path: string, everyMs = 50): Promise<void> {
+/**
+ * foldedAll for a server on the file `path`, read through one connection of this process
+ * (whose CPU no window counts), polling every 10 ms; close it when done.
+ */
+function foldedOnFile(path: string): { wait(): Promise<void>; close(): void } {
   const db = new Database(path, { readonly: true });
   const head = db.prepare<[], number>("SELECT coalesce(max(position), 0) FROM events").pluck();
   const checkpoint = db.prepare<[string], number>("SELECT position FROM consumers WHERE name = ?").pluck();
-  try {
-    await foldedAll(() => head.get()!, (name) => checkpoint.get(name) ?? 0, everyMs);
-  } finally {
-    db.close();
-  }
+  return { wait: () => foldedAll(() => head.get()!, (name) => checkpoint.get(name) ?? 0, 10), close: () => db.close() };
 }
 
 /** foldedAll for an app in this process, through its own store (a few cheap reads, counted with the window). */
@@ -362,13 +361,14 @@ async function main() {
   // Over gRPC, against the service as `npm start` runs it (read models, reactions, scheduler).
   const grpc = await part("gRPC", async () => {
     const server = await startServer(database, { nodeOptions: SERVER_NODE_OPTIONS });
+    const onFile = foldedOnFile(database);
     try {
       await Promise.all(
         (["echo", "recordPayment", "bookRoom"] as const).map((rpc) => generate({ rpc, inFlight: 16, bookings, address: server.address, durationMs: WARM_UP_MS.service })),
       );
-      await caughtUp(database);
       // Each window waits, its CPU still counted, until the server has folded its events.
-      const folded = () => caughtUp(database, 10);
+      const folded = onFile.wait;
+      await folded();
       const [echo64, pay64, book64] = await takeTurns([
         grpcSide(server, "echo ceiling, 64 in flight", { rpc: "echo", inFlight: 64 }, folded),
         grpcSide(server, "RecordPayment over gRPC, 64 in flight", { rpc: "recordPayment", inFlight: 64, bookings }, folded),
@@ -384,6 +384,7 @@ async function main() {
       ]);
       return { echo64, pay64, book64, echo1, pay1, short, long };
     } finally {
+      onFile.close();
       await server.stop();
     }
   });
@@ -409,7 +410,7 @@ async function main() {
         inProcessSide(service, "warm-up", "pay", 4, bookings).window(WARM_UP_MS.inProcess),
         inProcessSide(service, "warm-up", "book", 4, bookings).window(WARM_UP_MS.inProcess),
       ]);
-      await caughtUp(database);
+      await settled();
       const [raw1, pay1, servicePay1] = await takeTurns([
         rawSide(raw, "raw SQLite append, 1 per transaction", 1),
         inProcessSide(bare, "in process, pipeline alone, 1 in flight", "pay", 1, bookings),
