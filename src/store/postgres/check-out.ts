@@ -20,9 +20,9 @@ export function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
       if (error || !client) return reject(error);
       client.on("error", lostWhileCheckedOut);
       const release = client.release; // the pool sets a new one at each check-out
-      client.release = (error?: Error | boolean) => {
+      client.release = (destroy?: Error | boolean) => {
         client.removeListener("error", lostWhileCheckedOut);
-        release(error);
+        release(destroy);
       };
       resolve(client);
     });
