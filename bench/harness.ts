@@ -54,6 +54,9 @@ export function mainThreadCpu(pid: number): { mainUs: number; otherUs: number; m
   return { mainUs, otherUs, mainSleeps: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0) };
 }
 
+/** Extra Node or V8 options for the service process, to measure a setting (`BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=64"`). */
+export const SERVER_NODE_OPTIONS: readonly string[] = (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
+
 /** A running bench server. */
 export interface BenchServer {
   readonly address: string;

@@ -12,7 +12,7 @@ import type { EventStore } from "../src/store/event-store.js";
 import { openPostgresStore } from "../src/store/postgres/postgres-store.js";
 import { openSqliteStore } from "../src/store/sqlite/sqlite-store.js";
 import { startTestPostgres } from "../test/support/postgres.js";
-import { generate, mainThreadCpu, processStats, seedBookings, startServer, type BenchServer } from "./harness.js";
+import { generate, mainThreadCpu, processStats, seedBookings, SERVER_NODE_OPTIONS, startServer, type BenchServer } from "./harness.js";
 import type { LoadPlan } from "./load-generator.js";
 import { openRawCeiling } from "./raw-sqlite.js";
 import { readModelBench } from "./read-models.js";
@@ -35,8 +35,6 @@ const BOOKINGS = 1000;
  * only grow the file the windows then write to.
  */
 const WARM_UP_MS = { service: 8000, inProcess: 3000 };
-/** Extra Node or V8 options for the service process, to measure a setting (`BENCH_SERVER_NODE_OPTIONS="--max-semi-space-size=64"`). */
-const SERVER_NODE_OPTIONS = (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
 const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
 
 /** One row of the results table. */

@@ -17,7 +17,7 @@ import { bookingProjections } from "../src/domain/booking/index.js";
 import { storedCollectionOf } from "../src/read/field-values.js";
 import { builtSettingOf, type EventStore } from "../src/store/event-store.js";
 import { startTestPostgres } from "../test/support/postgres.js";
-import { processStats, startServer, type BenchServer } from "./harness.js";
+import { processStats, SERVER_NODE_OPTIONS, startServer, type BenchServer } from "./harness.js";
 
 /** A catch-up server runs no async projection or reaction: they would read the seeded events beside the subscriber. */
 const CATCH_UP_ONLY = { PROJECTIONS: "off", REACTIONS: "off" };
@@ -392,14 +392,14 @@ if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY ==
   // One subscriber catching up on SQLite, for profiling the server (BENCH_SERVER_NODE_OPTIONS="--cpu-prof").
   const path = join(mkdtempSync(join(tmpdir(), "switchyard-catch-up-")), "catch-up.db");
   await seedSqlite(path, CATCHUP_EVENTS);
-  const server = await startServer(path, { env: CATCH_UP_ONLY, nodeOptions: (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean) });
+  const server = await startServer(path, { env: CATCH_UP_ONLY, nodeOptions: SERVER_NODE_OPTIONS });
   try {
     process.stdout.write(`${JSON.stringify(await subscriberCatchUp(server, Number(process.env.BENCH_SECONDS ?? 6)))}\n`);
   } finally {
     await server.stop();
   }
 } else if (import.meta.url === `file://${process.argv[1]}` && process.env.BENCH_ONLY === "live") {
-  const server = await startServer(join(mkdtempSync(join(tmpdir(), "switchyard-live-")), "live.db"), { nodeOptions: (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(" ").filter(Boolean) });
+  const server = await startServer(join(mkdtempSync(join(tmpdir(), "switchyard-live-")), "live.db"), { nodeOptions: SERVER_NODE_OPTIONS });
   // BENCH_LIVE="subscribers:rate,…" picks the scenarios.
   const scenarios = (process.env.BENCH_LIVE ?? "0:1000,1:1000,100:25").split(",").map((pair) => pair.split(":").map(Number));
   for (const [n, rate] of scenarios) process.stdout.write(`${JSON.stringify(await liveLatency(server, n, rate, Number(process.env.BENCH_SECONDS ?? 6)))}\n`);
